@@ -1,0 +1,72 @@
+package tracker
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Record is the final, immutable summary of a removed connection: one conn.log line.
+// It holds no references into the connection table.
+type Record struct {
+	TS    time.Time // first packet of the connection
+	UID   string
+	OrigH netip.Addr
+	OrigP uint16
+	RespH netip.Addr
+	RespP uint16
+	Proto Proto // IP protocol number; Proto.Transport() is the conn.log proto
+
+	Service string // port-based guess; "" is unset
+
+	// Duration is last_time - ts. HasDuration is false when it is not positive, and then
+	// Duration, OrigBytes and RespBytes are unset in conn.log.
+	Duration    time.Duration
+	HasDuration bool
+	OrigBytes   uint64
+	RespBytes   uint64
+
+	ConnState string
+
+	// HasLocal is false when no local_nets are configured (both fields unset).
+	HasLocal  bool
+	LocalOrig bool
+	LocalResp bool
+
+	MissedBytes uint64
+	History     string // "" is unset
+
+	OrigPkts    uint64
+	OrigIPBytes uint64
+	RespPkts    uint64
+	RespIPBytes uint64
+
+	TunnelParents []string // nil is unset
+
+	// Reason says why the connection was removed.
+	Reason RemoveReason
+}
+
+// RemoveReason says why a connection left the table.
+type RemoveReason uint8
+
+// Removal reasons.
+const (
+	ReasonEndOfInput RemoveReason = iota // input ended, or the tracker was stopped
+	ReasonClose                          // both sides closed (FIN) and the close delay passed
+	ReasonReset                          // a RST ended it and the reset delay passed
+	ReasonInactivity                     // the inactivity timeout expired
+	ReasonAttempt                        // an unanswered SYN hit the attempt timeout
+	ReasonReuse                          // a new SYN reused the 5-tuple
+	ReasonExpire                         // the session expire check found it over (half-closed, never established)
+	ReasonEviction                       // the table was full
+)
+
+var reasonNames = [...]string{"end_of_input", "close", "reset", "inactivity", "attempt", "reuse", "expire", "eviction"}
+
+// String returns the reason's name as used in event logs, e.g. "inactivity".
+func (r RemoveReason) String() string {
+	if int(r) < len(reasonNames) {
+		return reasonNames[r]
+	}
+	return "unknown"
+}
