@@ -1,9 +1,15 @@
 package tracker
 
 import (
+	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
+	"math/rand/v2"
+	"net/netip"
+	"slices"
+	"time"
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
@@ -14,37 +20,448 @@ import (
 type Stats struct {
 	Packets   uint64 // packets read from the source
 	Bytes     uint64 // wire bytes of those packets
-	Malformed uint64 // packets whose headers could not be decoded
-	Skipped   uint64 // packets with no IP layer, or dropped by Zeek's IP checks
+	NotIP     uint64 // frames without an IP layer
+	Malformed uint64 // frames whose headers could not be decoded
+	Dropped   uint64 // IP datagrams dropped by Zeek's checks (length, header checksum, truncated transport header)
+	Fragments uint64 // IP fragments (not reassembled yet)
+	Tunnels   uint64 // ESP, mobility and tunnel packets whose inner packets are not decoded yet
 	Conns     uint64 // connections created
 	Active    int    // connections in the table now
 }
 
+// slabChunk is the number of connections per slab chunk; chunks never move, so a
+// *conn stays valid while its slot is in use.
+const slabChunk = 1024
+
 // Tracker owns the connection table. It is not safe for concurrent use: one goroutine
 // (the one calling Run, or Packet and Flush) owns it and every connection in it.
 type Tracker struct {
-	cfg    Config
-	remove func(*Record)
-	stats  Stats
+	cfg            Config
+	timeouts       Timeouts
+	remove         func(*Record)
+	dec            *decoder
+	table          map[FlowKey]uint32
+	slab           [][]conn
+	free           []uint32
+	heap           timerHeap
+	now            int64 // network time, ns
+	likely         [2][65536 / 64]uint64
+	localNets      []netip.Prefix
+	portInactivity map[PortProto]time.Duration
+	uidKey         [2]uint64
+	stats          Stats
+	rec            Record
 }
 
-// New returns a Tracker with cfg; removed connections are handed to remove (on the
-// owner goroutine; the Record must not be retained after remove returns unless copied).
+// New returns a Tracker with cfg; removed connections are handed to remove, on the
+// owner goroutine. The Record is reused after remove returns: copy what you keep.
 func New(cfg Config, remove func(*Record)) *Tracker {
-	return &Tracker{cfg: cfg, remove: remove}
+	t := &Tracker{
+		cfg:      cfg,
+		timeouts: cfg.Timeouts.withDefaults(),
+		remove:   remove,
+		dec:      newDecoder(cfg.IgnoreChecksums),
+		table:    make(map[FlowKey]uint32),
+	}
+	ports := cfg.LikelyServerPorts
+	if ports == nil {
+		ports = DefaultLikelyServerPorts()
+	}
+	for _, p := range ports {
+		if i := protoIndex(p.Proto); i >= 0 {
+			t.likely[i][p.Port/64] |= 1 << (p.Port % 64)
+		}
+	}
+	t.localNets = cfg.LocalNets
+	if t.localNets == nil {
+		t.localNets = DefaultLocalNets()
+	}
+	t.portInactivity = cfg.PortInactivity
+	if t.portInactivity == nil {
+		t.portInactivity = DefaultPortInactivity()
+	}
+	seed := cfg.UIDSeed
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	t.uidKey = [2]uint64{r.Uint64(), r.Uint64()}
+	return t
+}
+
+func protoIndex(p Proto) int {
+	switch p {
+	case ProtoTCP:
+		return 0
+	case ProtoUDP:
+		return 1
+	}
+	return -1
+}
+
+func (t *Tracker) likelyServer(port uint16, p Proto) bool {
+	i := protoIndex(p)
+	return i >= 0 && t.likely[i][port/64]&(1<<(port%64)) != 0
 }
 
 // Stats returns the tracker's counters.
-func (t *Tracker) Stats() Stats { return t.stats }
+func (t *Tracker) Stats() Stats {
+	s := t.stats
+	s.Active = len(t.table)
+	return s
+}
 
 // Packet processes one captured packet of the given link type. data is not retained.
 func (t *Tracker) Packet(data []byte, ci gopacket.CaptureInfo, link layers.LinkType) {
 	t.stats.Packets++
 	t.stats.Bytes += uint64(ci.Length)
+	ts := ci.Timestamp.UnixNano()
+	if ts > t.now {
+		t.now = ts
+	}
+	t.expireTimers(t.now)
+	var p packet
+	switch t.dec.decode(data, ci.Length, link, &p) {
+	case decodedIP:
+	case notIP:
+		t.stats.NotIP++
+		return
+	case malformed:
+		t.stats.Malformed++
+		return
+	case droppedIP:
+		t.stats.Dropped++
+		return
+	case fragment:
+		t.stats.Fragments++
+		return
+	case noTransport:
+		t.stats.Tunnels++
+		return
+	}
+	p.ts = ts
+	t.process(&p)
 }
 
-// Flush removes every connection as at end of input.
-func (t *Tracker) Flush() {}
+// Transport header sizes that must be captured before a connection is created.
+const (
+	tcpMinHeader  = 20
+	udpHeader     = 8
+	icmpMinHeader = 8
+)
+
+func (t *Tracker) process(p *packet) {
+	var sport, dport uint16
+	oneWay := false
+	l4 := p.l4
+	switch p.proto {
+	case ProtoTCP, ProtoUDP:
+		min := tcpMinHeader
+		if p.proto == ProtoUDP {
+			min = udpHeader
+		}
+		if len(l4) < min || p.l4Len < min {
+			t.stats.Dropped++
+			return
+		}
+		sport, dport = binary.BigEndian.Uint16(l4[0:2]), binary.BigEndian.Uint16(l4[2:4])
+	case ProtoICMP, ProtoICMPv6:
+		if len(l4) < icmpMinHeader || p.l4Len < icmpMinHeader {
+			t.stats.Dropped++
+			return
+		}
+		typ, code := l4[0], l4[1]
+		if peer, ok := icmpCounterpart(p.proto == ProtoICMPv6, typ); ok {
+			sport, dport = uint16(typ), uint16(peer)
+		} else {
+			sport, dport, oneWay = uint16(typ), uint16(code), true
+		}
+	}
+	key, srcIsA := makeKey(&p.src, &p.dst, sport, dport, p.proto, oneWay)
+	side := 1
+	if srcIsA {
+		side = 0
+	}
+	var c *conn
+	if idx, ok := t.table[key]; ok {
+		c = t.slot(idx)
+		if c.tcp != nil && c.isReuse(p, side) {
+			t.removeConn(c, ReasonReuse)
+			c = nil
+		}
+	}
+	if c == nil {
+		c = t.newConn(key, p, side, sport, dport)
+	}
+	switch p.proto {
+	case ProtoTCP:
+		if t.tcpPacket(c, p, side) {
+			t.count(c, p, side)
+		}
+	case ProtoUDP:
+		t.udpPacket(c, p, side)
+	case ProtoICMP, ProtoICMPv6:
+		t.icmpPacket(c, p, side)
+	default:
+		c.last = p.ts
+		t.count(c, p, side)
+	}
+}
+
+func (t *Tracker) count(c *conn, p *packet, s int) {
+	c.pkts[s]++
+	c.ipBytes[s] += uint64(p.ipLen)
+}
+
+func (t *Tracker) udpPacket(c *conn, p *packet, s int) {
+	l4 := p.l4
+	captured := len(l4) >= p.l4Len
+	if !t.cfg.IgnoreChecksums && captured && !(!p.v6 && l4[6] == 0 && l4[7] == 0) &&
+		!p.checksumOK(l4[:p.l4Len], true) {
+		c.scaledHistory(roleCode('C', c.isOrigSide(s)), &c.chkCnt[s])
+		return
+	}
+	c.active[s] = true
+	if ulen := int(binary.BigEndian.Uint16(l4[4:6])); ulen > udpHeader {
+		c.size[s] += uint64(ulen - udpHeader)
+	}
+	if c.isOrigSide(s) {
+		c.checkHistory(histData, 'D')
+	} else {
+		c.checkHistory(histData<<16, 'd')
+	}
+	c.last = p.ts
+	t.count(c, p, s)
+}
+
+func (t *Tracker) icmpPacket(c *conn, p *packet, s int) {
+	l4 := p.l4
+	captured := len(l4) >= p.l4Len
+	if !t.cfg.IgnoreChecksums && captured && !p.checksumOK(l4[:p.l4Len], p.proto == ProtoICMPv6) {
+		return
+	}
+	c.last = p.ts
+	c.size[s] += uint64(p.l4Len - icmpMinHeader)
+	if captured {
+		t.count(c, p, s)
+	}
+}
+
+// icmpCounterpart returns the reply type for request/reply ICMP types (and the
+// request for replies), conn-semantics §3.
+func icmpCounterpart(v6 bool, typ uint8) (uint8, bool) {
+	if v6 {
+		switch typ {
+		case 128, 133, 135, 130, 139, 144:
+			return typ + 1, true
+		case 129, 134, 136, 131, 140, 145:
+			return typ - 1, true
+		}
+		return 0, false
+	}
+	switch typ {
+	case 8:
+		return 0, true
+	case 0:
+		return 8, true
+	case 13, 15, 17:
+		return typ + 1, true
+	case 14, 16, 18:
+		return typ - 1, true
+	case 10:
+		return 9, true
+	case 9:
+		return 10, true
+	}
+	return 0, false
+}
+
+// slot returns the connection in slab slot idx.
+func (t *Tracker) slot(idx uint32) *conn {
+	return &t.slab[idx/slabChunk][idx%slabChunk]
+}
+
+// newConn creates the connection for key; the packet's sender (on side) is the
+// originator unless the port heuristics flip the roles (conn-semantics §2.2).
+func (t *Tracker) newConn(key FlowKey, p *packet, side int, sport, dport uint16) *conn {
+	var idx uint32
+	if n := len(t.free); n > 0 {
+		idx = t.free[n-1]
+		t.free = t.free[:n-1]
+	} else {
+		n := len(t.slab) * slabChunk
+		t.slab = append(t.slab, make([]conn, slabChunk))
+		for i := slabChunk - 1; i > 0; i-- {
+			t.free = append(t.free, uint32(n+i))
+		}
+		idx = uint32(n)
+	}
+	c := t.slot(idx)
+	gen := c.gen + 1
+	if gen == 0 {
+		gen = 1
+	}
+	hist := c.history[:0]
+	*c = conn{key: key, start: p.ts, last: p.ts, gen: gen, idx: idx, origSide: uint8(side), history: hist}
+	t.stats.Conns++
+	c.seq = t.stats.Conns
+	t.table[key] = idx
+
+	flip := false
+	switch p.proto {
+	case ProtoTCP:
+		c.tcp = &tcpConn{active: true}
+		for i := range c.tcp.ep {
+			c.tcp.ep[i].lastReassem, c.tcp.ep[i].trimSeq = 1, 1
+		}
+		flags := p.l4[13]
+		if flags&flagSYN == 0 || flags&flagACK != 0 {
+			if t.likelyServer(sport, ProtoTCP) {
+				if t.likelyServer(dport, ProtoTCP) {
+					flip = flags&flagSYN == 0 && sport < dport
+				} else {
+					flip = true
+				}
+			}
+		}
+		c.inactivity = t.timeouts.UDPInactivity.Nanoseconds()
+		c.timers.set(timerExpire1, t.now+DefaultTCPAttempt.Nanoseconds())
+	case ProtoUDP:
+		flip = t.likelyServer(sport, ProtoUDP) && !t.likelyServer(dport, ProtoUDP)
+		c.inactivity = t.timeouts.UDPInactivity.Nanoseconds()
+	case ProtoICMP, ProtoICMPv6:
+		c.inactivity = t.timeouts.ICMPInactivity.Nanoseconds()
+	default:
+		c.inactivity = t.timeouts.UnknownInactivity.Nanoseconds()
+	}
+	if flip && !isLimitedBroadcast(&p.dst) {
+		c.flip()
+	}
+	t.armTimers(c)
+	return c
+}
+
+var limitedBroadcast = [16]byte{10: 0xff, 11: 0xff, 12: 0xff, 13: 0xff, 14: 0xff, 15: 0xff}
+
+func isLimitedBroadcast(a *[16]byte) bool { return *a == limitedBroadcast }
+
+// port returns the transport port of side s.
+func (c *conn) port(s int) uint16 {
+	if s == 0 {
+		return c.key.PA
+	}
+	return c.key.PB
+}
+
+func (c *conn) addr(s int) [16]byte {
+	if s == 0 {
+		return c.key.A
+	}
+	return c.key.B
+}
+
+// removeConn finalises c, hands its record to the consumer and frees its slot.
+func (t *Tracker) removeConn(c *conn, reason RemoveReason) {
+	t.fillRecord(c, &t.rec)
+	t.rec.Reason = reason
+	if t.remove != nil {
+		t.remove(&t.rec)
+	}
+	delete(t.table, c.key)
+	c.gen++
+	if c.gen == 0 {
+		c.gen = 1
+	}
+	c.tcp = nil
+	t.free = append(t.free, c.idx)
+}
+
+func (t *Tracker) fillRecord(c *conn, r *Record) {
+	o, rs := int(c.origSide), int(c.origSide^1)
+	*r = Record{
+		TS:          time.Unix(0, c.start),
+		UID:         t.uid(c.seq),
+		OrigH:       addrOf(c.addr(o)),
+		OrigP:       c.port(o),
+		RespH:       addrOf(c.addr(rs)),
+		RespP:       c.port(rs),
+		Proto:       c.key.Proto,
+		ConnState:   c.connState(),
+		MissedBytes: c.missed,
+		History:     string(c.history),
+		OrigPkts:    c.pkts[o],
+		OrigIPBytes: c.ipBytes[o],
+		RespPkts:    c.pkts[rs],
+		RespIPBytes: c.ipBytes[rs],
+	}
+	if d := c.last - c.start; d > 0 {
+		r.Duration, r.HasDuration = time.Duration(d), true
+		if c.tcp != nil {
+			r.OrigBytes = c.tcp.ep[o].size(&c.tcp.ep[rs])
+			r.RespBytes = c.tcp.ep[rs].size(&c.tcp.ep[o])
+		} else {
+			r.OrigBytes, r.RespBytes = c.size[o], c.size[rs]
+		}
+	}
+	if len(t.localNets) > 0 {
+		r.HasLocal = true
+		r.LocalOrig = t.isLocal(r.OrigH)
+		r.LocalResp = t.isLocal(r.RespH)
+	}
+}
+
+func (t *Tracker) isLocal(a netip.Addr) bool {
+	for _, n := range t.localNets {
+		if n.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+const base62 = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+// uid derives a Zeek-style connection uid ("C" and base62 digits of 96 bits) from the
+// connection's sequence number, keyed by the tracker's seed.
+func (t *Tracker) uid(seq uint64) string {
+	a := mix(seq ^ t.uidKey[0])
+	b := mix(seq+t.uidKey[1]) >> 32
+	var buf [20]byte
+	buf[0] = 'C'
+	n := 1
+	for i := 0; i < 11; i++ {
+		buf[n] = base62[a%62]
+		a /= 62
+		n++
+	}
+	for i := 0; i < 6; i++ {
+		buf[n] = base62[b%62]
+		b /= 62
+		n++
+	}
+	return string(buf[:n])
+}
+
+// mix is SplitMix64's finaliser.
+func mix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+// Flush removes every connection as at end of input, oldest first.
+func (t *Tracker) Flush() {
+	idxs := make([]uint32, 0, len(t.table))
+	for _, idx := range t.table {
+		idxs = append(idxs, idx)
+	}
+	slices.SortFunc(idxs, func(a, b uint32) int { return cmp.Compare(t.slot(a).seq, t.slot(b).seq) })
+	for _, idx := range idxs {
+		t.removeConn(t.slot(idx), ReasonEndOfInput)
+	}
+	t.heap = t.heap[:0]
+}
 
 // Run reads src until it ends or ctx is cancelled, then flushes every connection.
 // It returns nil at the end of input, ErrTruncated for a file cut inside a record

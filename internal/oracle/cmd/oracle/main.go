@@ -1,0 +1,93 @@
+// Command oracle runs flowtop's tracker over every case of the Zeek conn.log corpus
+// and prints PASS or FAIL per case and the number of exact cases.
+//
+//	go run ./internal/oracle/cmd/oracle [-v] [-run REGEXP] [-update-ratchet FILE]
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"regexp"
+	"runtime"
+	"sort"
+	"strings"
+
+	"github.com/flowtop/flowtop/internal/oracle"
+)
+
+func main() {
+	verbose := flag.Bool("v", false, "print the scorer's report for failing cases")
+	run := flag.String("run", "", "only cases whose name matches this regexp")
+	keep := flag.String("keep", "", "write the conn.logs into this directory (default: a temporary one)")
+	ratchet := flag.String("update-ratchet", "", "write the names of the exact cases to this file")
+	flag.Parse()
+
+	shared, err := oracle.SharedDir()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "oracle:", err)
+		os.Exit(1)
+	}
+	cases, err := oracle.Cases(shared)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "oracle:", err)
+		os.Exit(1)
+	}
+	if *run != "" {
+		re, err := regexp.Compile(*run)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "oracle: -run:", err)
+			os.Exit(2)
+		}
+		var sel []oracle.Case
+		for _, c := range cases {
+			if re.MatchString(c.Name) {
+				sel = append(sel, c)
+			}
+		}
+		cases = sel
+	}
+	dir := *keep
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "flowtop-oracle-"); err != nil {
+			fmt.Fprintln(os.Stderr, "oracle:", err)
+			os.Exit(1)
+		}
+		defer os.RemoveAll(dir)
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, "oracle:", err)
+		os.Exit(1)
+	}
+	results := oracle.RunAll(shared, dir, cases, runtime.NumCPU())
+	exact := 0
+	var passing []string
+	for _, r := range results {
+		switch {
+		case r.Err != nil:
+			fmt.Printf("FAIL %-32s error: %v\n", r.Case.Name, r.Err)
+		case r.Score.Exact():
+			exact++
+			passing = append(passing, r.Case.Name)
+			fmt.Printf("PASS %-32s %s\n", r.Case.Name, r.Score.Line)
+		default:
+			fmt.Printf("FAIL %-32s %s\n", r.Case.Name, r.Score.Line)
+			if *verbose {
+				fmt.Println(indent(r.Score.Detail))
+			}
+		}
+	}
+	fmt.Printf("exact %d/%d\n", exact, len(results))
+	if *ratchet != "" {
+		sort.Strings(passing)
+		body := "# Oracle cases that flowtop reproduces exactly; `make test` fails if one regresses.\n" +
+			"# Regenerate with: make oracle-ratchet\n" + strings.Join(passing, "\n") + "\n"
+		if err := os.WriteFile(*ratchet, []byte(body), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "oracle:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+func indent(s string) string {
+	return "    " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n    ")
+}

@@ -1,0 +1,198 @@
+package tracker
+
+// Connection timers run on network time. Each connection has at most one entry in the
+// tracker's heap, at the earliest of its deadlines; when that entry comes due the
+// connection's due timers fire in deadline order and the entry is re-armed. The
+// inactivity deadline (last_time + timeout) is evaluated lazily, so a packet never
+// touches the heap.
+
+// Timer kinds, after Zeek's TCP analyzer timers.
+const (
+	timerAttempt = iota // AttemptTimer: unanswered SYN
+	timerExpire1        // ExpireTimer armed at creation (tcp_SYN_timeout, then every tcp_session_timer)
+	timerExpire2        // ExpireTimer armed by a half close
+	timerReset          // ResetTimer: RST after FIN
+	timerDelete         // connection delete after a complete close
+	numTimers
+)
+
+// timerSet holds a connection's deadlines (ns; 0 = not armed).
+type timerSet struct {
+	at     [numTimers]int64
+	heapAt int64 // time of this connection's live heap entry; 0 = none
+}
+
+func (ts *timerSet) set(kind int, at int64) { ts.at[kind] = at }
+
+// cancelAnalyzer cancels the TCP analyzer's timers (Analyzer::CancelTimers).
+func (ts *timerSet) cancelAnalyzer() {
+	for i := range ts.at {
+		ts.at[i] = 0
+	}
+}
+
+// timerEntry is one heap entry: a connection slot and generation, due at t.
+type timerEntry struct {
+	t   int64
+	idx uint32
+	gen uint32
+}
+
+// timerHeap is a binary min-heap of entries ordered by time.
+type timerHeap []timerEntry
+
+func (h *timerHeap) push(e timerEntry) {
+	*h = append(*h, e)
+	s := *h
+	i := len(s) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if s[p].t <= s[i].t {
+			break
+		}
+		s[p], s[i] = s[i], s[p]
+		i = p
+	}
+}
+
+func (h *timerHeap) pop() timerEntry {
+	s := *h
+	top := s[0]
+	n := len(s) - 1
+	s[0] = s[n]
+	s = s[:n]
+	i := 0
+	for {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		m := l
+		if r := l + 1; r < n && s[r].t < s[l].t {
+			m = r
+		}
+		if s[i].t <= s[m].t {
+			break
+		}
+		s[i], s[m] = s[m], s[i]
+		i = m
+	}
+	*h = s
+	return top
+}
+
+// nextDeadline returns the connection's earliest deadline, inactivity included.
+func (c *conn) nextDeadline() int64 {
+	next := c.last + c.inactivity
+	if c.inactivity == 0 {
+		next = 0
+	}
+	for _, at := range c.timers.at {
+		if at != 0 && (next == 0 || at < next) {
+			next = at
+		}
+	}
+	return next
+}
+
+// armTimers makes sure the heap holds an entry no later than c's next deadline.
+func (t *Tracker) armTimers(c *conn) {
+	next := c.nextDeadline()
+	if next == 0 || (c.timers.heapAt != 0 && c.timers.heapAt <= next) {
+		return
+	}
+	c.timers.heapAt = next
+	t.heap.push(timerEntry{t: next, idx: c.idx, gen: c.gen})
+}
+
+// setInactivityTimeout is Session::SetInactivityTimeout: the timer counts from last_time.
+func (t *Tracker) setInactivityTimeout(c *conn, d int64) {
+	c.inactivity = d
+	t.armTimers(c)
+}
+
+// expireTimers fires every timer due at or before now (timers fire before a packet
+// with the same timestamp).
+func (t *Tracker) expireTimers(now int64) {
+	for len(t.heap) > 0 && t.heap[0].t <= now {
+		ent := t.heap.pop()
+		c := t.slot(ent.idx)
+		if c.gen != ent.gen || c.timers.heapAt != ent.t {
+			continue // stale: the connection is gone or re-armed earlier
+		}
+		c.timers.heapAt = 0
+		if t.fireDue(c, now) {
+			t.armTimers(c)
+		}
+	}
+}
+
+// fireDue runs c's timers that are due at now, earliest first. It returns false if
+// the connection was removed.
+func (t *Tracker) fireDue(c *conn, now int64) bool {
+	for {
+		kind, at := -1, int64(0)
+		for k, d := range c.timers.at {
+			if d != 0 && d <= now && (kind < 0 || d < at) {
+				kind, at = k, d
+			}
+		}
+		inact := c.inactivity != 0 && c.last+c.inactivity <= now
+		if inact && (kind < 0 || c.last+c.inactivity <= at) {
+			t.removeConn(c, ReasonInactivity)
+			return false
+		}
+		if kind < 0 {
+			return true
+		}
+		c.timers.at[kind] = 0
+		if !t.fireTimer(c, kind, now) {
+			return false
+		}
+	}
+}
+
+// fireTimer runs one TCP analyzer timer; it returns false if the connection was removed.
+func (t *Tracker) fireTimer(c *conn, kind int, now int64) bool {
+	tc := c.tcp
+	if kind == timerDelete {
+		reason := ReasonClose
+		if tc != nil && (tc.ep[0].state == tcpReset || tc.ep[1].state == tcpReset) {
+			reason = ReasonReset
+		}
+		t.removeConn(c, reason)
+		return false
+	}
+	if tc == nil || !tc.active {
+		return true
+	}
+	orig, resp := &tc.ep[c.origSide], &tc.ep[c.origSide^1]
+	switch kind {
+	case timerAttempt:
+		if (orig.state == tcpSynSent || orig.state == tcpSynAckSent) && resp.state == tcpInactive {
+			tc.active = false
+			t.removeConn(c, ReasonAttempt)
+			return false
+		}
+	case timerExpire1, timerExpire2:
+		if c.last+t.timeouts.TCPLinger.Nanoseconds() < now {
+			if orig.didClose || resp.didClose {
+				if (orig.didClose && resp.didClose) || orig.state == tcpReset || resp.state == tcpReset ||
+					orig.state == tcpInactive || resp.state == tcpInactive {
+					tc.active = false
+					t.removeConn(c, ReasonExpire)
+					return false
+				}
+			}
+			if resp.state == tcpInactive && orig.state == tcpInactive {
+				t.removeConn(c, ReasonExpire)
+				return false
+			}
+		}
+		c.timers.set(kind, now+t.timeouts.TCPSession.Nanoseconds())
+	case timerReset:
+		t.removeConn(c, ReasonReset)
+		return false
+	}
+	return true
+}
