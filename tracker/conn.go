@@ -39,13 +39,13 @@ type conn struct {
 	gen      uint32 // slot generation, invalidates timers of a removed connection
 	idx      uint32 // slab slot
 	origSide uint8
-	active   [2]bool // UDP: endpoint sent a good packet
+	active   [2]bool // UDP: the orig (0) or resp (1) role sent a good packet
 	history  []byte
 	histSeen uint32
 
 	pkts    [2]uint64
 	ipBytes [2]uint64
-	size    [2]uint64 // UDP and ICMP payload bytes
+	size    [2]uint64 // UDP and ICMP payload bytes, by role (0 = orig)
 	chkCnt  [2]uint32 // UDP checksum errors, by side
 
 	inactivity int64 // inactivity timeout, ns
@@ -112,11 +112,11 @@ func (c *conn) connState() string {
 		return c.tcp.connState(o, r, c.history)
 	case ProtoUDP:
 		switch {
-		case c.active[o] && c.active[r]:
+		case c.active[0] && c.active[1]:
 			return "SF"
-		case c.active[o]:
+		case c.active[0]:
 			return "S0"
-		case c.active[r]:
+		case c.active[1]:
 			return "SHR"
 		}
 	}

@@ -14,7 +14,8 @@ type packet struct {
 	src, dst [16]byte
 	v6       bool
 	proto    Proto
-	ipLen    int    // datagram length from the IP header (IPv6: payload length + 40)
+	ipLen    int    // datagram length from the IP header (IPv6: payload length + 40); ip_bytes counts this
+	dgLen    int    // datagram length used for parsing: ipLen, or the captured length for TSO packets
 	l4       []byte // transport header and payload as captured, clipped to the datagram
 	l4Len    int    // transport length according to the IP header
 }
@@ -151,6 +152,7 @@ func (d *decoder) finishIPv4(frame []byte, wireLen int, p *packet) decodeResult 
 	hdr := ip.Contents
 	ipStart := offsetIn(frame, hdr)
 	total := int(binary.BigEndian.Uint16(hdr[2:4]))
+	p.ipLen = total // Zeek's IP_Hdr::TotalLen: 0 for TSO packets, and so is their ip_bytes
 	if total == 0 {
 		if !d.ignoreChecksums {
 			return droppedIP // TSO: Zeek trusts a zero length only with -C
@@ -172,7 +174,7 @@ func (d *decoder) finishIPv4(frame []byte, wireLen int, p *packet) decodeResult 
 	copy(p.src[12:], hdr[12:16])
 	copy(p.dst[12:], hdr[16:20])
 	p.proto = Proto(hdr[9])
-	p.ipLen = total
+	p.dgLen = total
 	return d.finishTransport(frame, ipStart, ipStart+len(hdr), p)
 }
 
@@ -193,7 +195,7 @@ func (d *decoder) finishIPv6(frame []byte, wireLen int, p *packet) decodeResult 
 	p.v6 = true
 	copy(p.src[:], hdr[8:24])
 	copy(p.dst[:], hdr[24:40])
-	p.ipLen = total
+	p.ipLen, p.dgLen = total, total
 	tOff := ipStart + 40
 	next := ip.NextHeader
 	if ip.HopByHop != nil {
@@ -213,7 +215,7 @@ func (d *decoder) finishTransport(frame []byte, ipStart, tOff int, p *packet) de
 	case 4, 41, 47, 50, 135: // IP-in-IP, GRE: tunnels; ESP and mobility stop Zeek's analysis
 		return noTransport
 	}
-	end := ipStart + p.ipLen
+	end := ipStart + p.dgLen
 	if tOff > end {
 		return malformed
 	}

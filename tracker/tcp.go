@@ -205,7 +205,7 @@ func (t *Tracker) tcpPacket(c *conn, p *packet, s int) bool {
 	if ack {
 		if peer.state == tcpInactive {
 			relAck = 1
-			peer.startSeq = int64(ackSeq) - 1
+			peer.startSeq = int64(ackSeq - 1)
 			peer.ackSeq = ackSeq - 1
 			peer.lastSeq = ackSeq - 1
 		} else {
@@ -260,8 +260,9 @@ func initEndpoint(e *tcpEndpoint, syn bool, firstSeq, lastSeq uint32) {
 			e.ackSeq = firstSeq
 			e.startSeq = int64(firstSeq)
 		} else {
+			// Pretend a SYN one octet earlier; Zeek computes it in 32 bits.
 			e.ackSeq = firstSeq - 1
-			e.startSeq = int64(firstSeq) - 1
+			e.startSeq = int64(firstSeq - 1)
 			lastSeq = firstSeq
 		}
 		e.lastSeq = lastSeq

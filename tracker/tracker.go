@@ -215,22 +215,60 @@ func (t *Tracker) count(c *conn, p *packet, s int) {
 
 func (t *Tracker) udpPacket(c *conn, p *packet, s int) {
 	l4 := p.l4
+	isOrig := c.isOrigSide(s)
 	captured := len(l4) >= p.l4Len
 	if !t.cfg.IgnoreChecksums && captured && !(!p.v6 && l4[6] == 0 && l4[7] == 0) &&
 		!p.checksumOK(l4[:p.l4Len], true) {
-		c.scaledHistory(roleCode('C', c.isOrigSide(s)), &c.chkCnt[s])
+		c.scaledHistory(roleCode('C', isOrig), &c.chkCnt[s])
 		return
 	}
-	c.active[s] = true
+	// Zeek's UDP adapter keeps sizes by role and does not swap them when an
+	// application analyzer flips the roles later; so do we.
+	role := roleIndex(isOrig)
+	c.active[role] = true
 	if ulen := int(binary.BigEndian.Uint16(l4[4:6])); ulen > udpHeader {
-		c.size[s] += uint64(ulen - udpHeader)
+		c.size[role] += uint64(ulen - udpHeader)
 	}
-	if c.isOrigSide(s) {
+	if isOrig {
 		c.checkHistory(histData, 'D')
 	} else {
 		c.checkHistory(histData<<16, 'd')
 	}
 	c.last = p.ts
+	if ntpWrongWay(c, l4, isOrig) {
+		c.flip()
+	}
+	// The conn-size analyzer sees the packet last, with the direction it arrived with.
+	t.countRole(c, p, isOrig)
+}
+
+// ntpWrongWay reports an NTP message that shows the roles are reversed: a server
+// reply (mode 4) from the originator or a client request (mode 3) from the
+// responder. Zeek's NTP analyzer flips such connections (oracle: udp-ntp-misordered).
+func ntpWrongWay(c *conn, l4 []byte, isOrig bool) bool {
+	if c.key.PA != 123 && c.key.PB != 123 || len(l4) < udpHeader+48 {
+		return false
+	}
+	v, mode := l4[udpHeader]>>3&7, l4[udpHeader]&7
+	if v < 1 || v > 4 {
+		return false
+	}
+	return isOrig && mode == 4 || !isOrig && mode == 3
+}
+
+func roleIndex(isOrig bool) int {
+	if isOrig {
+		return 0
+	}
+	return 1
+}
+
+// countRole counts a packet for the side that currently holds the role it arrived with.
+func (t *Tracker) countRole(c *conn, p *packet, isOrig bool) {
+	s := int(c.origSide)
+	if !isOrig {
+		s ^= 1
+	}
 	t.count(c, p, s)
 }
 
@@ -241,7 +279,7 @@ func (t *Tracker) icmpPacket(c *conn, p *packet, s int) {
 		return
 	}
 	c.last = p.ts
-	c.size[s] += uint64(p.l4Len - icmpMinHeader)
+	c.size[roleIndex(c.isOrigSide(s))] += uint64(p.l4Len - icmpMinHeader)
 	if captured {
 		t.count(c, p, s)
 	}
@@ -400,7 +438,7 @@ func (t *Tracker) fillRecord(c *conn, r *Record) {
 			r.OrigBytes = c.tcp.ep[o].size(&c.tcp.ep[rs])
 			r.RespBytes = c.tcp.ep[rs].size(&c.tcp.ep[o])
 		} else {
-			r.OrigBytes, r.RespBytes = c.size[o], c.size[rs]
+			r.OrigBytes, r.RespBytes = c.size[0], c.size[1]
 		}
 	}
 	if len(t.localNets) > 0 {
