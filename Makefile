@@ -1,0 +1,57 @@
+# flowtop: see README.md. Every target works on a fresh Debian machine with Go.
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+BIN      := bin/flowtop
+FUZZTIME ?= 20s
+ARGS     ?=
+
+.PHONY: build run test race vet lint oracle oracle-ratchet bench fuzz setcap clean
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/flowtop
+
+## run: flowtop on the default interface (needs root or `make setcap`); ARGS="-i eth0" to choose.
+run: build
+	./$(BIN) $(ARGS)
+
+## test: vet, the race-enabled test suite (with the oracle ratchet), and the oracle score.
+test: vet
+	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
+	@$(GO) run ./internal/oracle/cmd/oracle -q -skip-missing
+
+race: test
+
+vet:
+	$(GO) vet ./...
+
+lint: vet
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	@if command -v staticcheck >/dev/null; then staticcheck ./...; else echo "lint: staticcheck not installed, skipped"; fi
+
+## oracle: run every case of ../shared/oracle and print PASS/FAIL and `exact N/55`.
+oracle:
+	$(GO) run ./internal/oracle/cmd/oracle
+
+oracle-ratchet:
+	$(GO) run ./internal/oracle/cmd/oracle -q -update-ratchet testdata/oracle-passing.txt
+
+## bench: flowtop against a minimal read+decode+count loop on generated captures, side by side.
+bench:
+	bash internal/bench/report.sh
+	$(GO) test -run '^$$' -bench . -benchmem ./tracker
+
+## fuzz: each fuzz target for FUZZTIME (default 20s).
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+## setcap: let the built binary capture without root.
+setcap: build
+	setcap cap_net_raw,cap_net_admin=eip $(BIN)
+
+clean:
+	rm -rf bin
