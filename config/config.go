@@ -1,0 +1,201 @@
+package config
+
+import (
+	"maps"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	"github.com/flowtop/flowtop/tracker"
+)
+
+// Config is flowtop's configuration file. Each top-level TOML table is a section,
+// decoded into one field; a section or key that the file leaves out keeps its zero
+// value, and Defined tells the two apart.
+//
+// To add a section, add a field with a `toml:"name"` tag whose type is a struct of
+// tagged fields. Parse finds it by reflection: bool, string, integer, float and struct
+// fields decode directly, other types implement toml.Unmarshaler (see Duration).
+type Config struct {
+	Tracker TrackerSection `toml:"tracker"`
+
+	md *toml.MetaData // the keys the file defined; nil for a Config built in code
+}
+
+// TrackerSection is the [tracker] section: how connections are tracked. Every key
+// mirrors a field of tracker.Config; see TrackerConfig for how they apply.
+type TrackerSection struct {
+	// IgnoreChecksums turns off checksum verification (zeek -C).
+	IgnoreChecksums bool `toml:"ignore_checksums"`
+	// LikelyServerPorts replaces Zeek's likely_server_ports set.
+	LikelyServerPorts PortList `toml:"likely_server_ports"`
+	// LocalNets replaces Zeek's Site::local_nets; an empty list leaves local_orig and
+	// local_resp unset.
+	LocalNets PrefixList `toml:"local_nets"`
+
+	// Connection timers, named after Zeek's options.
+	TCPInactivityTimeout     Duration `toml:"tcp_inactivity_timeout"`
+	UDPInactivityTimeout     Duration `toml:"udp_inactivity_timeout"`
+	ICMPInactivityTimeout    Duration `toml:"icmp_inactivity_timeout"`
+	UnknownInactivityTimeout Duration `toml:"unknown_inactivity_timeout"`
+	TCPAttemptDelay          Duration `toml:"tcp_attempt_delay"`
+	TCPCloseDelay            Duration `toml:"tcp_close_delay"`
+	TCPResetDelay            Duration `toml:"tcp_reset_delay"`
+	TCPPartialCloseDelay     Duration `toml:"tcp_partial_close_delay"`
+	TCPSessionTimer          Duration `toml:"tcp_session_timer"`
+	TCPConnectionLinger      Duration `toml:"tcp_connection_linger"`
+
+	// PortInactivity overrides the inactivity timeout per service port
+	// ([tracker.port_inactivity]). It is merged over the base table; a zero duration
+	// removes a port.
+	PortInactivity PortTimeouts `toml:"port_inactivity"`
+}
+
+// Load reads and parses the configuration file at path. A file that does not exist
+// gives an error that matches fs.ErrNotExist, so that a caller can treat a missing
+// default file as an empty configuration.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data)
+}
+
+// Parse parses a configuration file's contents. name is the file's name, used only in
+// error messages.
+//
+// Parsing is strict: a key or section that flowtop does not know, a value of the wrong
+// type and a value that does not parse are all errors. The error is an *Error and
+// reads as one line, "name:LINE: KEY: MESSAGE", e.g.
+//
+//	config.toml:7: tracker.likely_server_ports: port "80/tcpx": protocol must be tcp, udp or icmp
+//
+// LINE is the line of the key (for an array, where the array starts); a TOML syntax
+// error is reported as "name:LINE: MESSAGE". Keys match exactly (case-sensitively).
+// When a file holds several errors, the first one in the file is reported.
+func Parse(name string, data []byte) (*Config, error) {
+	d := &decoder{name: name}
+	if err := d.parseTOML(data); err != nil {
+		return nil, err
+	}
+	c := new(Config)
+	if err := d.decodeRoot(c); err != nil {
+		return nil, err
+	}
+	c.md = &d.md
+	return c, nil
+}
+
+// DefaultPath returns where flowtop looks for its configuration file:
+// $XDG_CONFIG_HOME/flowtop/config.toml, or ~/.config/flowtop/config.toml when
+// XDG_CONFIG_HOME is unset or not an absolute path (as the XDG spec asks), on every
+// platform. It returns "" if the home directory is not known either.
+func DefaultPath() string {
+	if dir := os.Getenv("XDG_CONFIG_HOME"); dir != "" && filepath.IsAbs(dir) {
+		return filepath.Join(dir, "flowtop", "config.toml")
+	}
+	if home, err := os.UserHomeDir(); err == nil && home != "" {
+		return filepath.Join(home, ".config", "flowtop", "config.toml")
+	}
+	return ""
+}
+
+// Defined reports whether the parsed file set key, given as its parts:
+// Defined("tracker", "local_nets"). It is false for every key of a Config that was not
+// made by Parse or Load.
+func (c *Config) Defined(key ...string) bool {
+	return c != nil && c.md != nil && c.md.IsDefined(key...)
+}
+
+// set reports whether a tracker key applies: for a parsed Config, whether the file
+// defined it; for a Config built in code, whether the field is non-zero.
+func (c *Config) set(nonZero bool, key string) bool {
+	if c.md == nil {
+		return nonZero
+	}
+	return c.md.IsDefined("tracker", key)
+}
+
+// TrackerConfig returns base with the [tracker] keys that the file set applied over
+// it; keys the file left out keep base's value, even where base's value is zero. (For
+// a Config built in code rather than parsed, the non-zero fields apply.)
+//
+//   - likely_server_ports and local_nets replace base's lists; an empty array gives an
+//     empty, non-nil list (no likely server ports; local_orig/local_resp unset).
+//   - Timeouts set the matching tracker.Timeouts field.
+//   - [tracker.port_inactivity] is merged over base's table, or over
+//     tracker.DefaultPortInactivity() (Zeek's: one hour for 21, 22, 23 and 513/tcp)
+//     when base's is nil: a listed port gets the given timeout, a zero timeout removes
+//     the port, and ports not listed keep their timeout.
+//
+// The result shares no slices or maps with c or base.
+func (c *Config) TrackerConfig(base tracker.Config) tracker.Config {
+	if c == nil {
+		return base
+	}
+	out := base
+	s := &c.Tracker
+	if c.set(s.IgnoreChecksums, "ignore_checksums") {
+		out.IgnoreChecksums = s.IgnoreChecksums
+	}
+	if c.set(s.LikelyServerPorts != nil, "likely_server_ports") {
+		out.LikelyServerPorts = slices.Clone([]tracker.PortProto(s.LikelyServerPorts))
+		if out.LikelyServerPorts == nil {
+			out.LikelyServerPorts = []tracker.PortProto{}
+		}
+	}
+	if c.set(s.LocalNets != nil, "local_nets") {
+		out.LocalNets = slices.Clone([]netip.Prefix(s.LocalNets))
+		if out.LocalNets == nil {
+			out.LocalNets = []netip.Prefix{}
+		}
+	}
+	for _, t := range s.timers(&out.Timeouts) {
+		if c.set(*t.src != 0, t.key) {
+			*t.dst = time.Duration(*t.src)
+		}
+	}
+	if c.set(s.PortInactivity != nil, "port_inactivity") {
+		m := base.PortInactivity
+		if m == nil {
+			m = tracker.DefaultPortInactivity()
+		} else {
+			m = maps.Clone(m)
+		}
+		for p, d := range s.PortInactivity {
+			if d == 0 {
+				delete(m, p)
+			} else {
+				m[p] = d
+			}
+		}
+		out.PortInactivity = m
+	}
+	return out
+}
+
+// timer ties a timeout key to its TrackerSection field and its tracker.Timeouts field.
+type timer struct {
+	key string
+	src *Duration
+	dst *time.Duration
+}
+
+func (s *TrackerSection) timers(t *tracker.Timeouts) []timer {
+	return []timer{
+		{"tcp_inactivity_timeout", &s.TCPInactivityTimeout, &t.TCPInactivity},
+		{"udp_inactivity_timeout", &s.UDPInactivityTimeout, &t.UDPInactivity},
+		{"icmp_inactivity_timeout", &s.ICMPInactivityTimeout, &t.ICMPInactivity},
+		{"unknown_inactivity_timeout", &s.UnknownInactivityTimeout, &t.UnknownInactivity},
+		{"tcp_attempt_delay", &s.TCPAttemptDelay, &t.TCPAttempt},
+		{"tcp_close_delay", &s.TCPCloseDelay, &t.TCPClose},
+		{"tcp_reset_delay", &s.TCPResetDelay, &t.TCPReset},
+		{"tcp_partial_close_delay", &s.TCPPartialCloseDelay, &t.TCPPartialClose},
+		{"tcp_session_timer", &s.TCPSessionTimer, &t.TCPSession},
+		{"tcp_connection_linger", &s.TCPConnectionLinger, &t.TCPLinger},
+	}
+}

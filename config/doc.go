@@ -1,0 +1,62 @@
+// Package config reads flowtop's configuration file, a TOML file found by default at
+// $XDG_CONFIG_HOME/flowtop/config.toml (see DefaultPath).
+//
+// # Format
+//
+// The file is made of sections (TOML tables). Every key is optional; a key that is left
+// out keeps flowtop's default, which for the tracker is Zeek's. So far there is one
+// section, [tracker]:
+//
+//	[tracker]
+//	# Do not verify IP, TCP, UDP and ICMP checksums (zeek -C).
+//	ignore_checksums = true
+//
+//	# Ports that identify the responder of a connection. Replaces Zeek's set;
+//	# [] means none.
+//	likely_server_ports = ["22/tcp", "80/tcp", "443/tcp", "53/udp", "8443/tcp"]
+//
+//	# Networks whose addresses are local (local_orig, local_resp). Replaces Zeek's
+//	# private address space; a bare address is a /32 or /128; [] leaves both fields unset.
+//	local_nets = ["10.0.0.0/8", "192.168.0.0/16", "2001:db8::/32", "203.0.113.7"]
+//
+//	# Connection timers, named after Zeek's options. A duration is a string such as
+//	# "90s", "1h30m" or "500ms", or a number of seconds (90, 1.5 or "90").
+//	tcp_inactivity_timeout = "10m"
+//	udp_inactivity_timeout = 120
+//	icmp_inactivity_timeout = "1m"
+//	unknown_inactivity_timeout = "1m"
+//	tcp_attempt_delay = "5s"
+//	tcp_close_delay = "5s"
+//	tcp_reset_delay = "5s"
+//	tcp_partial_close_delay = "3s"
+//	tcp_session_timer = "6s"
+//	tcp_connection_linger = "5s"
+//
+//	# Inactivity timeouts per service port, merged over Zeek's table (one hour for
+//	# 21, 22, 23 and 513/tcp); 0 removes a port from it.
+//	[tracker.port_inactivity]
+//	"22/tcp" = "2h"
+//	"3389/tcp" = "30m"
+//	"23/tcp" = 0
+//
+// Ports are written PORT/PROTO with PROTO one of tcp, udp and icmp. Timer values must
+// be positive; in [tracker.port_inactivity], 0 removes the port. Any TOML spelling of
+// the same structure works too (dotted keys such as tracker.ignore_checksums = true,
+// inline tables).
+//
+// # Errors
+//
+// Decoding is strict. A misspelled key, an unknown section, a value of the wrong type
+// and a value that does not parse are all errors, never silently ignored. Every error
+// is an *Error whose message is one line naming the file, the line and the key:
+//
+//	config.toml:7: tracker.likely_server_ports: port "80/tcpx": protocol must be tcp, udp or icmp
+//	config.toml:3: ui: unknown section
+//	config.toml:12: expected value but found '\n' instead
+//
+// # Using the configuration
+//
+// Config holds what the file says; Config.TrackerConfig lays the [tracker] keys that
+// the file set over a tracker.Config built from defaults and command-line flags, so a
+// key the file leaves out never overrides anything.
+package config
