@@ -1,33 +1,43 @@
 package tracker
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
-// onesSum adds data to a ones'-complement running sum (RFC 1071). It reads 8 bytes
-// per step into a 64-bit accumulator and folds once at the end.
+// onesSum adds data, which starts at an even offset of the checksummed bytes, to a
+// ones'-complement running sum of big-endian 16-bit words (RFC 1071). It adds 8
+// bytes per step in native (little-endian) order with end-around carries, and swaps
+// the folded result into network order: the ones'-complement sum does not depend on
+// byte order (RFC 1071 §2(B)).
 func onesSum(data []byte, sum uint64) uint64 {
+	var s, c uint64
 	for len(data) >= 32 {
-		sum += uint64(binary.BigEndian.Uint32(data[0:]))
-		sum += uint64(binary.BigEndian.Uint32(data[4:]))
-		sum += uint64(binary.BigEndian.Uint32(data[8:]))
-		sum += uint64(binary.BigEndian.Uint32(data[12:]))
-		sum += uint64(binary.BigEndian.Uint32(data[16:]))
-		sum += uint64(binary.BigEndian.Uint32(data[20:]))
-		sum += uint64(binary.BigEndian.Uint32(data[24:]))
-		sum += uint64(binary.BigEndian.Uint32(data[28:]))
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(data[0:8]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(data[8:16]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(data[16:24]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(data[24:32]), c)
 		data = data[32:]
 	}
-	for len(data) >= 4 {
-		sum += uint64(binary.BigEndian.Uint32(data))
+	for len(data) >= 8 {
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(data), c)
+		data = data[8:]
+	}
+	var tail uint64
+	if len(data) >= 4 {
+		tail = uint64(binary.LittleEndian.Uint32(data))
 		data = data[4:]
 	}
 	if len(data) >= 2 {
-		sum += uint64(binary.BigEndian.Uint16(data))
+		tail += uint64(binary.LittleEndian.Uint16(data))
 		data = data[2:]
 	}
 	if len(data) == 1 {
-		sum += uint64(data[0]) << 8
+		tail += uint64(data[0])
 	}
-	return sum
+	s, c = bits.Add64(s, tail, c)
+	s += c // cannot carry again: s is 0 after a carry out
+	return sum + uint64(bits.ReverseBytes16(fold(s)))
 }
 
 // fold reduces a running sum to 16 bits.

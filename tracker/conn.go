@@ -1,6 +1,8 @@
 package tracker
 
-import "math"
+import (
+	"math"
+)
 
 // TCP endpoint states, numbered as Zeek numbers them (TCP_ENDPOINT_*).
 const (
@@ -14,15 +16,27 @@ const (
 )
 
 // History masks, as Zeek's TCP_Endpoint::HistoryMasks; the responder's are shifted
-// left by 16 bits so that both fit one word.
+// left by histResp bits so that both fit one word.
 const (
-	histSYN    uint32 = 0x1
-	histFIN    uint32 = 0x2
-	histRST    uint32 = 0x4
-	histFINRST uint32 = 0x8
-	histData   uint32 = 0x10
-	histACK    uint32 = 0x20
-	histMulti  uint32 = 0x40
+	histSYN    uint16 = 0x1
+	histFIN    uint16 = 0x2
+	histRST    uint16 = 0x4
+	histFINRST uint16 = 0x8
+	histData   uint16 = 0x10
+	histACK    uint16 = 0x20
+	histMulti  uint16 = 0x40
+
+	histResp = 8
+)
+
+// histInline is the number of history letters a connection holds itself; longer
+// histories continue in its connExtra.
+const histInline = 13
+
+// Connection flags.
+const (
+	connActiveOrig uint8 = 1 << iota // UDP: the originator role sent a good packet
+	connActiveResp                   // UDP: the responder role sent a good packet
 )
 
 // conn is one tracked connection. Its fields are owned by the tracker goroutine.
@@ -30,58 +44,147 @@ const (
 // Per-direction state is indexed by side (0 = the key's A address, 1 = B), which never
 // changes; origSide says which side is currently the originator, so a role flip is one
 // assignment.
+//
+// A conn holds no pointers, so the slab chunks that hold connections are not scanned
+// by the garbage collector. TCP state is in the tracker's TCP slab (index tcp), and
+// what few connections need (long histories, event counters, missed bytes, data above
+// holes) is in a connExtra (index extra).
 type conn struct {
 	key      FlowKey
+	origSide uint8
+	flags    uint8
 	start    int64 // ts of the first packet, ns
 	last     int64 // last_time, ns
 	seq      uint64
-	missed   uint64 // missed_bytes
-	gen      uint32 // slot generation, invalidates timers of a removed connection
-	idx      uint32 // slab slot
-	origSide uint8
-	active   [2]bool // UDP: the orig (0) or resp (1) role sent a good packet
-	history  []byte
-	histSeen uint32
+	heapAt   int64 // time of this connection's live timer heap entry; 0 = none
+
+	inactivity int64 // inactivity timeout, ns
 
 	pkts    [2]uint64
 	ipBytes [2]uint64
 	size    [2]uint64 // UDP and ICMP payload bytes, by role (0 = orig)
-	chkCnt  [2]uint32 // UDP checksum errors, by side
 
-	inactivity int64 // inactivity timeout, ns
-	timers     timerSet
-	tcp        *tcpConn // nil unless TCP
+	gen      uint32 // slot generation, invalidates timers of a removed connection
+	idx      uint32 // slab slot
+	tcp      uint32 // TCP slab slot + 1; 0 unless TCP
+	histSeen uint16
+	histLen  uint8
+	hist     [histInline]byte // the first history letters
+	extra    uint32           // Tracker.extras index + 1; 0 = none
+}
+
+// Counters of events recorded in the history with ScaledHistoryEntry, by side.
+const (
+	cntChecksum = iota // bad checksums (UDP and TCP)
+	cntRexmit          // TCP retransmissions
+	cntWindow0         // TCP zero windows
+	cntGap             // TCP content gaps
+	numCounters
+)
+
+// connExtra is the state few connections need, allocated on first use.
+type connExtra struct {
+	history []byte                 // history letters after the first histInline
+	counts  [numCounters][2]uint32 // event counters, by side
+	missed  uint64                 // missed_bytes
+	pending [2]rangeSet            // TCP: data above a hole, not yet delivered, by side
 }
 
 // isOrigSide reports whether side s is the current originator.
 func (c *conn) isOrigSide(s int) bool { return int(c.origSide) == s }
 
-func (c *conn) addHistory(code byte) { c.history = append(c.history, code) }
+// extraOf returns c's connExtra, allocating it on first use.
+func (t *Tracker) extraOf(c *conn) *connExtra {
+	if c.extra != 0 {
+		return t.extras[c.extra-1]
+	}
+	var i uint32
+	if n := len(t.extraFree); n > 0 {
+		i = t.extraFree[n-1]
+		t.extraFree = t.extraFree[:n-1]
+	} else {
+		t.extras = append(t.extras, new(connExtra))
+		i = uint32(len(t.extras) - 1)
+	}
+	c.extra = i + 1
+	return t.extras[i]
+}
+
+// peekExtra returns c's connExtra, or nil when it has none.
+func (t *Tracker) peekExtra(c *conn) *connExtra {
+	if c.extra == 0 {
+		return nil
+	}
+	return t.extras[c.extra-1]
+}
+
+// freeExtra releases c's connExtra for reuse.
+func (t *Tracker) freeExtra(c *conn) {
+	if c.extra == 0 {
+		return
+	}
+	x := t.extras[c.extra-1]
+	*x = connExtra{
+		history: x.history[:0],
+		pending: [2]rangeSet{{x.pending[0].r[:0]}, {x.pending[1].r[:0]}},
+	}
+	t.extraFree = append(t.extraFree, c.extra-1)
+	c.extra = 0
+}
+
+func (t *Tracker) addHistory(c *conn, code byte) {
+	if c.histLen < histInline {
+		c.hist[c.histLen] = code
+		c.histLen++
+		return
+	}
+	x := t.extraOf(c)
+	x.history = append(x.history, code)
+}
+
+// history returns c's history letters, in a buffer reused by the next call.
+func (t *Tracker) history(c *conn) []byte {
+	t.histBuf = append(t.histBuf[:0], c.hist[:c.histLen]...)
+	if x := t.peekExtra(c); x != nil {
+		t.histBuf = append(t.histBuf, x.history...)
+	}
+	return t.histBuf
+}
 
 // checkHistory records code once per mask (Zeek's Session::CheckHistory). It
 // returns true when the mask had already been seen.
-func (c *conn) checkHistory(mask uint32, code byte) bool {
+func (t *Tracker) checkHistory(c *conn, mask uint16, code byte) bool {
 	if c.histSeen&mask == 0 {
 		c.histSeen |= mask
-		c.addHistory(code)
+		t.addHistory(c, code)
 		return false
 	}
 	return true
 }
 
-// scaledHistory counts an event and records code at the 1st, 10th, 100th, ...
-// occurrence (Zeek's ScaledHistoryEntry with base 10).
-func (c *conn) scaledHistory(code byte, counter *uint32) {
-	if *counter == math.MaxUint32 {
+// checkRoleHistory is checkHistory for an event of side s: the responder's mask and
+// letter when s is not the originator.
+func (t *Tracker) checkRoleHistory(c *conn, s int, mask uint16, code byte) bool {
+	if c.isOrigSide(s) {
+		return t.checkHistory(c, mask, code)
+	}
+	return t.checkHistory(c, mask<<histResp, code|0x20)
+}
+
+// scaledHistory counts an event of side s and records code at the 1st, 10th, 100th,
+// ... occurrence (Zeek's ScaledHistoryEntry with base 10).
+func (t *Tracker) scaledHistory(c *conn, code byte, counter, s int) {
+	n := &t.extraOf(c).counts[counter][s]
+	if *n == math.MaxUint32 {
 		return
 	}
-	*counter++
-	n := *counter
-	for n%10 == 0 {
-		n /= 10
+	*n++
+	v := *n
+	for v%10 == 0 {
+		v /= 10
 	}
-	if n == 1 {
-		c.addHistory(code)
+	if v == 1 {
+		t.addHistory(c, code)
 	}
 }
 
@@ -94,29 +197,29 @@ func roleCode(code byte, orig bool) byte {
 }
 
 // flip swaps the originator and responder roles and records '^'.
-func (c *conn) flip() {
+func (t *Tracker) flip(c *conn) {
 	c.origSide ^= 1
-	if c.tcp != nil {
-		t := c.tcp
-		t.firstSeen = (t.firstSeen&1)<<1 | (t.firstSeen&2)>>1
-		t.partial = false
+	if c.tcp != 0 {
+		tc := t.tcpOf(c)
+		tc.firstSeen = (tc.firstSeen&1)<<1 | (tc.firstSeen&2)>>1
+		tc.partial = false
 	}
-	c.addHistory('^')
+	t.addHistory(c, '^')
 }
 
 // connState computes conn_state (conn-semantics §6).
-func (c *conn) connState() string {
+func (t *Tracker) connState(c *conn) string {
 	o, r := int(c.origSide), int(c.origSide^1)
 	switch c.key.Proto {
 	case ProtoTCP:
-		return c.tcp.connState(o, r, c.history)
+		return t.tcpOf(c).connState(o, r, t.history(c))
 	case ProtoUDP:
-		switch {
-		case c.active[0] && c.active[1]:
+		switch c.flags & (connActiveOrig | connActiveResp) {
+		case connActiveOrig | connActiveResp:
 			return "SF"
-		case c.active[0]:
+		case connActiveOrig:
 			return "S0"
-		case c.active[1]:
+		case connActiveResp:
 			return "SHR"
 		}
 	}

@@ -3,21 +3,32 @@ package tracker
 import (
 	"encoding/binary"
 
-	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 )
 
-// packet is what the tracker needs of one IP datagram. Slices alias the capture
-// buffer and are valid only while the packet is processed.
+// l4Copy is how many transport header bytes a packet keeps: the fixed TCP header,
+// which also covers the UDP header with the first payload byte (NTP) and ICMP's type
+// and code.
+const l4Copy = 20
+
+// packet is what the tracker needs of one IP datagram. It copies the few transport
+// header bytes the tracker reads and the transport checksum verdict, so it does not
+// alias the capture buffer: decoding can run ahead on another goroutine.
 type packet struct {
 	ts       int64 // capture time, ns since the epoch
 	src, dst [16]byte
-	v6       bool
+	ipLen    int // datagram length from the IP header (IPv6: payload length + 40); ip_bytes counts this
+	l4Len    int // transport length according to the IP header
+	capLen   int // transport bytes captured, clipped to the datagram
+	wireLen  int // frame length on the wire (Stats.Bytes)
 	proto    Proto
-	ipLen    int    // datagram length from the IP header (IPv6: payload length + 40); ip_bytes counts this
-	dgLen    int    // datagram length used for parsing: ipLen, or the captured length for TSO packets
-	l4       []byte // transport header and payload as captured, clipped to the datagram
-	l4Len    int    // transport length according to the IP header
+	v6       bool
+	res      decodeResult
+	// csumOK is the transport checksum verdict (pseudo-header included for TCP, UDP
+	// and ICMPv6). It is computed only when checksums are verified, the protocol is
+	// TCP, UDP, ICMP or ICMPv6 and the whole datagram was captured (capLen >= l4Len).
+	csumOK bool
+	hdr    [l4Copy]byte // the first min(capLen, l4Copy) transport bytes
 }
 
 // decodeResult says what became of a frame.
@@ -32,45 +43,21 @@ const (
 	noTransport                     // ESP, mobility, or a tunnel whose inner packets are not decoded yet
 )
 
-// Layer types of flowtop's own decoding layers (registered outside gopacket's range).
-var (
-	layerTypeSLL2 = gopacket.RegisterLayerType(4276, gopacket.LayerTypeMetadata{Name: "LinuxSLL2"})
-)
-
-// decoder turns frames into packets. It is owned by one goroutine and reuses its
-// layers, so decoding allocates nothing.
+// decoder turns frames into packets. It keeps no state between frames and allocates
+// nothing.
+//
+// It reads link and IP headers itself, and decides every frame exactly as the
+// gopacket-based decoder it replaced did (gopacket's DecodingLayerParser over its
+// Ethernet, Dot1Q, LinuxSLL, Loopback, IPv4 and IPv6 layers, plus flowtop's SLL2 and
+// IPv6 extension layers): the same frames are malformed, not IP or decoded, at the
+// same offsets. decode_ref_test.go keeps that decoder as the reference, and
+// TestDecodeMatchesReference and FuzzDecode compare the two.
 type decoder struct {
-	eth   layers.Ethernet
-	dot1q layers.Dot1Q
-	sll   layers.LinuxSLL
-	sll2  linuxSLL2
-	loop  layers.Loopback
-	ip4   ipv4Layer
-	ip6   ipv6Layer
-	ext   ipv6ExtLayer
-
 	ignoreChecksums bool
-
-	ethParser, sllParser, sll2Parser, loopParser, ip4Parser, ip6Parser *gopacket.DecodingLayerParser
-	decoded                                                            []gopacket.LayerType
 }
 
 func newDecoder(ignoreChecksums bool) *decoder {
-	d := &decoder{ignoreChecksums: ignoreChecksums, decoded: make([]gopacket.LayerType, 0, 16)}
-	d.ext.d = d
-	all := []gopacket.DecodingLayer{&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.ip4, &d.ip6, &d.ext}
-	mk := func(first gopacket.LayerType) *gopacket.DecodingLayerParser {
-		p := gopacket.NewDecodingLayerParser(first, all...)
-		p.IgnoreUnsupported = true
-		return p
-	}
-	d.ethParser = mk(layers.LayerTypeEthernet)
-	d.sllParser = mk(layers.LayerTypeLinuxSLL)
-	d.sll2Parser = mk(layerTypeSLL2)
-	d.loopParser = mk(layers.LayerTypeLoopback)
-	d.ip4Parser = mk(layers.LayerTypeIPv4)
-	d.ip6Parser = mk(layers.LayerTypeIPv6)
-	return d
+	return &decoder{ignoreChecksums: ignoreChecksums}
 }
 
 // Link types that carry IP directly (DLT_RAW has several numbers across systems).
@@ -89,84 +76,211 @@ const (
 	linkTypeLinSLL layers.LinkType = layers.LinkTypeLinuxSLL
 )
 
-func (d *decoder) parserFor(link layers.LinkType, data []byte) *gopacket.DecodingLayerParser {
+// hdrKind is a header the decoder knows how to read.
+type hdrKind uint8
+
+const (
+	hdrNone hdrKind = iota // anything else: the frame is not IP
+	hdrEthernet
+	hdrDot1Q
+	hdrSLL
+	hdrSLL2
+	hdrLoopback
+	hdrIPv4
+	hdrIPv6
+)
+
+// firstHeader returns the outermost header of a frame of the given link type.
+func firstHeader(link layers.LinkType, data []byte) hdrKind {
 	switch link {
 	case linkTypeEth:
-		return d.ethParser
+		return hdrEthernet
 	case linkTypeLinSLL:
-		return d.sllParser
+		return hdrSLL
 	case linkTypeSLL2:
-		return d.sll2Parser
+		return hdrSLL2
 	case linkTypeNull, linkTypeLoop:
-		return d.loopParser
+		return hdrLoopback
 	case linkTypeIPv4:
-		return d.ip4Parser
+		return hdrIPv4
 	case linkTypeIPv6:
-		return d.ip6Parser
+		return hdrIPv6
 	case linkTypeRawIP, linkTypeRaw12, linkTypeRaw14:
 		if len(data) > 0 && data[0]>>4 == 6 {
-			return d.ip6Parser
+			return hdrIPv6
 		}
-		return d.ip4Parser
+		return hdrIPv4
 	}
-	return nil
+	return hdrNone
+}
+
+// etherTypeHeader returns the header an EtherType announces.
+func etherTypeHeader(t uint16) hdrKind {
+	switch layers.EthernetType(t) {
+	case layers.EthernetTypeIPv4:
+		return hdrIPv4
+	case layers.EthernetTypeIPv6:
+		return hdrIPv6
+	case layers.EthernetTypeDot1Q, layers.EthernetTypeQinQ:
+		return hdrDot1Q
+	case layers.EthernetTypeTransparentEthernetBridging:
+		return hdrEthernet
+	}
+	return hdrNone
+}
+
+// loopbackHeader returns the header a BSD loopback protocol family announces.
+func loopbackHeader(family uint32) hdrKind {
+	switch layers.ProtocolFamily(family) {
+	case layers.ProtocolFamilyIPv4:
+		return hdrIPv4
+	case layers.ProtocolFamilyIPv6BSD, layers.ProtocolFamilyIPv6FreeBSD, layers.ProtocolFamilyIPv6Darwin,
+		layers.ProtocolFamilyIPv6Linux:
+		return hdrIPv6
+	}
+	return hdrNone
 }
 
 // decode fills p from one frame of the given link type; wireLen is the frame's
-// length on the wire. It applies Zeek's IP-layer checks (conn-semantics §0.4).
+// length on the wire. It applies Zeek's IP-layer checks (conn-semantics §0.4) and,
+// unless checksums are ignored, verifies the transport checksum.
 func (d *decoder) decode(data []byte, wireLen int, link layers.LinkType, p *packet) decodeResult {
-	parser := d.parserFor(link, data)
-	if parser == nil {
-		return notIP
+	res, l4 := d.parse(data, wireLen, link, p)
+	if res != decodedIP {
+		return res
 	}
-	d.ext.reset()
-	err := parser.DecodeLayers(data, &d.decoded)
-	ipIdx := -1
-	for i, lt := range d.decoded {
-		if lt == layers.LayerTypeIPv4 || lt == layers.LayerTypeIPv6 {
-			ipIdx = i
-			break
+	p.capLen = len(l4)
+	if n := copy(p.hdr[:], l4); n < l4Copy {
+		clear(p.hdr[n:])
+	}
+	p.csumOK = false
+	if !d.ignoreChecksums && len(l4) >= p.l4Len {
+		switch p.proto {
+		case ProtoTCP, ProtoUDP, ProtoICMPv6:
+			p.csumOK = p.checksumOK(l4[:p.l4Len], true)
+		case ProtoICMP:
+			p.csumOK = p.checksumOK(l4[:p.l4Len], false)
 		}
 	}
-	if ipIdx < 0 {
-		if err != nil {
-			return malformed
+	return decodedIP
+}
+
+// parse walks the headers of a frame down to the transport header and fills p's IP
+// fields; for decodedIP it returns the transport bytes as captured, clipped to the
+// datagram.
+//
+// The walk reproduces the DecodingLayerParser loop: each header is checked and
+// decoded, a header whose payload is empty or whose successor is unknown ends the
+// walk (not IP), and a header that fails to decode before the IP layer makes the
+// frame malformed.
+func (d *decoder) parse(frame []byte, wireLen int, link layers.LinkType, p *packet) (decodeResult, []byte) {
+	data := frame
+	kind := firstHeader(link, data)
+	for {
+		var next hdrKind
+		var payload []byte
+		switch kind {
+		case hdrEthernet:
+			if len(data) < 14 {
+				return malformed, nil
+			}
+			t := binary.BigEndian.Uint16(data[12:14])
+			if t < 0x0600 {
+				return notIP, nil // an 802.3 length: LLC follows
+			}
+			next, payload = etherTypeHeader(t), data[14:]
+		case hdrDot1Q:
+			if len(data) < 4 {
+				return malformed, nil
+			}
+			next, payload = etherTypeHeader(binary.BigEndian.Uint16(data[2:4])), data[4:]
+		case hdrSLL:
+			if len(data) < 16 {
+				return malformed, nil
+			}
+			// gopacket slices the link-layer address, data[6:6+len] in 16-bit
+			// arithmetic, within the capacity of the frame: a length that does not
+			// fit fails the frame.
+			if hi := binary.BigEndian.Uint16(data[4:6]) + 6; hi < 6 || int(hi) > cap(data) {
+				return malformed, nil
+			}
+			next, payload = etherTypeHeader(binary.BigEndian.Uint16(data[14:16])), data[16:]
+		case hdrSLL2:
+			// Linux cooked capture v2: protocol type (2), reserved (2), interface
+			// index (4), ARPHRD type (2), packet type (1), address length (1),
+			// address (8); 20 bytes in all.
+			if len(data) < 20 {
+				return malformed, nil
+			}
+			next, payload = etherTypeHeader(binary.BigEndian.Uint16(data[0:2])), data[20:]
+		case hdrLoopback:
+			if len(data) < 4 {
+				return malformed, nil
+			}
+			// The family is in host byte order; families are below 256.
+			var family uint32
+			if data[0] == 0 && data[1] == 0 {
+				family = binary.BigEndian.Uint32(data[:4])
+			} else {
+				family = binary.LittleEndian.Uint32(data[:4])
+			}
+			if family > 0xff {
+				return malformed, nil
+			}
+			next, payload = loopbackHeader(family), data[4:]
+		case hdrIPv4:
+			return d.ipv4(frame, data, wireLen, p)
+		case hdrIPv6:
+			return d.ipv6(frame, data, wireLen, p)
+		default:
+			return notIP, nil
 		}
-		return notIP
+		if len(payload) == 0 {
+			return notIP, nil
+		}
+		kind, data = next, payload
 	}
-	if d.decoded[ipIdx] == layers.LayerTypeIPv4 {
-		return d.finishIPv4(data, wireLen, p)
-	}
-	if err != nil && len(d.decoded) == ipIdx+1 && d.ext.depth == 0 {
-		// The IPv6 header itself decoded, an extension header did not.
-		return malformed
-	}
-	return d.finishIPv6(data, wireLen, p)
 }
 
 // offsetIn returns where sub starts inside frame; both slice one backing array.
 func offsetIn(frame, sub []byte) int { return cap(frame) - cap(sub) }
 
-func (d *decoder) finishIPv4(frame []byte, wireLen int, p *packet) decodeResult {
-	ip := &d.ip4.IPv4
-	hdr := ip.Contents
+// ipv4 decodes the IPv4 header at the start of data, inside frame.
+func (d *decoder) ipv4(frame, data []byte, wireLen int, p *packet) (decodeResult, []byte) {
+	// Header checks, as gopacket's IPv4 layer makes them.
+	if len(data) < 20 {
+		return malformed, nil
+	}
+	ihl := int(data[0]&0x0f) * 4
+	length := int(binary.BigEndian.Uint16(data[2:4]))
+	if length == 0 {
+		length = int(uint16(len(data))) // TSO: gopacket takes the captured length
+	}
+	if length < 20 || ihl < 20 || ihl > length || (len(data) < length && ihl > len(data)) {
+		return malformed, nil
+	}
+	if !ipv4OptionsOK(data[20:ihl]) {
+		return malformed, nil
+	}
+	hdr := data[:ihl]
+
 	ipStart := offsetIn(frame, hdr)
 	total := int(binary.BigEndian.Uint16(hdr[2:4]))
 	p.ipLen = total // Zeek's IP_Hdr::TotalLen: 0 for TSO packets, and so is their ip_bytes
 	if total == 0 {
 		if !d.ignoreChecksums {
-			return droppedIP // TSO: Zeek trusts a zero length only with -C
+			return droppedIP, nil // TSO: Zeek trusts a zero length only with -C
 		}
 		total = len(frame) - ipStart
 	}
 	if wireLen-ipStart < total || len(hdr) > total {
-		return droppedIP
+		return droppedIP, nil
 	}
 	if !d.ignoreChecksums && !ipv4HeaderOK(hdr) {
-		return droppedIP
+		return droppedIP, nil
 	}
-	if ip.Flags&layers.IPv4MoreFragments != 0 || ip.FragOffset != 0 {
-		return fragment
+	if frag := binary.BigEndian.Uint16(hdr[6:8]); frag&0x2000 != 0 || frag&0x1fff != 0 {
+		return fragment, nil // more fragments, or a fragment offset
 	}
 	p.v6 = false
 	p.src = [16]byte{10: 0xff, 11: 0xff}
@@ -174,88 +288,151 @@ func (d *decoder) finishIPv4(frame []byte, wireLen int, p *packet) decodeResult 
 	copy(p.src[12:], hdr[12:16])
 	copy(p.dst[12:], hdr[16:20])
 	p.proto = Proto(hdr[9])
-	p.dgLen = total
-	return d.finishTransport(frame, ipStart, ipStart+len(hdr), p)
+	return d.transport(frame, ipStart, ipStart+len(hdr), total, p)
 }
 
-func (d *decoder) finishIPv6(frame []byte, wireLen int, p *packet) decodeResult {
-	ip := &d.ip6.IPv6
-	hdr := ip.Contents
-	ipStart := offsetIn(frame, hdr)
-	if ip.Length == 0 {
-		return droppedIP // jumbograms are not supported
+// ipv4OptionsOK walks IPv4 options as gopacket's IPv4 layer does, failing where it
+// fails: an option without room for its length, or a length below 3 or beyond the
+// header. End of options ends the walk.
+func ipv4OptionsOK(opts []byte) bool {
+	for len(opts) > 0 {
+		switch opts[0] {
+		case 0: // end of options
+			return true
+		case 1: // no-operation
+			opts = opts[1:]
+		default:
+			if len(opts) < 2 {
+				return false
+			}
+			n := int(opts[1])
+			if len(opts) < n || n <= 2 {
+				return false
+			}
+			opts = opts[n:]
+		}
 	}
-	total := int(ip.Length) + 40
+	return true
+}
+
+// ipv6 decodes the IPv6 header at the start of data, inside frame, and walks its
+// extension headers.
+func (d *decoder) ipv6(frame, data []byte, wireLen int, p *packet) (decodeResult, []byte) {
+	if len(data) < 40 {
+		return malformed, nil
+	}
+	length := int(binary.BigEndian.Uint16(data[4:6]))
+	next := data[6]
+	payload := data[40:]
+	hbhLen := 0 // a hop-by-hop header, which gopacket decodes as part of the IPv6 header
+	if next == uint8(layers.IPProtocolIPv6HopByHop) {
+		n, nh, jumbo, ok := hopByHop(payload)
+		if !ok {
+			return malformed, nil
+		}
+		hbhLen, next = n, nh
+		switch {
+		case jumbo > 0 && length == 0:
+			// A jumbogram: gopacket leaves the payload at the hop-by-hop header and
+			// clips it to the jumbo length. Zeek drops jumbograms, but a first
+			// extension header that does not decode still makes the frame malformed.
+			if int64(jumbo) < int64(len(payload)) {
+				payload = payload[:jumbo]
+			}
+			if r := walkIPv6Ext(frame, payload, next); r.failed && r.depth == 0 {
+				return malformed, nil
+			}
+			return droppedIP, nil
+		case jumbo > 0 || length == 0:
+			return malformed, nil
+		}
+		payload = payload[n:]
+	} else if length == 0 {
+		return malformed, nil
+	}
+	// gopacket clips the payload to the payload length, counted after a hop-by-hop header.
+	if length < len(payload) {
+		payload = payload[:length]
+	}
+	ext := walkIPv6Ext(frame, payload, next)
+	if ext.failed && ext.depth == 0 {
+		return malformed, nil // the IPv6 header decoded, the first extension header did not
+	}
+
+	ipStart := offsetIn(frame, data)
+	total := length + 40
 	if wireLen-ipStart < total {
-		return droppedIP
+		return droppedIP, nil
 	}
-	if d.ext.fragment {
-		return fragment
+	if ext.fragment {
+		return fragment, nil
 	}
 	p.v6 = true
-	copy(p.src[:], hdr[8:24])
-	copy(p.dst[:], hdr[24:40])
-	p.ipLen, p.dgLen = total, total
-	tOff := ipStart + 40
-	next := ip.NextHeader
-	if ip.HopByHop != nil {
-		tOff += len(ip.HopByHop.Contents)
-		next = ip.HopByHop.NextHeader
-	}
-	if d.ext.depth > 0 {
-		tOff = d.ext.end
-		next = d.ext.next
+	copy(p.src[:], data[8:24])
+	copy(p.dst[:], data[24:40])
+	p.ipLen = total
+	tOff := ipStart + 40 + hbhLen
+	if ext.depth > 0 {
+		tOff, next = ext.end, ext.next
 	}
 	p.proto = Proto(next)
-	return d.finishTransport(frame, ipStart, tOff, p)
+	return d.transport(frame, ipStart, tOff, total, p)
 }
 
-func (d *decoder) finishTransport(frame []byte, ipStart, tOff int, p *packet) decodeResult {
-	switch p.proto {
-	case 4, 41, 47, 50, 135: // IP-in-IP, GRE: tunnels; ESP and mobility stop Zeek's analysis
-		return noTransport
+// hopByHop decodes a hop-by-hop options header as gopacket does: it returns the
+// header's length, its next header, the jumbo payload length (0 without a jumbo
+// option) and whether it decoded. Options are read up to the header's length but
+// may run past it.
+func hopByHop(data []byte) (n int, next uint8, jumbo uint32, ok bool) {
+	if len(data) < 2 {
+		return 0, 0, 0, false
 	}
-	end := ipStart + p.dgLen
-	if tOff > end {
-		return malformed
+	next, n = data[0], int(data[1])*8+8
+	if len(data) < n {
+		return 0, 0, 0, false
 	}
-	p.l4Len = end - tOff
-	capEnd := end
-	if capEnd > len(frame) {
-		capEnd = len(frame)
+	var jumboOpt []byte
+	found := false
+	for off := 2; off < n; {
+		opt := data[off:]
+		if len(opt) < 2 {
+			return 0, 0, 0, false
+		}
+		if opt[0] == 0 { // Pad1
+			off++
+			continue
+		}
+		l := int(opt[1]) + 2
+		if len(opt) < l {
+			return 0, 0, 0, false
+		}
+		if opt[0] == 0xc2 && !found { // jumbo payload
+			jumboOpt, found = opt[2:l], true
+		}
+		off += l
 	}
-	if tOff > capEnd {
-		p.l4 = frame[capEnd:capEnd]
-	} else {
-		p.l4 = frame[tOff:capEnd]
+	if found {
+		if len(jumboOpt) != 4 {
+			return 0, 0, 0, false
+		}
+		if jumbo = binary.BigEndian.Uint32(jumboOpt); jumbo <= 65535 {
+			return 0, 0, 0, false
+		}
 	}
-	return decodedIP
+	return n, next, jumbo, true
 }
 
-// ipv4Layer is gopacket's IPv4 layer, stopping the parser after it: the tracker
-// reads transport headers itself (see parseTransport).
-type ipv4Layer struct{ layers.IPv4 }
-
-// NextLayerType ends decoding at the network layer.
-func (l *ipv4Layer) NextLayerType() gopacket.LayerType { return gopacket.LayerTypeZero }
-
-// ipv6Layer is gopacket's IPv6 layer; decoding continues only into extension headers.
-type ipv6Layer struct{ layers.IPv6 }
-
-// NextLayerType continues into extension headers and ends at the transport layer.
-func (l *ipv6Layer) NextLayerType() gopacket.LayerType {
-	next := l.NextHeader
-	if l.HopByHop != nil {
-		next = l.HopByHop.NextHeader
-	}
-	if isIPv6Ext(next) {
-		return next.LayerType()
-	}
-	return gopacket.LayerTypeZero
+// ipv6ExtWalk is where a walk over IPv6 extension headers stopped.
+type ipv6ExtWalk struct {
+	depth    int   // extension headers decoded
+	end      int   // offset in the frame after the last one decoded
+	next     uint8 // next header of the last one decoded
+	fragment bool  // a fragment header with an offset or more fragments
+	failed   bool  // an extension header was truncated
 }
 
-func isIPv6Ext(p layers.IPProtocol) bool {
-	switch p {
+func isIPv6Ext(p uint8) bool {
+	switch layers.IPProtocol(p) {
 	case layers.IPProtocolIPv6HopByHop, layers.IPProtocolIPv6Routing, layers.IPProtocolIPv6Fragment,
 		layers.IPProtocolIPv6Destination:
 		return true
@@ -263,107 +440,55 @@ func isIPv6Ext(p layers.IPProtocol) bool {
 	return false
 }
 
-// ipv6ExtLayer walks IPv6 extension headers (RFC 8200 §4) after the fixed header,
-// noting where the transport header starts and whether the packet is a fragment.
-type ipv6ExtLayer struct {
-	d        *decoder
-	contents []byte
-	payload  []byte
-	nh       layers.IPProtocol
-	next     layers.IPProtocol
-	end      int // offset of the transport header in the frame
-	depth    int
-	fragment bool
-}
-
-func (l *ipv6ExtLayer) reset() { l.depth, l.fragment = 0, false }
-
-// CanDecode implements gopacket.DecodingLayer.
-func (l *ipv6ExtLayer) CanDecode() gopacket.LayerClass { return layers.LayerClassIPv6Extension }
-
-// LayerPayload implements gopacket.DecodingLayer.
-func (l *ipv6ExtLayer) LayerPayload() []byte { return l.payload }
-
-// DecodeFromBytes implements gopacket.DecodingLayer.
-func (l *ipv6ExtLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	if len(data) < 8 {
-		df.SetTruncated()
-		return errShortExtension
-	}
-	// The parser tells us which type it asked for only through the previous header's
-	// next-header field, which we keep in l.next.
-	cur := l.next
-	if l.depth == 0 {
-		cur = l.d.ip6.NextHeader
-		if l.d.ip6.HopByHop != nil {
-			cur = l.d.ip6.HopByHop.NextHeader
+// walkIPv6Ext walks the extension headers (RFC 8200 §4) in data, inside frame, that
+// start with header type next, up to the first other header, an empty remainder or a
+// fragment.
+func walkIPv6Ext(frame, data []byte, next uint8) ipv6ExtWalk {
+	var w ipv6ExtWalk
+	for isIPv6Ext(next) && len(data) > 0 {
+		if len(data) < 8 {
+			w.failed = true
+			return w
+		}
+		n := 8
+		if next == uint8(layers.IPProtocolIPv6Fragment) {
+			if off := binary.BigEndian.Uint16(data[2:4]); off>>3 != 0 || off&1 != 0 {
+				w.fragment = true
+			}
+		} else {
+			n = (int(data[1]) + 1) * 8
+		}
+		if len(data) < n {
+			w.failed = true
+			return w
+		}
+		next = data[0]
+		data = data[n:]
+		w.depth++
+		w.end = offsetIn(frame, data)
+		w.next = next
+		if w.fragment {
+			return w
 		}
 	}
-	n := 8
-	if cur == layers.IPProtocolIPv6Fragment {
-		off := binary.BigEndian.Uint16(data[2:4])
-		if off>>3 != 0 || off&1 != 0 {
-			l.fragment = true
-		}
-	} else {
-		n = (int(data[1]) + 1) * 8
-	}
-	if len(data) < n {
-		df.SetTruncated()
-		return errShortExtension
-	}
-	l.contents, l.payload = data[:n], data[n:]
-	l.nh = cur
-	l.next = layers.IPProtocol(data[0])
-	l.depth++
-	l.end = offsetIn(l.d.frameOf(), l.payload)
-	return nil
+	return w
 }
 
-// NextLayerType implements gopacket.DecodingLayer.
-func (l *ipv6ExtLayer) NextLayerType() gopacket.LayerType {
-	if l.fragment || !isIPv6Ext(l.next) {
-		return gopacket.LayerTypeZero
+// transport locates the transport header at tOff of a datagram of dgLen bytes that
+// starts at ipStart. Tunnels, ESP and mobility headers stop here.
+func (d *decoder) transport(frame []byte, ipStart, tOff, dgLen int, p *packet) (decodeResult, []byte) {
+	switch p.proto {
+	case 4, 41, 47, 50, 135: // IP-in-IP, GRE: tunnels; ESP and mobility stop Zeek's analysis
+		return noTransport, nil
 	}
-	return l.next.LayerType()
-}
-
-// frameOf returns a slice whose backing array is the current frame: the IPv6 header.
-func (d *decoder) frameOf() []byte {
-	c := d.ip6.Contents
-	return c[:0:cap(c)]
-}
-
-var errShortExtension = decodeError("truncated IPv6 extension header")
-
-type decodeError string
-
-func (e decodeError) Error() string { return string(e) }
-
-// linuxSLL2 decodes the Linux "cooked" capture header v2 (LINKTYPE_LINUX_SLL2, 276):
-// protocol type (2), reserved (2), interface index (4), ARPHRD type (2), packet type (1),
-// address length (1), address (8); 20 bytes in all.
-type linuxSLL2 struct {
-	proto   layers.EthernetType
-	payload []byte
-}
-
-// CanDecode implements gopacket.DecodingLayer.
-func (l *linuxSLL2) CanDecode() gopacket.LayerClass { return layerTypeSLL2 }
-
-// LayerPayload implements gopacket.DecodingLayer.
-func (l *linuxSLL2) LayerPayload() []byte { return l.payload }
-
-// NextLayerType implements gopacket.DecodingLayer.
-func (l *linuxSLL2) NextLayerType() gopacket.LayerType { return l.proto.LayerType() }
-
-// DecodeFromBytes implements gopacket.DecodingLayer.
-func (l *linuxSLL2) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	if len(data) < 20 {
-		df.SetTruncated()
-		return decodeError("truncated SLL2 header")
+	end := ipStart + dgLen
+	if tOff > end {
+		return malformed, nil
 	}
-	l.proto = layers.EthernetType(binary.BigEndian.Uint16(data[0:2]))
-	l.payload = data[20:]
-	return nil
+	p.l4Len = end - tOff
+	capEnd := min(end, len(frame))
+	if tOff > capEnd {
+		return decodedIP, frame[capEnd:capEnd]
+	}
+	return decodedIP, frame[tOff:capEnd]
 }

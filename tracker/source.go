@@ -30,10 +30,11 @@ const fileReadBuffer = 1 << 20
 
 // fileSource reads a pcap or pcapng file.
 type fileSource struct {
-	closer io.Closer
-	pcap   *pcapgo.Reader
-	ng     *pcapgo.NgReader
-	links  []layers.LinkType // pcapng: link type per interface id
+	regular bool // reading a regular file: reads never wait for data to arrive
+	closer  io.Closer
+	pcap    *pcapgo.Reader
+	ng      *pcapgo.NgReader
+	links   []layers.LinkType // pcapng: link type per interface id
 }
 
 var _ Source = (*fileSource)(nil)
@@ -53,6 +54,9 @@ func OpenFile(path string) (Source, error) {
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		src.(*fileSource).regular = true
 	}
 	return src, nil
 }

@@ -27,11 +27,14 @@ const (
 // tcpEndpoint is one side of a TCP connection: Zeek's TCP_Endpoint plus the part of
 // its TCP_Reassembler that decides content gaps. Only sequence ranges are kept, never
 // payload.
+//
+// Its event counters and the data it holds above holes are in the connection's
+// connExtra: few connections have any.
 type tcpEndpoint struct {
-	startSeq    int64
 	finSeq      uint64
 	lastReassem uint64 // reassembler: everything below was delivered or skipped
 	trimSeq     uint64 // reassembler: everything below was acknowledged
+	startSeq    uint32 // Zeek keeps it in 64 bits, but only ever stores 32-bit values
 	lastSeq     uint32
 	ackSeq      uint32
 	seqWraps    uint32
@@ -39,30 +42,34 @@ type tcpEndpoint struct {
 	histLastSYN uint32
 	histLastFIN uint32
 	histLastRST uint32
-	chkCnt      uint32
-	rxmtCnt     uint32
-	win0Cnt     uint32
-	gapCnt      uint32
-	pending     *rangeSet // data above a hole, not yet delivered; nil when none
 	state       uint8
 	prevState   uint8
 	finCnt      uint8 // saturating
 	rstCnt      uint8 // saturating
 	didClose    bool
-	seen        bool // HasDoneSomething: any packet from this endpoint
 	skipping    bool // reassembler gave up (skip_deliveries)
 	didEOF      bool
 }
 
-// tcpConn is the TCP part of a connection (Zeek's TCPSessionAdapter).
+// tcpConn is the TCP part of a connection (Zeek's TCPSessionAdapter) and its timers.
 type tcpConn struct {
-	ep               [2]tcpEndpoint // by side
-	firstSeen        uint8          // bit 1: orig, bit 2: resp (roles, swapped on flip)
+	ep               [2]tcpEndpoint   // by side
+	at               [numTimers]int64 // timer deadlines, ns; 0 = not armed
+	firstSeen        uint8            // bit 1: orig, bit 2: resp (roles, swapped on flip)
 	partial          bool
 	closeDeferred    bool
 	deferredGenEvent bool
 	active           bool // is_active: cleared by reset, finish and attempt timeout
 }
+
+// tcpOf returns c's TCP state; c must be a TCP connection.
+func (t *Tracker) tcpOf(c *conn) *tcpConn {
+	i := c.tcp - 1
+	return &t.tcpSlab[i/slabChunk][i%slabChunk]
+}
+
+// cancelTimers cancels the TCP analyzer's timers (Analyzer::CancelTimers).
+func (tc *tcpConn) cancelTimers() { tc.at = [numTimers]int64{} }
 
 func fullSeq(seq, wraps uint32) uint64 { return uint64(wraps)<<32 + uint64(seq) }
 
@@ -135,19 +142,19 @@ func (t *Tracker) setState(c *conn, e, peer *tcpEndpoint, s uint8) {
 // TCPSessionAdapter::Process). It returns whether the segment passed the header and
 // checksum checks, i.e. whether it counts in pkts and ip_bytes.
 func (t *Tracker) tcpPacket(c *conn, p *packet, s int) bool {
-	l4 := p.l4
+	l4 := &p.hdr
 	hdrLen := int(l4[12]>>4) * 4
-	if hdrLen < 20 || hdrLen > p.l4Len || hdrLen > len(l4) {
+	if hdrLen < 20 || hdrLen > p.l4Len || hdrLen > p.capLen {
 		return false // bad or truncated header: the connection exists, the packet is ignored
 	}
 	length := p.l4Len - hdrLen
-	remaining := len(l4) - hdrLen
-	tc := c.tcp
+	remaining := p.capLen - hdrLen
+	tc := t.tcpOf(c)
 	e, peer := &tc.ep[s], &tc.ep[s^1]
 	isOrig := c.isOrigSide(s) // Zeek keeps this value even if the roles flip below
 
-	if !t.cfg.IgnoreChecksums && remaining >= length && !p.checksumOK(l4[:p.l4Len], true) {
-		c.scaledHistory(roleCode('C', isOrig), &e.chkCnt)
+	if !t.cfg.IgnoreChecksums && remaining >= length && !p.csumOK {
+		t.scaledHistory(c, roleCode('C', isOrig), cntChecksum, s)
 		return false
 	}
 	flags := l4[13]
@@ -181,11 +188,11 @@ func (t *Tracker) tcpPacket(c *conn, p *packet, s int) bool {
 
 	relSeq, underflow := getRelativeSeq(e, baseSeq, e.lastSeq, e.seqWraps)
 
-	t.updateHistory(c, s, flags, relSeq, length)
+	t.updateHistory(c, tc, s, flags, relSeq, length)
 
 	// update_window: zero windows
 	if window == 0 && !rst && peer.state != tcpClosed && e.state != tcpReset {
-		c.scaledHistory(roleCode('W', c.isOrigSide(s)), &e.win0Cnt)
+		t.scaledHistory(c, roleCode('W', c.isOrigSide(s)), cntWindow0, s)
 	}
 
 	if !tc.ep[0].didClose || !tc.ep[1].didClose {
@@ -205,7 +212,7 @@ func (t *Tracker) tcpPacket(c *conn, p *packet, s int) bool {
 	if ack {
 		if peer.state == tcpInactive {
 			relAck = 1
-			peer.startSeq = int64(ackSeq - 1)
+			peer.startSeq = ackSeq - 1
 			peer.ackSeq = ackSeq - 1
 			peer.lastSeq = ackSeq - 1
 		} else {
@@ -222,13 +229,12 @@ func (t *Tracker) tcpPacket(c *conn, p *packet, s int) bool {
 		}
 	}
 
-	deltaLast := updateLastSeq(c, e, s, seqOnePast, syn, fin, rst, length)
-	e.seen = true
+	deltaLast := t.updateLastSeq(c, e, s, seqOnePast, syn, fin, rst, length)
 
-	doClose, genEvent := t.updateStateMachine(c, s, baseSeq, ackSeq, length, deltaLast, isOrig, syn, fin, rst, ack)
+	doClose, genEvent := t.updateStateMachine(c, tc, s, baseSeq, ackSeq, length, deltaLast, isOrig, syn, fin, rst, ack)
 
 	if ack {
-		t.ackReceived(c, s^1, relAck)
+		t.ackReceived(c, tc, s^1, relAck)
 	}
 
 	// CheckPIA_FirstPacket
@@ -243,11 +249,11 @@ func (t *Tracker) tcpPacket(c *conn, p *packet, s int) bool {
 		relDataSeq++
 	}
 	if length > 0 && remaining >= length && !rst && !underflow {
-		t.dataSent(c, s, relDataSeq, uint64(length))
+		t.dataSent(c, tc, s, relDataSeq, uint64(length))
 	}
-	t.checkEOF(c, s)
+	t.checkEOF(c, tc, s)
 	if doClose {
-		t.connectionClosed(c, s, genEvent)
+		t.connectionClosed(c, tc, s, genEvent)
 	}
 	return true
 }
@@ -258,16 +264,16 @@ func initEndpoint(e *tcpEndpoint, syn bool, firstSeq, lastSeq uint32) {
 	case tcpInactive:
 		if syn {
 			e.ackSeq = firstSeq
-			e.startSeq = int64(firstSeq)
+			e.startSeq = firstSeq
 		} else {
 			// Pretend a SYN one octet earlier; Zeek computes it in 32 bits.
 			e.ackSeq = firstSeq - 1
-			e.startSeq = int64(firstSeq - 1)
+			e.startSeq = firstSeq - 1
 			lastSeq = firstSeq
 		}
 		e.lastSeq = lastSeq
 	case tcpSynSent, tcpSynAckSent:
-		if syn && firstSeq != uint32(e.startSeq) {
+		if syn && firstSeq != e.startSeq {
 			e.reinit(firstSeq, lastSeq)
 		}
 	case tcpEstablished, tcpPartial:
@@ -282,7 +288,7 @@ func initEndpoint(e *tcpEndpoint, syn bool, firstSeq, lastSeq uint32) {
 }
 
 func (e *tcpEndpoint) reinit(first, last uint32) {
-	e.startSeq = int64(first)
+	e.startSeq = first
 	e.ackSeq = first
 	e.lastSeq = last
 }
@@ -298,74 +304,71 @@ func getRelativeSeq(e *tcpEndpoint, cur, last, wraps uint32) (uint64, bool) {
 		wraps++
 	}
 	if wraps == 0 {
-		d := seqDelta(cur, uint32(e.startSeq))
+		d := seqDelta(cur, e.startSeq)
 		return uint64(int64(d)), d < 0
 	}
 	return e.relSeq(cur, wraps), false
 }
 
 // updateLastSeq is Zeek's update_last_seq; it records retransmissions.
-func updateLastSeq(c *conn, e *tcpEndpoint, s int, lastSeq uint32, syn, fin, rst bool, length int) int32 {
+func (t *Tracker) updateLastSeq(c *conn, e *tcpEndpoint, s int, lastSeq uint32, syn, fin, rst bool, length int) int32 {
 	d := seqDelta(lastSeq, e.lastSeq)
 	switch {
 	case (syn || rst) && (d > tooLargeSeqDelta || d < -tooLargeSeqDelta):
-	case fin && int64(e.lastSeq) == e.startSeq+1:
+	case fin && int64(e.lastSeq) == int64(e.startSeq)+1:
 		e.updateLastSeq(lastSeq)
 	case e.state == tcpReset:
 	case d > 0:
 		e.updateLastSeq(lastSeq)
 	case length > 0:
-		c.scaledHistory(roleCode('T', c.isOrigSide(s)), &e.rxmtCnt)
+		t.scaledHistory(c, roleCode('T', c.isOrigSide(s)), cntRexmit, s)
 	}
 	return d
 }
 
 // updateHistory is Zeek's update_history, with the SYN-ACK-first flip (§2.3a).
-func (t *Tracker) updateHistory(c *conn, s int, flags uint8, relSeq uint64, length int) {
-	e := &c.tcp.ep[s]
+func (t *Tracker) updateHistory(c *conn, tc *tcpConn, s int, flags uint8, relSeq uint64, length int) {
+	e := &tc.ep[s]
 	syn, fin, rst, ack := flags&flagSYN != 0, flags&flagFIN != 0, flags&flagRST != 0, flags&flagACK != 0
-	bits := 0
-	for _, b := range [3]bool{syn, fin, rst} {
-		if b {
-			bits++
-		}
+	n := 0 // SYN, FIN and RST flags set
+	if syn {
+		n++
 	}
-	check := func(mask uint32, code byte) bool {
-		if c.isOrigSide(s) {
-			return c.checkHistory(mask, code)
-		}
-		return c.checkHistory(mask<<16, code|0x20)
+	if fin {
+		n++
 	}
-	add := func(code byte) { c.addHistory(roleCode(code, c.isOrigSide(s))) }
+	if rst {
+		n++
+	}
 	rel32 := uint32(relSeq)
 	switch {
-	case bits > 1:
+	case n > 1:
 		if fin && rst {
-			check(histFINRST, 'I')
+			t.checkRoleHistory(c, s, histFINRST, 'I')
 		} else {
-			check(histMulti, 'Q')
+			t.checkRoleHistory(c, s, histMulti, 'Q')
 		}
-	case bits == 1:
+	case n == 1:
 		if syn {
 			code := byte('S')
 			if ack {
 				code = 'H'
 			}
-			if check(histSYN, code) && rel32 != e.histLastSYN {
-				add(code)
+			if t.checkRoleHistory(c, s, histSYN, code) && rel32 != e.histLastSYN {
+				t.addHistory(c, roleCode(code, c.isOrigSide(s)))
 			}
 			e.histLastSYN = rel32
 		}
 		if fin {
 			end := uint32(relSeq + uint64(length))
-			if check(histFIN, 'F') && end != e.histLastFIN {
-				add('F')
+			if t.checkRoleHistory(c, s, histFIN, 'F') && end != e.histLastFIN {
+				t.addHistory(c, roleCode('F', c.isOrigSide(s)))
 			}
 			e.histLastFIN = end
 		}
 		if rst {
-			if check(histRST, 'R') && rel32 != e.histLastRST {
-				add('R')
+			if t.checkRoleHistory(c, s, histRST, 'R') && rel32 != e.histLastRST {
+				t.addHistory(c, roleCode('R', c.isOrigSide(s)))
 			}
 			e.histLastRST = rel32
 		}
@@ -373,23 +376,22 @@ func (t *Tracker) updateHistory(c *conn, s int, flags uint8, relSeq uint64, leng
 		if length == 0 && !ack {
 			return
 		}
-		if len(c.history) == 1 && c.history[0] == 'H' {
+		if c.histLen == 1 && c.hist[0] == 'H' {
 			// Only a SYN-ACK from the originator was seen: it was the responder.
-			c.flip()
-			c.history = append(c.history[:0], '^', 'h')
+			t.flip(c)
+			c.hist[0], c.hist[1], c.histLen = '^', 'h', 2
 		}
 		if length > 0 {
-			check(histData, 'D')
+			t.checkRoleHistory(c, s, histData, 'D')
 		} else {
-			check(histACK, 'A')
+			t.checkRoleHistory(c, s, histACK, 'A')
 		}
 	}
 }
 
 // updateStateMachine is Zeek's UpdateStateMachine (conn-semantics §5.2).
-func (t *Tracker) updateStateMachine(c *conn, s int, baseSeq, ackSeq uint32, length int, deltaLast int32,
+func (t *Tracker) updateStateMachine(c *conn, tc *tcpConn, s int, baseSeq, ackSeq uint32, length int, deltaLast int32,
 	isOrig, syn, fin, rst, ack bool) (doClose, genEvent bool) {
-	tc := c.tcp
 	e, peer := &tc.ep[s], &tc.ep[s^1]
 	switch e.state {
 	case tcpInactive:
@@ -400,13 +402,13 @@ func (t *Tracker) updateStateMachine(c *conn, s int, baseSeq, ackSeq uint32, len
 				} else {
 					t.setState(c, e, peer, tcpSynSent)
 				}
-				c.timers.set(timerAttempt, c.last+t.timeouts.TCPAttempt.Nanoseconds())
+				tc.at[timerAttempt] = c.last + t.timeouts.TCPAttempt.Nanoseconds()
 				t.armTimers(c)
 			} else {
-				if !ack && peer.state == tcpSynAckSent && baseSeq == uint32(e.startSeq) {
+				if !ack && peer.state == tcpSynAckSent && baseSeq == e.startSeq {
 					// SYN/SYN-ACK reversal (§2.3b).
 					tc.partial = false
-					c.flip()
+					t.flip(c)
 					t.setState(c, peer, e, tcpEstablished)
 					tc.firstSeen |= 1
 				}
@@ -484,7 +486,7 @@ func (t *Tracker) updateStateMachine(c *conn, s int, baseSeq, ackSeq uint32, len
 			if !e.didClose {
 				doClose = true
 			}
-			c.timers.set(timerReset, c.last+t.timeouts.TCPReset.Nanoseconds())
+			tc.at[timerReset] = c.last + t.timeouts.TCPReset.Nanoseconds()
 			t.armTimers(c)
 		}
 	case tcpReset:
@@ -500,7 +502,7 @@ func (t *Tracker) connectionEstablished(c *conn) {
 	o := int(c.origSide)
 	origP, respP := c.port(o), c.port(o^1)
 	svc := respP
-	if c.tcp.ep[o].state == tcpInactive && !t.likelyServer(respP, ProtoTCP) && t.likelyServer(origP, ProtoTCP) {
+	if t.tcpOf(c).ep[o].state == tcpInactive && !t.likelyServer(respP, ProtoTCP) && t.likelyServer(origP, ProtoTCP) {
 		svc = origP
 	}
 	if d, ok := t.portInactivity[PortProto{svc, ProtoTCP}]; ok {
@@ -509,10 +511,9 @@ func (t *Tracker) connectionEstablished(c *conn) {
 }
 
 // connectionClosed is TCPSessionAdapter::ConnectionClosed for the endpoint on side s.
-func (t *Tracker) connectionClosed(c *conn, s int, genEvent bool) {
-	tc := c.tcp
+func (t *Tracker) connectionClosed(c *conn, tc *tcpConn, s int, genEvent bool) {
 	e, peer := &tc.ep[s], &tc.ep[s^1]
-	if e.dataPending(peer) {
+	if t.dataPending(c, tc, s) {
 		tc.closeDeferred = true
 		if !tc.deferredGenEvent {
 			tc.deferredGenEvent = genEvent
@@ -534,16 +535,25 @@ func (t *Tracker) connectionClosed(c *conn, s int, genEvent bool) {
 				tc.active = false // ConnectionFinished
 			}
 		}
-		c.timers.cancelAnalyzer()
-		c.timers.set(timerDelete, c.last+t.timeouts.TCPClose.Nanoseconds())
+		tc.cancelTimers()
+		tc.at[timerDelete] = c.last + t.timeouts.TCPClose.Nanoseconds()
 	} else if e.prevState != tcpInactive {
-		c.timers.set(timerExpire2, c.last+t.timeouts.TCPSession.Nanoseconds())
+		tc.at[timerExpire2] = c.last + t.timeouts.TCPSession.Nanoseconds()
 	}
 	t.armTimers(c)
 }
 
-// dataPending is TCP_Reassembler::DataPending.
-func (e *tcpEndpoint) dataPending(peer *tcpEndpoint) bool {
+// pendingOf returns the data side s holds above holes, or nil when it never had any.
+func (t *Tracker) pendingOf(c *conn, s int) *rangeSet {
+	if x := t.peekExtra(c); x != nil {
+		return &x.pending[s]
+	}
+	return nil
+}
+
+// dataPending is TCP_Reassembler::DataPending for side s.
+func (t *Tracker) dataPending(c *conn, tc *tcpConn, s int) bool {
+	e := &tc.ep[s]
 	if e.skipping {
 		return false
 	}
@@ -555,34 +565,31 @@ func (e *tcpEndpoint) dataPending(peer *tcpEndpoint) bool {
 	if delivered != last-1 && delivered != last {
 		return true
 	}
-	if e.state != tcpReset && peer.hasUndelivered() {
-		return true
+	if e.state != tcpReset {
+		if ps := t.pendingOf(c, s^1); ps != nil && len(ps.r) > 0 {
+			return true // the peer has undelivered data
+		}
 	}
 	return false
 }
 
-func (e *tcpEndpoint) hasUndelivered() bool {
-	return e.pending != nil && len(e.pending.r) > 0
-}
-
 // checkEOF is TCP_Reassembler::CheckEOF followed by EndpointEOF.
-func (t *Tracker) checkEOF(c *conn, s int) {
-	tc := c.tcp
-	e, peer := &tc.ep[s], &tc.ep[s^1]
-	if e.didEOF || !(e.finCnt > 0 || e.state == tcpClosed || e.state == tcpReset) || e.dataPending(peer) {
+func (t *Tracker) checkEOF(c *conn, tc *tcpConn, s int) {
+	e := &tc.ep[s]
+	if e.didEOF || !(e.finCnt > 0 || e.state == tcpClosed || e.state == tcpReset) || t.dataPending(c, tc, s) {
 		return
 	}
 	e.didEOF = true
 	if tc.closeDeferred {
-		t.connectionClosed(c, s, tc.deferredGenEvent)
+		t.connectionClosed(c, tc, s, tc.deferredGenEvent)
 		tc.closeDeferred = false
 	}
 }
 
 // dataSent is TCP_Reassembler::DataSent for side s: payload [seq, seq+n) in relative
 // sequence space.
-func (t *Tracker) dataSent(c *conn, s int, seq, n uint64) {
-	e := &c.tcp.ep[s]
+func (t *Tracker) dataSent(c *conn, tc *tcpConn, s int, seq, n uint64) {
+	e := &tc.ep[s]
 	if e.skipping {
 		return
 	}
@@ -601,36 +608,36 @@ func (t *Tracker) dataSent(c *conn, s int, seq, n uint64) {
 	if seq < e.trimSeq {
 		seq = e.trimSeq
 	}
+	ps := t.pendingOf(c, s)
 	if seq <= e.lastReassem {
 		if upper > e.lastReassem {
 			e.lastReassem = upper
-			e.deliverPending()
+			e.deliverPending(ps)
 		}
 	} else {
-		if e.pending == nil {
-			e.pending = &rangeSet{}
-		}
-		e.pending.add(seq, upper)
+		ps = &t.extraOf(c).pending[s]
+		ps.add(seq, upper)
 	}
 	// BlockInserted: give up holding data nobody acknowledges.
-	peer := &c.tcp.ep[s^1]
+	peer := &tc.ep[s^1]
 	if e.noDataAcked() && e.size(peer) > tcpMaxInitialWindow {
 		e.trimTo(e.lastReassem)
 	}
-	if e.noDataAcked() && e.undeliveredBytes() > tcpMaxAboveHoleWithoutAcks {
-		e.clearBlocks()
+	if e.noDataAcked() && e.undeliveredBytes(ps) > tcpMaxAboveHoleWithoutAcks {
+		e.clearBlocks(ps)
 	}
-	if e.bufferedBytes() > tcpExcessiveDataWithoutAcks {
-		e.clearBlocks()
+	if e.bufferedBytes(ps) > tcpExcessiveDataWithoutAcks {
+		e.clearBlocks(ps)
 	}
 }
 
-// deliverPending delivers pending ranges that now touch the delivered point.
-func (e *tcpEndpoint) deliverPending() {
-	if e.pending == nil {
+// deliverPending delivers pending ranges (ps, nil when none) that now touch the
+// delivered point.
+func (e *tcpEndpoint) deliverPending(ps *rangeSet) {
+	if ps == nil {
 		return
 	}
-	r := e.pending.r
+	r := ps.r
 	i := 0
 	for i < len(r) && r[i].lo <= e.lastReassem {
 		if r[i].hi > e.lastReassem {
@@ -638,33 +645,35 @@ func (e *tcpEndpoint) deliverPending() {
 		}
 		i++
 	}
-	e.pending.r = append(r[:0], r[i:]...)
+	ps.r = append(r[:0], r[i:]...)
 }
 
-func (e *tcpEndpoint) undeliveredBytes() uint64 {
-	if e.pending == nil || len(e.pending.r) == 0 {
+func (e *tcpEndpoint) undeliveredBytes(ps *rangeSet) uint64 {
+	if ps == nil || len(ps.r) == 0 {
 		return 0
 	}
-	return e.pending.r[len(e.pending.r)-1].hi - e.lastReassem
+	return ps.r[len(ps.r)-1].hi - e.lastReassem
 }
 
 // bufferedBytes approximates the reassembler's block list size: delivered but
 // unacknowledged data plus data above holes.
-func (e *tcpEndpoint) bufferedBytes() uint64 {
+func (e *tcpEndpoint) bufferedBytes(ps *rangeSet) uint64 {
 	var n uint64
 	if e.lastReassem > e.trimSeq {
 		n = e.lastReassem - e.trimSeq
 	}
-	if e.pending != nil {
-		for _, r := range e.pending.r {
+	if ps != nil {
+		for _, r := range ps.r {
 			n += r.hi - r.lo
 		}
 	}
 	return n
 }
 
-func (e *tcpEndpoint) clearBlocks() {
-	e.pending = nil
+func (e *tcpEndpoint) clearBlocks(ps *rangeSet) {
+	if ps != nil {
+		ps.r = ps.r[:0]
+	}
 	e.skipping = true
 }
 
@@ -677,9 +686,8 @@ func (e *tcpEndpoint) trimTo(seq uint64) {
 
 // ackReceived is TCP_Reassembler::AckReceived for the reassembler of side s, given an
 // acknowledgement from the peer (relative to s's sequence space).
-func (t *Tracker) ackReceived(c *conn, s int, seq uint64) {
-	tc := c.tcp
-	e, peer := &tc.ep[s], &tc.ep[s^1]
+func (t *Tracker) ackReceived(c *conn, tc *tcpConn, s int, seq uint64) {
+	e := &tc.ep[s]
 	if e.finCnt > 0 && seq >= e.finSeq {
 		seq = e.finSeq - 1
 	}
@@ -687,33 +695,32 @@ func (t *Tracker) ackReceived(c *conn, s int, seq uint64) {
 		return
 	}
 	if seq > e.lastReassem {
-		t.undelivered(c, s, seq)
+		t.undelivered(c, tc, s, seq)
 	}
 	e.trimSeq = seq
-	t.checkEOF(c, s)
-	_ = peer
+	t.checkEOF(c, tc, s)
 }
 
 // undelivered is TCP_Reassembler::Undelivered: the peer acknowledged data up to
 // upTo that was never seen. Each hole is a content gap.
-func (t *Tracker) undelivered(c *conn, s int, upTo uint64) {
-	e := &c.tcp.ep[s]
-	if upTo <= 2 && c.tcp.partial {
+func (t *Tracker) undelivered(c *conn, tc *tcpConn, s int, upTo uint64) {
+	e := &tc.ep[s]
+	if upTo <= 2 && tc.partial {
 		return
 	}
 	if !e.skipping {
-		if e.pending != nil {
-			for len(e.pending.r) > 0 && e.pending.r[0].lo < upTo {
-				b := e.pending.r[0]
+		if ps := t.pendingOf(c, s); ps != nil {
+			for len(ps.r) > 0 && ps.r[0].lo < upTo {
+				b := ps.r[0]
 				if b.lo > e.lastReassem {
-					t.gap(c, s, b.lo-e.lastReassem)
+					t.gap(c, tc, s, b.lo-e.lastReassem)
 					e.lastReassem = b.lo
 				}
-				e.deliverPending()
+				e.deliverPending(ps)
 			}
 		}
 		if upTo > e.lastReassem {
-			t.gap(c, s, upTo-e.lastReassem)
+			t.gap(c, tc, s, upTo-e.lastReassem)
 		}
 	}
 	if upTo > e.lastReassem {
@@ -723,11 +730,11 @@ func (t *Tracker) undelivered(c *conn, s int, upTo uint64) {
 
 // gap records a content gap of side s (TCP_Reassembler::Gap): reported only while both
 // endpoints are established or closed cleanly.
-func (t *Tracker) gap(c *conn, s int, n uint64) {
-	e, peer := &c.tcp.ep[s], &c.tcp.ep[s^1]
+func (t *Tracker) gap(c *conn, tc *tcpConn, s int, n uint64) {
+	e, peer := &tc.ep[s], &tc.ep[s^1]
 	if isClean(e) && isClean(peer) {
-		c.scaledHistory(roleCode('G', c.isOrigSide(s)), &e.gapCnt)
-		c.missed += n
+		t.scaledHistory(c, roleCode('G', c.isOrigSide(s)), cntGap, s)
+		t.extraOf(c).missed += n
 	}
 }
 
@@ -737,8 +744,8 @@ func isClean(e *tcpEndpoint) bool {
 
 // isReuse is TCPSessionAdapter::IsReuse (conn-semantics §5.4): a SYN that starts a new
 // connection on this 5-tuple.
-func (c *conn) isReuse(p *packet, s int) bool {
-	l4 := p.l4
+func (t *Tracker) isReuse(c *conn, p *packet) bool {
+	l4 := &p.hdr
 	if l4[12]>>4 < 5 {
 		return false
 	}
@@ -746,7 +753,7 @@ func (c *conn) isReuse(p *packet, s int) bool {
 	if flags&flagSYN == 0 {
 		return false
 	}
-	tc := c.tcp
+	tc := t.tcpOf(c)
 	orig, resp := &tc.ep[c.origSide], &tc.ep[c.origSide^1]
 	connOrig := orig
 	if flags&flagACK != 0 {
@@ -757,10 +764,10 @@ func (c *conn) isReuse(p *packet, s int) bool {
 	}
 	if !orig.didClose && !resp.didClose {
 		base := binary.BigEndian.Uint32(l4[4:8])
-		if base == uint32(connOrig.startSeq) {
+		if base == connOrig.startSeq {
 			return false
 		}
-		if flags&flagACK == 0 && connOrig.state == tcpSynAckSent && resp.state == tcpInactive && base == uint32(resp.startSeq) {
+		if flags&flagACK == 0 && connOrig.state == tcpSynAckSent && resp.state == tcpInactive && base == resp.startSeq {
 			return false
 		}
 	}

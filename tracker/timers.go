@@ -16,21 +16,6 @@ const (
 	numTimers
 )
 
-// timerSet holds a connection's deadlines (ns; 0 = not armed).
-type timerSet struct {
-	at     [numTimers]int64
-	heapAt int64 // time of this connection's live heap entry; 0 = none
-}
-
-func (ts *timerSet) set(kind int, at int64) { ts.at[kind] = at }
-
-// cancelAnalyzer cancels the TCP analyzer's timers (Analyzer::CancelTimers).
-func (ts *timerSet) cancelAnalyzer() {
-	for i := range ts.at {
-		ts.at[i] = 0
-	}
-}
-
 // timerEntry is one heap entry: a connection slot and generation, due at t.
 type timerEntry struct {
 	t   int64
@@ -82,14 +67,16 @@ func (h *timerHeap) pop() timerEntry {
 }
 
 // nextDeadline returns the connection's earliest deadline, inactivity included.
-func (c *conn) nextDeadline() int64 {
+func (t *Tracker) nextDeadline(c *conn) int64 {
 	next := c.last + c.inactivity
 	if c.inactivity == 0 {
 		next = 0
 	}
-	for _, at := range c.timers.at {
-		if at != 0 && (next == 0 || at < next) {
-			next = at
+	if c.tcp != 0 {
+		for _, at := range t.tcpOf(c).at {
+			if at != 0 && (next == 0 || at < next) {
+				next = at
+			}
 		}
 	}
 	return next
@@ -97,11 +84,11 @@ func (c *conn) nextDeadline() int64 {
 
 // armTimers makes sure the heap holds an entry no later than c's next deadline.
 func (t *Tracker) armTimers(c *conn) {
-	next := c.nextDeadline()
-	if next == 0 || (c.timers.heapAt != 0 && c.timers.heapAt <= next) {
+	next := t.nextDeadline(c)
+	if next == 0 || (c.heapAt != 0 && c.heapAt <= next) {
 		return
 	}
-	c.timers.heapAt = next
+	c.heapAt = next
 	t.heap.push(timerEntry{t: next, idx: c.idx, gen: c.gen})
 }
 
@@ -117,10 +104,10 @@ func (t *Tracker) expireTimers(now int64) {
 	for len(t.heap) > 0 && t.heap[0].t <= now {
 		ent := t.heap.pop()
 		c := t.slot(ent.idx)
-		if c.gen != ent.gen || c.timers.heapAt != ent.t {
+		if c.gen != ent.gen || c.heapAt != ent.t {
 			continue // stale: the connection is gone or re-armed earlier
 		}
-		c.timers.heapAt = 0
+		c.heapAt = 0
 		if t.fireDue(c, now) {
 			t.armTimers(c)
 		}
@@ -130,11 +117,17 @@ func (t *Tracker) expireTimers(now int64) {
 // fireDue runs c's timers that are due at now, earliest first. It returns false if
 // the connection was removed.
 func (t *Tracker) fireDue(c *conn, now int64) bool {
+	var tc *tcpConn
+	if c.tcp != 0 {
+		tc = t.tcpOf(c)
+	}
 	for {
 		kind, at := -1, int64(0)
-		for k, d := range c.timers.at {
-			if d != 0 && d <= now && (kind < 0 || d < at) {
-				kind, at = k, d
+		if tc != nil {
+			for k, d := range tc.at {
+				if d != 0 && d <= now && (kind < 0 || d < at) {
+					kind, at = k, d
+				}
 			}
 		}
 		inact := c.inactivity != 0 && c.last+c.inactivity <= now
@@ -145,25 +138,25 @@ func (t *Tracker) fireDue(c *conn, now int64) bool {
 		if kind < 0 {
 			return true
 		}
-		c.timers.at[kind] = 0
-		if !t.fireTimer(c, kind, now) {
+		tc.at[kind] = 0
+		if !t.fireTimer(c, tc, kind, now) {
 			return false
 		}
 	}
 }
 
-// fireTimer runs one TCP analyzer timer; it returns false if the connection was removed.
-func (t *Tracker) fireTimer(c *conn, kind int, now int64) bool {
-	tc := c.tcp
+// fireTimer runs one TCP analyzer timer of c (whose TCP state is tc); it returns false
+// if the connection was removed.
+func (t *Tracker) fireTimer(c *conn, tc *tcpConn, kind int, now int64) bool {
 	if kind == timerDelete {
 		reason := ReasonClose
-		if tc != nil && (tc.ep[0].state == tcpReset || tc.ep[1].state == tcpReset) {
+		if tc.ep[0].state == tcpReset || tc.ep[1].state == tcpReset {
 			reason = ReasonReset
 		}
 		t.removeConn(c, reason)
 		return false
 	}
-	if tc == nil || !tc.active {
+	if !tc.active {
 		return true
 	}
 	orig, resp := &tc.ep[c.origSide], &tc.ep[c.origSide^1]
@@ -189,7 +182,7 @@ func (t *Tracker) fireTimer(c *conn, kind int, now int64) bool {
 				return false
 			}
 		}
-		c.timers.set(kind, now+t.timeouts.TCPSession.Nanoseconds())
+		tc.at[kind] = now + t.timeouts.TCPSession.Nanoseconds()
 	case timerReset:
 		t.removeConn(c, ReasonReset)
 		return false

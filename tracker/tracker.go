@@ -2,10 +2,7 @@ package tracker
 
 import (
 	"cmp"
-	"context"
 	"encoding/binary"
-	"errors"
-	"io"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -29,8 +26,8 @@ type Stats struct {
 	Active    int    // connections in the table now
 }
 
-// slabChunk is the number of connections per slab chunk; chunks never move, so a
-// *conn stays valid while its slot is in use.
+// slabChunk is the number of connections (and of TCP states) per slab chunk; chunks
+// never move, so a *conn stays valid while its slot is in use.
 const slabChunk = 1024
 
 // Tracker owns the connection table. It is not safe for concurrent use: one goroutine
@@ -40,9 +37,14 @@ type Tracker struct {
 	timeouts       Timeouts
 	remove         func(*Record)
 	dec            *decoder
-	table          map[FlowKey]uint32
-	slab           [][]conn
-	free           []uint32
+	table          flowTable
+	slab           [][]conn     // connections
+	free           []uint32     // free slab slots
+	tcpSlab        [][]tcpConn  // TCP states of connections
+	tcpFree        []uint32     // free TCP slab slots
+	extras         []*connExtra // rare per-connection state
+	extraFree      []uint32     // free extras
+	histBuf        []byte       // scratch space for a history
 	heap           timerHeap
 	now            int64 // network time, ns
 	likely         [2][65536 / 64]uint64
@@ -61,7 +63,7 @@ func New(cfg Config, remove func(*Record)) *Tracker {
 		timeouts: cfg.Timeouts.withDefaults(),
 		remove:   remove,
 		dec:      newDecoder(cfg.IgnoreChecksums),
-		table:    make(map[FlowKey]uint32),
+		table:    newFlowTable([5]uint64{rand.Uint64(), rand.Uint64(), rand.Uint64(), rand.Uint64(), rand.Uint64()}),
 	}
 	ports := cfg.LikelyServerPorts
 	if ports == nil {
@@ -107,21 +109,34 @@ func (t *Tracker) likelyServer(port uint16, p Proto) bool {
 // Stats returns the tracker's counters.
 func (t *Tracker) Stats() Stats {
 	s := t.stats
-	s.Active = len(t.table)
+	s.Active = t.table.n
 	return s
 }
 
 // Packet processes one captured packet of the given link type. data is not retained.
 func (t *Tracker) Packet(data []byte, ci gopacket.CaptureInfo, link layers.LinkType) {
+	var p packet
+	t.dec.frame(data, ci, link, &p)
+	t.handle(&p)
+}
+
+// frame decodes one captured frame into p, result and capture details included.
+func (d *decoder) frame(data []byte, ci gopacket.CaptureInfo, link layers.LinkType, p *packet) {
+	p.ts = ci.Timestamp.UnixNano()
+	p.wireLen = ci.Length
+	p.res = d.decode(data, ci.Length, link, p)
+}
+
+// handle processes a decoded frame: it advances network time, fires due timers and
+// updates the connection table.
+func (t *Tracker) handle(p *packet) {
 	t.stats.Packets++
-	t.stats.Bytes += uint64(ci.Length)
-	ts := ci.Timestamp.UnixNano()
-	if ts > t.now {
-		t.now = ts
+	t.stats.Bytes += uint64(p.wireLen)
+	if p.ts > t.now {
+		t.now = p.ts
 	}
 	t.expireTimers(t.now)
-	var p packet
-	switch t.dec.decode(data, ci.Length, link, &p) {
+	switch p.res {
 	case decodedIP:
 	case notIP:
 		t.stats.NotIP++
@@ -139,8 +154,7 @@ func (t *Tracker) Packet(data []byte, ci gopacket.CaptureInfo, link layers.LinkT
 		t.stats.Tunnels++
 		return
 	}
-	p.ts = ts
-	t.process(&p)
+	t.process(p)
 }
 
 // Transport header sizes that must be captured before a connection is created.
@@ -153,20 +167,20 @@ const (
 func (t *Tracker) process(p *packet) {
 	var sport, dport uint16
 	oneWay := false
-	l4 := p.l4
+	l4 := &p.hdr
 	switch p.proto {
 	case ProtoTCP, ProtoUDP:
 		min := tcpMinHeader
 		if p.proto == ProtoUDP {
 			min = udpHeader
 		}
-		if len(l4) < min || p.l4Len < min {
+		if p.capLen < min || p.l4Len < min {
 			t.stats.Dropped++
 			return
 		}
 		sport, dport = binary.BigEndian.Uint16(l4[0:2]), binary.BigEndian.Uint16(l4[2:4])
 	case ProtoICMP, ProtoICMPv6:
-		if len(l4) < icmpMinHeader || p.l4Len < icmpMinHeader {
+		if p.capLen < icmpMinHeader || p.l4Len < icmpMinHeader {
 			t.stats.Dropped++
 			return
 		}
@@ -182,16 +196,17 @@ func (t *Tracker) process(p *packet) {
 	if srcIsA {
 		side = 0
 	}
+	h := t.table.hash(&key)
 	var c *conn
-	if idx, ok := t.table[key]; ok {
+	if idx, ok := t.lookup(&key, h); ok {
 		c = t.slot(idx)
-		if c.tcp != nil && c.isReuse(p, side) {
+		if c.tcp != 0 && t.isReuse(c, p) {
 			t.removeConn(c, ReasonReuse)
 			c = nil
 		}
 	}
 	if c == nil {
-		c = t.newConn(key, p, side, sport, dport)
+		c = t.newConn(&key, h, p, side, sport, dport)
 	}
 	switch p.proto {
 	case ProtoTCP:
@@ -214,29 +229,28 @@ func (t *Tracker) count(c *conn, p *packet, s int) {
 }
 
 func (t *Tracker) udpPacket(c *conn, p *packet, s int) {
-	l4 := p.l4
+	l4 := &p.hdr
 	isOrig := c.isOrigSide(s)
-	captured := len(l4) >= p.l4Len
-	if !t.cfg.IgnoreChecksums && captured && !(!p.v6 && l4[6] == 0 && l4[7] == 0) &&
-		!p.checksumOK(l4[:p.l4Len], true) {
-		c.scaledHistory(roleCode('C', isOrig), &c.chkCnt[s])
+	captured := p.capLen >= p.l4Len
+	if !t.cfg.IgnoreChecksums && captured && !(!p.v6 && l4[6] == 0 && l4[7] == 0) && !p.csumOK {
+		t.scaledHistory(c, roleCode('C', isOrig), cntChecksum, s)
 		return
 	}
 	// Zeek's UDP adapter keeps sizes by role and does not swap them when an
 	// application analyzer flips the roles later; so do we.
 	role := roleIndex(isOrig)
-	c.active[role] = true
+	c.flags |= connActiveOrig << role
 	if ulen := int(binary.BigEndian.Uint16(l4[4:6])); ulen > udpHeader {
 		c.size[role] += uint64(ulen - udpHeader)
 	}
 	if isOrig {
-		c.checkHistory(histData, 'D')
+		t.checkHistory(c, histData, 'D')
 	} else {
-		c.checkHistory(histData<<16, 'd')
+		t.checkHistory(c, histData<<histResp, 'd')
 	}
 	c.last = p.ts
-	if ntpWrongWay(c, l4, isOrig) {
-		c.flip()
+	if ntpWrongWay(c, p, isOrig) {
+		t.flip(c)
 	}
 	// The conn-size analyzer sees the packet last, with the direction it arrived with.
 	t.countRole(c, p, isOrig)
@@ -245,11 +259,11 @@ func (t *Tracker) udpPacket(c *conn, p *packet, s int) {
 // ntpWrongWay reports an NTP message that shows the roles are reversed: a server
 // reply (mode 4) from the originator or a client request (mode 3) from the
 // responder. Zeek's NTP analyzer flips such connections (oracle: udp-ntp-misordered).
-func ntpWrongWay(c *conn, l4 []byte, isOrig bool) bool {
-	if c.key.PA != 123 && c.key.PB != 123 || len(l4) < udpHeader+48 {
+func ntpWrongWay(c *conn, p *packet, isOrig bool) bool {
+	if c.key.PA != 123 && c.key.PB != 123 || p.capLen < udpHeader+48 {
 		return false
 	}
-	v, mode := l4[udpHeader]>>3&7, l4[udpHeader]&7
+	v, mode := p.hdr[udpHeader]>>3&7, p.hdr[udpHeader]&7
 	if v < 1 || v > 4 {
 		return false
 	}
@@ -273,9 +287,8 @@ func (t *Tracker) countRole(c *conn, p *packet, isOrig bool) {
 }
 
 func (t *Tracker) icmpPacket(c *conn, p *packet, s int) {
-	l4 := p.l4
-	captured := len(l4) >= p.l4Len
-	if !t.cfg.IgnoreChecksums && captured && !p.checksumOK(l4[:p.l4Len], p.proto == ProtoICMPv6) {
+	captured := p.capLen >= p.l4Len
+	if !t.cfg.IgnoreChecksums && captured && !p.csumOK {
 		return
 	}
 	c.last = p.ts
@@ -319,40 +332,32 @@ func (t *Tracker) slot(idx uint32) *conn {
 	return &t.slab[idx/slabChunk][idx%slabChunk]
 }
 
-// newConn creates the connection for key; the packet's sender (on side) is the
-// originator unless the port heuristics flip the roles (conn-semantics §2.2).
-func (t *Tracker) newConn(key FlowKey, p *packet, side int, sport, dport uint16) *conn {
-	var idx uint32
-	if n := len(t.free); n > 0 {
-		idx = t.free[n-1]
-		t.free = t.free[:n-1]
-	} else {
-		n := len(t.slab) * slabChunk
-		t.slab = append(t.slab, make([]conn, slabChunk))
-		for i := slabChunk - 1; i > 0; i-- {
-			t.free = append(t.free, uint32(n+i))
-		}
-		idx = uint32(n)
-	}
+// newConn creates the connection for key (whose hash is h); the packet's sender (on
+// side) is the originator unless the port heuristics flip the roles (conn-semantics
+// §2.2).
+func (t *Tracker) newConn(key *FlowKey, h uint32, p *packet, side int, sport, dport uint16) *conn {
+	idx := allocSlot(&t.slab, &t.free)
 	c := t.slot(idx)
 	gen := c.gen + 1
 	if gen == 0 {
 		gen = 1
 	}
-	hist := c.history[:0]
-	*c = conn{key: key, start: p.ts, last: p.ts, gen: gen, idx: idx, origSide: uint8(side), history: hist}
+	*c = conn{key: *key, start: p.ts, last: p.ts, gen: gen, idx: idx, origSide: uint8(side)}
 	t.stats.Conns++
 	c.seq = t.stats.Conns
-	t.table[key] = idx
+	t.table.insert(h, idx)
 
 	flip := false
 	switch p.proto {
 	case ProtoTCP:
-		c.tcp = &tcpConn{active: true}
-		for i := range c.tcp.ep {
-			c.tcp.ep[i].lastReassem, c.tcp.ep[i].trimSeq = 1, 1
+		ti := allocSlot(&t.tcpSlab, &t.tcpFree)
+		c.tcp = ti + 1
+		tc := t.tcpOf(c)
+		*tc = tcpConn{active: true}
+		for i := range tc.ep {
+			tc.ep[i].lastReassem, tc.ep[i].trimSeq = 1, 1
 		}
-		flags := p.l4[13]
+		flags := p.hdr[13]
 		if flags&flagSYN == 0 || flags&flagACK != 0 {
 			if t.likelyServer(sport, ProtoTCP) {
 				if t.likelyServer(dport, ProtoTCP) {
@@ -363,7 +368,7 @@ func (t *Tracker) newConn(key FlowKey, p *packet, side int, sport, dport uint16)
 			}
 		}
 		c.inactivity = t.timeouts.UDPInactivity.Nanoseconds()
-		c.timers.set(timerExpire1, t.now+DefaultTCPAttempt.Nanoseconds())
+		tc.at[timerExpire1] = t.now + DefaultTCPAttempt.Nanoseconds()
 	case ProtoUDP:
 		flip = t.likelyServer(sport, ProtoUDP) && !t.likelyServer(dport, ProtoUDP)
 		c.inactivity = t.timeouts.UDPInactivity.Nanoseconds()
@@ -373,10 +378,25 @@ func (t *Tracker) newConn(key FlowKey, p *packet, side int, sport, dport uint16)
 		c.inactivity = t.timeouts.UnknownInactivity.Nanoseconds()
 	}
 	if flip && !isLimitedBroadcast(&p.dst) {
-		c.flip()
+		t.flip(c)
 	}
 	t.armTimers(c)
 	return c
+}
+
+// allocSlot takes a free slot of a slab, adding a chunk when none is free.
+func allocSlot[T any](slab *[][]T, free *[]uint32) uint32 {
+	if n := len(*free); n > 0 {
+		idx := (*free)[n-1]
+		*free = (*free)[:n-1]
+		return idx
+	}
+	n := len(*slab) * slabChunk
+	*slab = append(*slab, make([]T, slabChunk))
+	for i := slabChunk - 1; i > 0; i-- {
+		*free = append(*free, uint32(n+i))
+	}
+	return uint32(n)
 }
 
 var limitedBroadcast = [16]byte{10: 0xff, 11: 0xff, 12: 0xff, 13: 0xff, 14: 0xff, 15: 0xff}
@@ -405,12 +425,16 @@ func (t *Tracker) removeConn(c *conn, reason RemoveReason) {
 	if t.remove != nil {
 		t.remove(&t.rec)
 	}
-	delete(t.table, c.key)
+	t.table.remove(t.table.hash(&c.key), c.idx)
 	c.gen++
 	if c.gen == 0 {
 		c.gen = 1
 	}
-	c.tcp = nil
+	if c.tcp != 0 {
+		t.tcpFree = append(t.tcpFree, c.tcp-1)
+		c.tcp = 0
+	}
+	t.freeExtra(c)
 	t.free = append(t.free, c.idx)
 }
 
@@ -424,9 +448,8 @@ func (t *Tracker) fillRecord(c *conn, r *Record) {
 		RespH:       addrOf(c.addr(rs)),
 		RespP:       c.port(rs),
 		Proto:       c.key.Proto,
-		ConnState:   c.connState(),
-		MissedBytes: c.missed,
-		History:     string(c.history),
+		ConnState:   t.connState(c),
+		History:     string(t.history(c)),
 		OrigPkts:    c.pkts[o],
 		OrigIPBytes: c.ipBytes[o],
 		RespPkts:    c.pkts[rs],
@@ -434,12 +457,16 @@ func (t *Tracker) fillRecord(c *conn, r *Record) {
 	}
 	if d := c.last - c.start; d > 0 {
 		r.Duration, r.HasDuration = time.Duration(d), true
-		if c.tcp != nil {
-			r.OrigBytes = c.tcp.ep[o].size(&c.tcp.ep[rs])
-			r.RespBytes = c.tcp.ep[rs].size(&c.tcp.ep[o])
+		if c.tcp != 0 {
+			tc := t.tcpOf(c)
+			r.OrigBytes = tc.ep[o].size(&tc.ep[rs])
+			r.RespBytes = tc.ep[rs].size(&tc.ep[o])
 		} else {
 			r.OrigBytes, r.RespBytes = c.size[0], c.size[1]
 		}
+	}
+	if x := t.peekExtra(c); x != nil {
+		r.MissedBytes = x.missed
 	}
 	if len(t.localNets) > 0 {
 		r.HasLocal = true
@@ -490,39 +517,20 @@ func mix(x uint64) uint64 {
 
 // Flush removes every connection as at end of input, oldest first.
 func (t *Tracker) Flush() {
-	idxs := make([]uint32, 0, len(t.table))
-	for _, idx := range t.table {
-		idxs = append(idxs, idx)
+	type entry struct {
+		seq uint64
+		idx uint32
 	}
-	slices.SortFunc(idxs, func(a, b uint32) int { return cmp.Compare(t.slot(a).seq, t.slot(b).seq) })
-	for _, idx := range idxs {
-		t.removeConn(t.slot(idx), ReasonEndOfInput)
+	conns := make([]entry, 0, t.table.n)
+	for _, w := range t.table.slots {
+		if w != 0 {
+			idx := uint32(w) - 1
+			conns = append(conns, entry{t.slot(idx).seq, idx})
+		}
+	}
+	slices.SortFunc(conns, func(a, b entry) int { return cmp.Compare(a.seq, b.seq) })
+	for _, e := range conns {
+		t.removeConn(t.slot(e.idx), ReasonEndOfInput)
 	}
 	t.heap = t.heap[:0]
-}
-
-// Run reads src until it ends or ctx is cancelled, then flushes every connection.
-// It returns nil at the end of input, ErrTruncated for a file cut inside a record
-// (after flushing), ctx.Err() when cancelled, or the source's read error.
-func (t *Tracker) Run(ctx context.Context, src Source) error {
-	done := ctx.Done()
-	for n := 0; ; n++ {
-		if n&1023 == 0 {
-			select {
-			case <-done:
-				t.Flush()
-				return ctx.Err()
-			default:
-			}
-		}
-		data, ci, link, err := src.ReadPacket()
-		if err != nil {
-			t.Flush()
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return err
-		}
-		t.Packet(data, ci, link)
-	}
 }

@@ -1,0 +1,315 @@
+package tracker
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+)
+
+// decoderPair runs the tracker's decoder and the reference decoder side by side.
+type decoderPair struct {
+	d   *decoder
+	ref *refDecoder
+}
+
+func newDecoderPair(ignoreChecksums bool) *decoderPair {
+	return &decoderPair{newDecoder(ignoreChecksums), newRefDecoder(ignoreChecksums)}
+}
+
+// diff decodes frame with both decoders and describes the first difference, or
+// returns "".
+func (dp *decoderPair) diff(frame []byte, wireLen int, link layers.LinkType) string {
+	var rp refPacket
+	want := dp.ref.decode(frame, wireLen, link, &rp)
+	var p packet
+	res, l4 := dp.d.parse(frame, wireLen, link, &p)
+	if res != want {
+		return fmt.Sprintf("result %d, reference %d", res, want)
+	}
+	if res != decodedIP {
+		return ""
+	}
+	switch {
+	case p.src != rp.src || p.dst != rp.dst:
+		return fmt.Sprintf("addresses %x > %x, reference %x > %x", p.src, p.dst, rp.src, rp.dst)
+	case p.v6 != rp.v6 || p.proto != rp.proto:
+		return fmt.Sprintf("v6 %v proto %d, reference v6 %v proto %d", p.v6, p.proto, rp.v6, rp.proto)
+	case p.ipLen != rp.ipLen || p.l4Len != rp.l4Len:
+		return fmt.Sprintf("ipLen %d l4Len %d, reference %d %d", p.ipLen, p.l4Len, rp.ipLen, rp.l4Len)
+	case offsetIn(frame, l4) != refOffsetIn(frame, rp.l4) || len(l4) != len(rp.l4):
+		return fmt.Sprintf("transport at %d+%d, reference %d+%d",
+			offsetIn(frame, l4), len(l4), refOffsetIn(frame, rp.l4), len(rp.l4))
+	}
+	// The copied header and the checksum verdict.
+	if r := dp.d.decode(frame, wireLen, link, &p); r != decodedIP {
+		return fmt.Sprintf("decode %d after parse %d", r, res)
+	}
+	n := min(len(rp.l4), l4Copy)
+	if p.capLen != len(rp.l4) || !bytes.Equal(p.hdr[:n], rp.l4[:n]) {
+		return fmt.Sprintf("header copy %x (%d bytes), transport %x", p.hdr, p.capLen, rp.l4)
+	}
+	if !dp.d.ignoreChecksums && len(rp.l4) >= rp.l4Len {
+		var want bool
+		switch rp.proto {
+		case ProtoTCP, ProtoUDP, ProtoICMPv6:
+			want = p.checksumOK(rp.l4[:rp.l4Len], true)
+		case ProtoICMP:
+			want = p.checksumOK(rp.l4[:rp.l4Len], false)
+		}
+		if p.csumOK != want {
+			return fmt.Sprintf("checksum verdict %v, want %v", p.csumOK, want)
+		}
+	}
+	return ""
+}
+
+// testTraces returns the capture files of the Zeek oracle corpus, if it is there.
+func testTraces(tb testing.TB) []string {
+	dir := os.Getenv("FLOWTOP_SHARED")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "shared")
+	}
+	var files []string
+	for _, pat := range []string{"*/trace.pcap", "*/trace.pcapng"} {
+		m, _ := filepath.Glob(filepath.Join(dir, "oracle", "cases", pat))
+		files = append(files, m...)
+	}
+	return files
+}
+
+// testFrame is one captured frame.
+type testFrame struct {
+	data    []byte
+	wireLen int
+	link    layers.LinkType
+}
+
+// traceFrames reads every frame of the oracle traces (copied).
+func traceFrames(tb testing.TB) []testFrame {
+	var out []testFrame
+	for _, f := range testTraces(tb) {
+		src, err := OpenFile(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for {
+			data, ci, link, err := src.ReadPacket()
+			if err != nil {
+				break
+			}
+			out = append(out, testFrame{bytes.Clone(data), ci.Length, link})
+		}
+		src.Close()
+	}
+	return out
+}
+
+// syntheticFrames returns frames of every link type the decoder reads, with IPv6
+// extension headers, IPv4 options, fragments and tunnels.
+func syntheticFrames(tb testing.TB) []testFrame {
+	tcp4 := testSeg{src: testCli4, dst: testSrv4, sport: 40000, dport: 80, seq: 7, ack: 9, flags: flagACK,
+		payload: []byte("GET / HTTP/1.1\r\n\r\n")}
+	tcp6 := tcp4
+	tcp6.src, tcp6.dst = testCli6, testSrv6
+	udp4 := testSeg{src: testCli4, dst: testSrv4, sport: 40000, dport: 53, udp: true, payload: []byte("query")}
+	vlan := tcp4
+	vlan.vlan = true
+	eth4, eth6, ethU, ethV := tcp4.build(tb), tcp6.build(tb), udp4.build(tb), vlan.build(tb)
+	ip4, ip6 := eth4[14:], eth6[14:]
+	var out []testFrame
+	add := func(link layers.LinkType, data []byte) {
+		out = append(out, testFrame{data, len(data), link})
+	}
+	add(layers.LinkTypeEthernet, eth4)
+	add(layers.LinkTypeEthernet, eth6)
+	add(layers.LinkTypeEthernet, ethU)
+	add(layers.LinkTypeEthernet, ethV)
+	add(layers.LinkTypeRaw, ip4)
+	add(layers.LinkTypeRaw, ip6)
+	add(linkTypeIPv4, ip4)
+	add(linkTypeIPv6, ip6)
+	add(linkTypeRaw12, ip6)
+	// Linux cooked v1 and v2.
+	sll := make([]byte, 16)
+	binary.BigEndian.PutUint16(sll[4:6], 6)
+	binary.BigEndian.PutUint16(sll[14:16], 0x0800)
+	add(layers.LinkTypeLinuxSLL, append(sll, ip4...))
+	sll2 := make([]byte, 20)
+	binary.BigEndian.PutUint16(sll2[0:2], 0x86dd)
+	add(linkTypeSLL2, append(sll2, ip6...))
+	// BSD loopback, both byte orders.
+	add(layers.LinkTypeNull, append([]byte{2, 0, 0, 0}, ip4...))
+	add(linkTypeLoop, append([]byte{0, 0, 0, 30}, ip6...))
+	// QinQ and Ethernet in Ethernet (transparent bridging).
+	qinq := append(bytes.Clone(eth4[:12]), 0x88, 0xa8, 0, 7, 0x81, 0, 0, 8, 0x08, 0)
+	add(layers.LinkTypeEthernet, append(qinq, ip4...))
+	teb := append(bytes.Clone(eth4[:12]), 0x65, 0x58)
+	add(layers.LinkTypeEthernet, append(teb, eth4...))
+	// IPv6 with extension headers: destination options, hop-by-hop, fragments.
+	for _, ext := range []gopacket.SerializableLayer{
+		&layers.IPv6Destination{Options: []*layers.IPv6DestinationOption{{OptionType: 1, OptionLength: 4, OptionData: make([]byte, 4)}}},
+		&layers.IPv6HopByHop{Options: []*layers.IPv6HopByHopOption{{OptionType: 1, OptionLength: 4, OptionData: make([]byte, 4)}}},
+	} {
+		add(layers.LinkTypeEthernet, ipv6WithExt(tb, ext, 0))
+	}
+	add(layers.LinkTypeEthernet, ipv6WithExt(tb, nil, 0))
+	add(layers.LinkTypeEthernet, ipv6WithExt(tb, nil, 1)) // atomic fragment
+	add(layers.LinkTypeEthernet, ipv6WithExt(tb, nil, 8)) // offset 1
+	// IPv4 with options, and fragments.
+	opt := ipv4WithOptions(tb, []byte{1, 1, 7, 7, 0, 0, 0, 0, 0, 0, 0, 0})
+	add(layers.LinkTypeEthernet, opt)
+	frag := bytes.Clone(eth4)
+	frag[14+6] = 0x20 // more fragments
+	add(layers.LinkTypeEthernet, frag)
+	return out
+}
+
+// ipv6WithExt returns an Ethernet frame of IPv6, the extension header (or, when ext
+// is nil, a fragment header with offset field frag) and UDP.
+func ipv6WithExt(tb testing.TB, ext gopacket.SerializableLayer, frag uint16) []byte {
+	tb.Helper()
+	eth := &layers.Ethernet{SrcMAC: testMACA, DstMAC: testMACB, EthernetType: layers.EthernetTypeIPv6}
+	ip := &layers.IPv6{Version: 6, HopLimit: 64, SrcIP: testCli6.AsSlice(), DstIP: testSrv6.AsSlice()}
+	u := &layers.UDP{SrcPort: 1234, DstPort: 53}
+	if err := u.SetNetworkLayerForChecksum(ip); err != nil {
+		tb.Fatal(err)
+	}
+	buf := gopacket.NewSerializeBuffer()
+	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
+	var err error
+	switch e := ext.(type) {
+	case *layers.IPv6Destination:
+		ip.NextHeader, e.NextHeader = layers.IPProtocolIPv6Destination, layers.IPProtocolUDP
+		err = gopacket.SerializeLayers(buf, opts, eth, ip, e, u, gopacket.Payload("hello"))
+	case *layers.IPv6HopByHop:
+		ip.NextHeader, e.NextHeader = layers.IPProtocolIPv6HopByHop, layers.IPProtocolUDP
+		ip.HopByHop = e
+		err = gopacket.SerializeLayers(buf, opts, eth, ip, u, gopacket.Payload("hello"))
+	default:
+		ip.NextHeader = layers.IPProtocolIPv6Fragment
+		fh := []byte{byte(layers.IPProtocolUDP), 0, byte(frag >> 8), byte(frag), 0, 0, 0, 1}
+		err = gopacket.SerializeLayers(buf, opts, eth, ip, gopacket.Payload(fh), u, gopacket.Payload("hello"))
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return bytes.Clone(buf.Bytes())
+}
+
+// ipv4WithOptions returns an Ethernet frame of IPv4 with the given options and UDP.
+func ipv4WithOptions(tb testing.TB, options []byte) []byte {
+	tb.Helper()
+	f := testSeg{src: testCli4, dst: testSrv4, sport: 1, dport: 2, udp: true, payload: []byte("x")}.build(tb)
+	ip := f[14:]
+	out := append(bytes.Clone(f[:14+20]), options...)
+	out = append(out, ip[20:]...)
+	h := out[14:]
+	h[0] = 0x40 | byte((20+len(options))/4)
+	binary.BigEndian.PutUint16(h[2:4], uint16(len(out)-14))
+	h[10], h[11] = 0, 0
+	var sum uint32
+	for i := 0; i < 20+len(options); i += 2 {
+		sum += uint32(h[i])<<8 | uint32(h[i+1])
+	}
+	for sum>>16 != 0 {
+		sum = sum&0xffff + sum>>16
+	}
+	binary.BigEndian.PutUint16(h[10:12], ^uint16(sum))
+	return out
+}
+
+// TestDecodeMatchesReference checks the decoder against the reference decoder on
+// every frame of the oracle traces, on synthetic frames of every link type, and on
+// every truncation and many single-byte corruptions of the headers of those.
+func TestDecodeMatchesReference(t *testing.T) {
+	frames := append(syntheticFrames(t), traceFrames(t)...)
+	pairs := []*decoderPair{newDecoderPair(false), newDecoderPair(true)}
+	n := 0
+	check := func(f testFrame, what string) {
+		n++
+		for _, dp := range pairs {
+			if d := dp.diff(f.data, f.wireLen, f.link); d != "" {
+				t.Fatalf("%s (link %d, -C %v, %d bytes on the wire): %s\nframe %x", what, f.link,
+					dp.d.ignoreChecksums, f.wireLen, d, f.data)
+			}
+		}
+	}
+	synthetic := len(syntheticFrames(t))
+	sample := 29 // truncate and corrupt every 29th trace frame, and every synthetic one
+	if testing.Short() {
+		sample = 101
+	}
+	for i, f := range frames {
+		check(f, fmt.Sprintf("frame %d", i))
+		if i >= synthetic && (i-synthetic)%sample != 0 {
+			continue
+		}
+		// Truncated captures, with the full wire length.
+		for l := 0; l < len(f.data) && l < 128; l++ {
+			check(testFrame{f.data[:l:l], f.wireLen, f.link}, fmt.Sprintf("frame %d cut at %d", i, l))
+		}
+		buf := make([]byte, len(f.data))
+		for pos := 0; pos < len(f.data) && pos < 96; pos++ {
+			for _, v := range []byte{0, 1, 2, 4, 5, 6, 0x0f, 0x2c, 0x3c, 0x45, 0x60, 0x80, 0xc2, 0xff} {
+				copy(buf, f.data)
+				buf[pos] = v
+				check(testFrame{buf, f.wireLen, f.link}, fmt.Sprintf("frame %d with [%d]=%#x", i, pos, v))
+			}
+		}
+	}
+	t.Logf("%d frames compared", n)
+}
+
+// TestDecodeIPv6ExtensionOffset checks that the transport header after IPv6
+// extension headers is found where it is, whatever the link header's length.
+func TestDecodeIPv6ExtensionOffset(t *testing.T) {
+	f := ipv6WithExt(t, &layers.IPv6Destination{Options: []*layers.IPv6DestinationOption{
+		{OptionType: 1, OptionLength: 4, OptionData: make([]byte, 4)}}}, 0)
+	var p packet
+	if r := newDecoder(false).decode(f, len(f), layers.LinkTypeEthernet, &p); r != decodedIP {
+		t.Fatalf("decode: %d", r)
+	}
+	if p.proto != ProtoUDP || p.l4Len != 8+5 || p.capLen != 8+5 || binary.BigEndian.Uint16(p.hdr[0:2]) != 1234 ||
+		binary.BigEndian.Uint16(p.hdr[2:4]) != 53 || !p.csumOK {
+		t.Errorf("proto %d l4Len %d capLen %d header %x checksum %v; want UDP 1234 > 53, 13 bytes, good checksum",
+			p.proto, p.l4Len, p.capLen, p.hdr, p.csumOK)
+	}
+}
+
+// TestOnesSum checks the checksum arithmetic against a plain 16-bit word sum, for
+// every length up to 300 bytes and extreme contents.
+func TestOnesSum(t *testing.T) {
+	naive := func(data []byte, sum uint64) uint16 {
+		for i := 0; i+1 < len(data); i += 2 {
+			sum += uint64(data[i])<<8 | uint64(data[i+1])
+		}
+		if len(data)%2 == 1 {
+			sum += uint64(data[len(data)-1]) << 8
+		}
+		return fold(sum)
+	}
+	buf := make([]byte, 300)
+	for _, fill := range []func(i int) byte{
+		func(int) byte { return 0xff },
+		func(int) byte { return 0 },
+		func(i int) byte { return byte(i*131 + i>>3) },
+		func(i int) byte { return byte(0xff - i%3) },
+	} {
+		for i := range buf {
+			buf[i] = fill(i)
+		}
+		for n := 0; n <= len(buf); n++ {
+			for _, start := range []uint64{0, 1, 0xffff, 0x1fffe, 1 << 40} {
+				if got, want := fold(onesSum(buf[:n], start)), naive(buf[:n], start); got != want {
+					t.Fatalf("%d bytes %x from %#x: sum %#04x, want %#04x", n, buf[:min(n, 16)], start, got, want)
+				}
+			}
+		}
+	}
+}
