@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/google/gopacket"
@@ -273,15 +274,23 @@ func (r *pcapReader) read() ([]byte, gopacket.CaptureInfo, error) {
 		}
 		return rec[16:], ci, nil
 	}
-	// A record larger than the read buffer: copy it.
+	// A record larger than the read buffer: copy it, growing the buffer as the data
+	// arrives, so that a broken length in a short file costs no huge allocation.
 	r.br.Discard(16)
 	r.consumed = 0
-	if cap(r.buf) < ci.CaptureLength {
-		r.buf = make([]byte, max(int(r.snaplen), ci.CaptureLength))
+	data := r.buf[:0]
+	for len(data) < ci.CaptureLength {
+		n := min(ci.CaptureLength-len(data), max(len(data), fileReadBuffer))
+		data = slices.Grow(data, n)
+		got, err := io.ReadFull(r.br, data[len(data):len(data)+n])
+		data = data[:len(data)+got]
+		if err != nil {
+			if err == io.ErrUnexpectedEOF {
+				err = io.EOF
+			}
+			return nil, ci, readFullErr(len(data), err)
+		}
 	}
-	data := r.buf[:ci.CaptureLength]
-	if _, err := io.ReadFull(r.br, data); err != nil {
-		return nil, ci, err
-	}
+	r.buf = data
 	return data, ci, nil
 }
