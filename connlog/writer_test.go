@@ -21,13 +21,15 @@ var fields = strings.Fields("ts uid id.orig_h id.orig_p id.resp_h id.resp_p prot
 // baseRecord is a complete UDP record; the test cases change parts of it.
 func baseRecord() tracker.Record {
 	return tracker.Record{
-		TS:          time.Unix(1300475167, 96535000),
-		UID:         "CHhAvVGS1DHFjwGM9",
-		OrigH:       netip.MustParseAddr("141.142.220.202"),
-		OrigP:       5353,
-		RespH:       netip.MustParseAddr("224.0.0.251"),
-		RespP:       5353,
-		Proto:       tracker.ProtoUDP,
+		TS:  time.Unix(1300475167, 96535000),
+		UID: "CHhAvVGS1DHFjwGM9",
+		ConnID: tracker.ConnID{
+			OrigH: netip.MustParseAddr("141.142.220.202"),
+			OrigP: 5353,
+			RespH: netip.MustParseAddr("224.0.0.251"),
+			RespP: 5353,
+			Proto: tracker.ProtoUDP,
+		},
 		Service:     "dns",
 		Duration:    112400 * time.Microsecond,
 		HasDuration: true,

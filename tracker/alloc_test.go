@@ -39,7 +39,7 @@ func testTCPNoAllocs(t *testing.T, cli testSeg, cfg Config) {
 	const cseq, sseq, size = 1000, 900000, 100
 	var rec Record
 	recs := 0
-	tr := New(cfg, func(r *Record) { rec = *r; recs++ })
+	tr := New(cfg, Handlers{Remove: func(r *Record) { rec = *r; recs++ }})
 	ts := testEpoch
 	for _, f := range testHandshake(t, cli, cseq, sseq) {
 		tr.Packet(f, testCI(f, ts), layers.LinkTypeEthernet)
@@ -98,7 +98,7 @@ func TestPacketNoAllocsUDP(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				var rec Record
-				tr := New(Config{IgnoreChecksums: ignore, UIDSeed: 1}, func(r *Record) { rec = *r })
+				tr := New(Config{IgnoreChecksums: ignore, UIDSeed: 1}, Handlers{Remove: func(r *Record) { rec = *r }})
 				q := tc.cli
 				q.payload = make([]byte, 40)
 				r := tc.cli.reverse()

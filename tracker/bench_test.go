@@ -59,7 +59,7 @@ func BenchmarkPacketEstablished(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			const cseq, sseq, size = 1000, 900000, 512
-			tr := New(Config{UIDSeed: 1}, nil)
+			tr := New(Config{UIDSeed: 1}, Handlers{})
 			ts := testEpoch
 			for _, f := range testHandshake(b, cli, cseq, sseq) {
 				tr.Packet(f, testCI(f, ts), layers.LinkTypeEthernet)
@@ -107,7 +107,7 @@ func BenchmarkNewConnections(b *testing.B) {
 		seg(cli, cseq+2, sseq+2, flagACK),
 	}
 	records := 0
-	tr := New(Config{UIDSeed: 1}, func(*Record) { records++ })
+	tr := New(Config{UIDSeed: 1}, Handlers{Remove: func(*Record) { records++ }})
 	ts := testEpoch
 	port := uint16(1)
 	b.ReportAllocs()

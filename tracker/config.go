@@ -136,6 +136,9 @@ type Config struct {
 	PortInactivity map[PortProto]time.Duration
 	// UIDSeed seeds connection uids, for reproducible output; 0 picks a random seed.
 	UIDSeed uint64
+	// Thresholds are set on every TCP connection when it becomes established and on
+	// every other connection when it is created.
+	Thresholds Thresholds
 }
 
 // DefaultPortInactivity is Zeek's Conn::port_inactivity_timeouts: one hour for

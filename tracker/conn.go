@@ -37,6 +37,8 @@ const histInline = 13
 const (
 	connActiveOrig uint8 = 1 << iota // UDP: the originator role sent a good packet
 	connActiveResp                   // UDP: the responder role sent a good packet
+	connThresholds                   // has a thresholdSet: check it on counted packets
+	connDirty                        // changed since the feed's last snapshot
 )
 
 // conn is one tracked connection. Its fields are owned by the tracker goroutine.
@@ -88,6 +90,8 @@ type connExtra struct {
 	counts  [numCounters][2]uint32 // event counters, by side
 	missed  uint64                 // missed_bytes
 	pending [2]rangeSet            // TCP: data above a hole, not yet delivered, by side
+	th      *thresholdSet          // thresholds, when connThresholds is set
+	hooks   []*RemovalHook         // removal hooks
 }
 
 // isOrigSide reports whether side s is the current originator.
@@ -124,9 +128,19 @@ func (t *Tracker) freeExtra(c *conn) {
 		return
 	}
 	x := t.extras[c.extra-1]
+	th := x.th
+	if th != nil {
+		*th = thresholdSet{
+			want: [2][2][]uint64{{th.want[0][0][:0], th.want[0][1][:0]}, {th.want[1][0][:0], th.want[1][1][:0]}},
+			dur:  th.dur[:0],
+		}
+	}
+	clear(x.hooks)
 	*x = connExtra{
 		history: x.history[:0],
 		pending: [2]rangeSet{{x.pending[0].r[:0]}, {x.pending[1].r[:0]}},
+		th:      th,
+		hooks:   x.hooks[:0],
 	}
 	t.extraFree = append(t.extraFree, c.extra-1)
 	c.extra = 0

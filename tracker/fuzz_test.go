@@ -35,7 +35,7 @@ func FuzzDecode(f *testing.F) {
 	}
 	pairs := []*decoderPair{newDecoderPair(false), newDecoderPair(true)}
 	f.Fuzz(func(t *testing.T, li uint8, frame []byte) {
-		tr := New(Config{UIDSeed: 1}, func(*Record) {})
+		tr := New(Config{UIDSeed: 1}, Handlers{Remove: func(*Record) {}})
 		link := links[int(li&0x0f)%len(links)]
 		wire := len(frame) + int(li>>4)*100
 		for _, dp := range pairs {
@@ -71,7 +71,7 @@ func FuzzFileSource(f *testing.F) {
 		if err != nil {
 			return
 		}
-		tr := New(Config{UIDSeed: 1}, func(*Record) {})
+		tr := New(Config{UIDSeed: 1}, Handlers{Remove: func(*Record) {}})
 		for i := 0; i < 10000; i++ {
 			d, ci, link, err := src.ReadPacket()
 			if err != nil {
@@ -105,7 +105,7 @@ func FuzzTCPStateMachine(f *testing.F) {
 // that many 10 ms steps), payload length (mod 64). Then it checks the records.
 func runTCPProgram(t *testing.T, prog []byte) {
 	var recs []Record
-	tr := New(Config{UIDSeed: 1}, func(r *Record) { recs = append(recs, *r) })
+	tr := New(Config{UIDSeed: 1}, Handlers{Remove: func(r *Record) { recs = append(recs, *r) }})
 	hosts := [2][4]byte{{192, 168, 1, 1}, {10, 1, 1, 1}}
 	ports := [2]uint16{40000, 22}
 	seq := [2]uint32{1000, 5000}

@@ -8,13 +8,9 @@ import (
 // Record is the final, immutable summary of a removed connection: one conn.log line.
 // It holds no references into the connection table.
 type Record struct {
-	TS    time.Time // first packet of the connection
-	UID   string
-	OrigH netip.Addr
-	OrigP uint16
-	RespH netip.Addr
-	RespP uint16
-	Proto Proto // IP protocol number; Proto.Transport() is the conn.log proto
+	TS  time.Time // first packet of the connection
+	UID string
+	ConnID
 
 	Service string // port-based guess; "" is unset
 
@@ -44,6 +40,16 @@ type Record struct {
 
 	// Reason says why the connection was removed.
 	Reason RemoveReason
+}
+
+// ConnID is a connection's 5-tuple, oriented as conn.log orients it: the
+// originator first.
+type ConnID struct {
+	OrigH netip.Addr
+	OrigP uint16
+	RespH netip.Addr
+	RespP uint16
+	Proto Proto // IP protocol number; Proto.Transport() is the conn.log proto
 }
 
 // RemoveReason says why a connection left the table.

@@ -32,7 +32,7 @@ func runTestFrames(t *testing.T, n int) [][]byte {
 // recordsOf runs the frames through Packet and returns the records as text.
 func recordsOf(frames [][]byte) []string {
 	var out []string
-	tr := New(Config{UIDSeed: 3}, func(r *Record) { out = append(out, fmt.Sprintf("%+v", *r)) })
+	tr := New(Config{UIDSeed: 3}, Handlers{Remove: func(r *Record) { out = append(out, fmt.Sprintf("%+v", *r)) }})
 	for i, f := range frames {
 		tr.Packet(f, testCI(f, testEpoch.Add(time.Duration(i)*time.Millisecond)), layers.LinkTypeEthernet)
 	}
@@ -70,7 +70,7 @@ func TestRunMatchesPacket(t *testing.T) {
 				}
 				defer src.Close()
 				var got []string
-				tr := New(Config{UIDSeed: 3}, func(r *Record) { got = append(got, fmt.Sprintf("%+v", *r)) })
+				tr := New(Config{UIDSeed: 3}, Handlers{Remove: func(r *Record) { got = append(got, fmt.Sprintf("%+v", *r)) }})
 				if err := tr.Run(context.Background(), src); !errors.Is(err, tc.wantErr) {
 					t.Fatalf("Run: %v, want %v", err, tc.wantErr)
 				}
@@ -109,7 +109,7 @@ func TestRunCancelled(t *testing.T) {
 			defer src.Close()
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel()
-			tr := New(Config{}, nil)
+			tr := New(Config{}, Handlers{})
 			if err := tr.Run(ctx, src); !errors.Is(err, context.Canceled) {
 				t.Errorf("procs %d: Run: %v, want context.Canceled", procs, err)
 			}

@@ -69,7 +69,7 @@ func TestFlowTable(t *testing.T) {
 // TestFlowTableLookup checks lookups through a tracker: every connection is found
 // by its key, in both directions, until it is removed.
 func TestFlowTableLookup(t *testing.T) {
-	tr := New(Config{UIDSeed: 1}, nil)
+	tr := New(Config{UIDSeed: 1}, Handlers{})
 	ts := testEpoch
 	var keys []FlowKey
 	for i := range 5000 {

@@ -494,8 +494,12 @@ func (t *Tracker) updateStateMachine(c *conn, tc *tcpConn, s int, baseSeq, ackSe
 	return doClose, genEvent
 }
 
-// connectionEstablished applies Conn::port_inactivity_timeouts (conn-semantics §8.1).
+// connectionEstablished raises connection_established and applies
+// Conn::port_inactivity_timeouts (conn-semantics §8.1).
 func (t *Tracker) connectionEstablished(c *conn) {
+	if t.wantEst {
+		t.enqueue(c, event{kind: evEstablished, ts: t.now})
+	}
 	if len(t.portInactivity) == 0 {
 		return
 	}

@@ -101,16 +101,44 @@ func (t *Tracker) setInactivityTimeout(c *conn, d int64) {
 // expireTimers fires every timer due at or before now (timers fire before a packet
 // with the same timestamp).
 func (t *Tracker) expireTimers(now int64) {
-	for len(t.heap) > 0 && t.heap[0].t <= now {
-		ent := t.heap.pop()
-		c := t.slot(ent.idx)
-		if c.gen != ent.gen || c.heapAt != ent.t {
-			continue // stale: the connection is gone or re-armed earlier
+	if len(t.polls) == 0 {
+		for len(t.heap) > 0 && t.heap[0].t <= now {
+			t.fireEntry(now)
 		}
-		c.heapAt = 0
-		if t.fireDue(c, now) {
-			t.armTimers(c)
+		return
+	}
+	// Connection timers and poll checks run in due order, a connection timer first
+	// on a tie. Checks scheduled meanwhile wait for the next round.
+	t.inTimers = true
+	for {
+		conns := len(t.heap) > 0 && t.heap[0].t <= now
+		polls := len(t.polls) > 0 && t.polls[0].t <= now
+		if conns && (!polls || t.heap[0].t <= t.polls[0].t) {
+			t.fireEntry(now)
+		} else if polls {
+			t.runPoll(t.polls.pop())
+		} else {
+			break
 		}
+	}
+	t.inTimers = false
+	for _, e := range t.pollLater {
+		t.polls.push(e)
+	}
+	clear(t.pollLater)
+	t.pollLater = t.pollLater[:0]
+}
+
+// fireEntry pops the heap's first entry and fires its connection's due timers.
+func (t *Tracker) fireEntry(now int64) {
+	ent := t.heap.pop()
+	c := t.slot(ent.idx)
+	if c.gen != ent.gen || c.heapAt != ent.t {
+		return // stale: the connection is gone or re-armed earlier
+	}
+	c.heapAt = 0
+	if t.fireDue(c, now) {
+		t.armTimers(c)
 	}
 }
 

@@ -35,7 +35,7 @@ const slabChunk = 1024
 type Tracker struct {
 	cfg            Config
 	timeouts       Timeouts
-	remove         func(*Record)
+	h              Handlers
 	dec            *decoder
 	table          flowTable
 	slab           [][]conn     // connections
@@ -53,15 +53,26 @@ type Tracker struct {
 	uidKey         [2]uint64
 	stats          Stats
 	rec            Record
+
+	queue     []event     // events not yet handled (drain)
+	depth     int         // > 0 while a packet, timer or handler runs: events wait
+	polls     pollHeap    // scheduled poll checks
+	pollLater []pollEntry // checks rescheduled during the current timer round
+	pollSeq   uint64
+	inTimers  bool // a timer round runs: new checks go to pollLater
+	wantNew   bool // queue new_connection events
+	wantEst   bool // queue connection_established events
+	feed      *Feed
 }
 
-// New returns a Tracker with cfg; removed connections are handed to remove, on the
-// owner goroutine. The Record is reused after remove returns: copy what you keep.
-func New(cfg Config, remove func(*Record)) *Tracker {
+// New returns a Tracker with cfg that reports to h, on the owner goroutine.
+func New(cfg Config, h Handlers) *Tracker {
 	t := &Tracker{
 		cfg:      cfg,
 		timeouts: cfg.Timeouts.withDefaults(),
-		remove:   remove,
+		h:        h,
+		wantNew:  h.NewConn != nil || !cfg.Thresholds.empty(),
+		wantEst:  h.Established != nil || !cfg.Thresholds.empty(),
 		dec:      newDecoder(cfg.IgnoreChecksums),
 		table:    newFlowTable([5]uint64{rand.Uint64(), rand.Uint64(), rand.Uint64(), rand.Uint64(), rand.Uint64()}),
 	}
@@ -135,26 +146,26 @@ func (t *Tracker) handle(p *packet) {
 	if p.ts > t.now {
 		t.now = p.ts
 	}
+	t.depth++
 	t.expireTimers(t.now)
 	switch p.res {
 	case decodedIP:
+		t.process(p)
 	case notIP:
 		t.stats.NotIP++
-		return
 	case malformed:
 		t.stats.Malformed++
-		return
 	case droppedIP:
 		t.stats.Dropped++
-		return
 	case fragment:
 		t.stats.Fragments++
-		return
 	case noTransport:
 		t.stats.Tunnels++
-		return
 	}
-	t.process(p)
+	t.depth--
+	if len(t.queue) != 0 {
+		t.settle()
+	}
 }
 
 // Transport header sizes that must be captured before a connection is created.
@@ -221,11 +232,19 @@ func (t *Tracker) process(p *packet) {
 		c.last = p.ts
 		t.count(c, p, side)
 	}
+	if t.feed != nil {
+		t.feed.mark(c)
+	}
 }
 
+// count counts a packet of side s in pkts and ip_bytes (the ConnSize analyzer) and
+// checks the connection's thresholds, if it has any.
 func (t *Tracker) count(c *conn, p *packet, s int) {
 	c.pkts[s]++
 	c.ipBytes[s] += uint64(p.ipLen)
+	if c.flags&connThresholds != 0 {
+		t.checkThresholds(c, c.isOrigSide(s))
+	}
 }
 
 func (t *Tracker) udpPacket(c *conn, p *packet, s int) {
@@ -381,6 +400,9 @@ func (t *Tracker) newConn(key *FlowKey, h uint32, p *packet, side int, sport, dp
 		t.flip(c)
 	}
 	t.armTimers(c)
+	if t.wantNew {
+		t.enqueue(c, event{kind: evNewConn, ts: p.ts})
+	}
 	return c
 }
 
@@ -422,8 +444,14 @@ func (c *conn) addr(s int) [16]byte {
 func (t *Tracker) removeConn(c *conn, reason RemoveReason) {
 	t.fillRecord(c, &t.rec)
 	t.rec.Reason = reason
-	if t.remove != nil {
-		t.remove(&t.rec)
+	if x := t.peekExtra(c); x != nil && len(x.hooks) > 0 {
+		runRemovalHooks(x, &t.rec)
+	}
+	if t.h.Remove != nil {
+		t.h.Remove(&t.rec)
+	}
+	if t.feed != nil {
+		t.feed.removal(c, &t.rec)
 	}
 	t.table.remove(t.table.hash(&c.key), c.idx)
 	c.gen++
@@ -438,18 +466,33 @@ func (t *Tracker) removeConn(c *conn, reason RemoveReason) {
 	t.free = append(t.free, c.idx)
 }
 
+// fillRecord fills r with c's record as it would be if c were removed now.
 func (t *Tracker) fillRecord(c *conn, r *Record) {
+	t.fillFigures(c, r)
+	r.UID = t.uid(c.seq)
+	r.History = string(t.history(c))
+}
+
+// connID returns c's 5-tuple, originator first.
+func (c *conn) connID() ConnID {
+	o, rs := int(c.origSide), int(c.origSide^1)
+	return ConnID{
+		OrigH: addrOf(c.addr(o)),
+		OrigP: c.port(o),
+		RespH: addrOf(c.addr(rs)),
+		RespP: c.port(rs),
+		Proto: c.key.Proto,
+	}
+}
+
+// fillFigures fills every field of r but the two strings that cost an allocation,
+// UID and History.
+func (t *Tracker) fillFigures(c *conn, r *Record) {
 	o, rs := int(c.origSide), int(c.origSide^1)
 	*r = Record{
 		TS:          time.Unix(0, c.start),
-		UID:         t.uid(c.seq),
-		OrigH:       addrOf(c.addr(o)),
-		OrigP:       c.port(o),
-		RespH:       addrOf(c.addr(rs)),
-		RespP:       c.port(rs),
-		Proto:       c.key.Proto,
+		ConnID:      c.connID(),
 		ConnState:   t.connState(c),
-		History:     string(t.history(c)),
 		OrigPkts:    c.pkts[o],
 		OrigIPBytes: c.ipBytes[o],
 		RespPkts:    c.pkts[rs],
@@ -489,22 +532,27 @@ const base62 = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 // uid derives a Zeek-style connection uid ("C" and base62 digits of 96 bits) from the
 // connection's sequence number, keyed by the tracker's seed.
 func (t *Tracker) uid(seq uint64) string {
+	var buf [uidLen]byte
+	return string(t.appendUID(buf[:0], seq))
+}
+
+// uidLen is the length of a uid.
+const uidLen = 18
+
+// appendUID appends the uid of connection seq to b.
+func (t *Tracker) appendUID(b []byte, seq uint64) []byte {
 	a := mix(seq ^ t.uidKey[0])
-	b := mix(seq+t.uidKey[1]) >> 32
-	var buf [20]byte
-	buf[0] = 'C'
-	n := 1
-	for i := 0; i < 11; i++ {
-		buf[n] = base62[a%62]
+	c := mix(seq+t.uidKey[1]) >> 32
+	b = append(b, 'C')
+	for range 11 {
+		b = append(b, base62[a%62])
 		a /= 62
-		n++
 	}
-	for i := 0; i < 6; i++ {
-		buf[n] = base62[b%62]
-		b /= 62
-		n++
+	for range 6 {
+		b = append(b, base62[c%62])
+		c /= 62
 	}
-	return string(buf[:n])
+	return b
 }
 
 // mix is SplitMix64's finaliser.
@@ -515,8 +563,13 @@ func mix(x uint64) uint64 {
 	return x ^ (x >> 31)
 }
 
-// Flush removes every connection as at end of input, oldest first.
+// Flush removes every connection as at end of input, oldest first, after running
+// pending poll checks once more and handling queued events.
 func (t *Tracker) Flush() {
+	t.depth++
+	t.flushPolls()
+	t.depth--
+	t.settle()
 	type entry struct {
 		seq uint64
 		idx uint32

@@ -171,11 +171,11 @@ func headless(o *options, stdout, stderr io.Writer) error {
 	}
 	w := connlog.NewWriter(out, format)
 	var werr error
-	tr := tracker.New(cfg, func(r *tracker.Record) {
+	tr := tracker.New(cfg, tracker.Handlers{Remove: func(r *tracker.Record) {
 		if werr == nil {
 			werr = w.Write(r)
 		}
-	})
+	}})
 
 	// SIGINT and SIGTERM end the capture; the tracker then flushes every connection.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

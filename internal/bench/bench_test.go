@@ -217,7 +217,7 @@ func BenchmarkFlowtop(b *testing.B) {
 					b.Fatal(err)
 				}
 				removed = 0
-				tr := tracker.New(tracker.Config{}, func(*tracker.Record) { removed++ })
+				tr := tracker.New(tracker.Config{}, tracker.Handlers{Remove: func(*tracker.Record) { removed++ }})
 				err = tr.Run(context.Background(), src)
 				src.Close()
 				if err != nil {
@@ -259,7 +259,7 @@ func BenchmarkMemoryPerConn(b *testing.B) {
 		var active int
 		for b.Loop() {
 			before := heapAlloc()
-			tr := tracker.New(tracker.Config{}, func(*tracker.Record) {})
+			tr := tracker.New(tracker.Config{}, tracker.Handlers{Remove: func(*tracker.Record) {}})
 			for _, p := range pkts {
 				tr.Packet(p.Data, p.CI, layers.LinkTypeEthernet)
 			}

@@ -121,11 +121,11 @@ func (c Case) Run(path string) error {
 	w := connlog.NewWriter(f, connlog.TSV)
 	w.SetOpenTime(time.Unix(0, 0))
 	var werr error
-	tr := tracker.New(cfg, func(r *tracker.Record) {
+	tr := tracker.New(cfg, tracker.Handlers{Remove: func(r *tracker.Record) {
 		if err := w.Write(r); err != nil && werr == nil {
 			werr = err
 		}
-	})
+	}})
 	if err := tr.Run(context.Background(), src); err != nil && !errors.Is(err, tracker.ErrTruncated) {
 		return err
 	}
