@@ -59,6 +59,9 @@ type Snapshot struct {
 // Update is the state of one live connection.
 type Update struct {
 	Record
+	// Conn is the connection's handle, for calls passed to Tracker.Do (for example
+	// to set thresholds on it); use it only on the tracker's goroutine.
+	Conn       Conn
 	Seq        uint64 // creation order, unique for the tracker's lifetime
 	Thresholds int    // thresholds still pending on it
 }
@@ -175,6 +178,7 @@ func (t *Tracker) updates() []Update {
 		c.flags &^= connDirty
 		var u Update
 		t.fillFigures(c, &u.Record)
+		u.Conn = Conn{t: t, idx: c.idx, gen: c.gen}
 		u.Seq = c.seq
 		u.Thresholds = t.pendingThresholds(c)
 		ups = append(ups, u)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"runtime"
 	"sync"
+	"time"
 )
 
 // Run reads src until it ends or ctx is cancelled, then flushes every connection.
@@ -16,11 +17,130 @@ import (
 // goroutine, ahead of the connection table (see runPipelined); the result is the
 // same as reading packet by packet. Other sources are read on the caller's goroutine,
 // so that a packet is processed as soon as it is read.
+//
+// While Run runs, calls passed to Do run between packets, and an attached Feed
+// publishes snapshots at its interval; a live source that sees no packets is woken
+// for both, and then network time follows the wall clock so that idle connections
+// time out as they would in Zeek. When Run returns, the Feed gets its final snapshot.
 func (t *Tracker) Run(ctx context.Context, src Source) error {
-	if fs, ok := src.(*fileSource); ok && fs.regular && runtime.GOMAXPROCS(0) >= 2 {
-		return t.runPipelined(ctx, src)
+	if w, ok := src.(wakeable); ok {
+		t.wake.Store(&wakeRef{w})
 	}
-	return t.runSerial(ctx, src)
+	stop := t.startTicker()
+	var err error
+	if fs, ok := src.(*fileSource); ok && fs.regular && runtime.GOMAXPROCS(0) >= 2 {
+		err = t.runPipelined(ctx, src)
+	} else {
+		err = t.runSerial(ctx, src)
+	}
+	stop()
+	t.serviceCalls()
+	if t.feed != nil {
+		t.publish(true)
+	}
+	t.wake.Store(nil)
+	return err
+}
+
+// wakeable is a source whose blocked ReadPacket can be made to return errWoken.
+type wakeable interface{ wakeUp() }
+
+// wakeRef holds the running source for wakeSource.
+type wakeRef struct{ w wakeable }
+
+// wakeSource wakes the running source, if it can be woken. Any goroutine may call it.
+func (t *Tracker) wakeSource() {
+	if r := t.wake.Load(); r != nil {
+		r.w.wakeUp()
+	}
+}
+
+// errWoken is returned by a woken ReadPacket: no packet, try again.
+var errWoken = errors.New("woken up without a packet")
+
+// maxPendingCalls bounds the calls queued by Do.
+const maxPendingCalls = 256
+
+// Do queues fn to run on the owner goroutine between two packets, while Run runs.
+// fn may use Conn handles (for instance those of a Snapshot's updates) to set
+// thresholds or register hooks. Do never blocks: it reports false when too many
+// calls are pending.
+func (t *Tracker) Do(fn func()) bool {
+	select {
+	case t.calls <- fn:
+	default:
+		return false
+	}
+	t.attn.Store(true)
+	t.wakeSource()
+	return true
+}
+
+// startTicker starts the goroutine that asks the owner for a snapshot at the Feed's
+// interval, waking a blocked source when the owner has not answered the previous
+// tick. It returns a function that stops the goroutine and waits for it.
+func (t *Tracker) startTicker() (stop func()) {
+	if t.feed == nil || t.feed.every <= 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(t.feed.every)
+		defer tick.Stop()
+		for {
+			select {
+			case <-tick.C:
+				t.feed.due.Store(true)
+				if t.attn.Swap(true) {
+					t.wakeSource() // the owner did not answer the last tick: blocked in a read
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
+// service runs between packets when attention was asked for: pending calls, and a
+// snapshot when one is due. idle says the source was woken without a packet.
+func (t *Tracker) service(idle bool) {
+	t.attn.Store(false)
+	if idle {
+		// A live source without packets: network time follows the wall clock.
+		if now := time.Now().UnixNano(); now > t.now {
+			t.now = now
+			t.depth++
+			t.expireTimers(now)
+			t.depth--
+			t.settle()
+		}
+	}
+	t.serviceCalls()
+	if t.feed != nil && t.feed.due.Swap(false) {
+		t.publish(false)
+	}
+}
+
+// serviceCalls runs the calls queued by Do.
+func (t *Tracker) serviceCalls() {
+	for {
+		select {
+		case fn := <-t.calls:
+			t.depth++
+			fn()
+			t.depth--
+			t.settle()
+		default:
+			return
+		}
+	}
 }
 
 // ctxCheckEvery is how many packets Run processes between checks of its context.
@@ -39,9 +159,16 @@ func (t *Tracker) runSerial(ctx context.Context, src Source) error {
 		}
 		data, ci, link, err := src.ReadPacket()
 		if err != nil {
+			if err == errWoken {
+				t.service(true)
+				continue
+			}
 			return t.finish(err)
 		}
 		t.Packet(data, ci, link)
+		if t.attn.Load() {
+			t.service(false)
+		}
 	}
 }
 
@@ -116,6 +243,9 @@ func (t *Tracker) runPipelined(ctx context.Context, src Source) error {
 		}
 		if b.err != nil {
 			return t.finish(b.err)
+		}
+		if t.attn.Load() {
+			t.service(false)
 		}
 		empty <- b
 	}

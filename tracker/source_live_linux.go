@@ -230,6 +230,10 @@ func (s *liveSource) ReadPacket() ([]byte, gopacket.CaptureInfo, layers.LinkType
 			return nil, gopacket.CaptureInfo{}, 0, io.EOF
 		}
 		if err := s.rc.Read(s.recvFn); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) && !s.closed.Load() {
+				s.file.SetReadDeadline(time.Time{})
+				return nil, gopacket.CaptureInfo{}, 0, errWoken
+			}
 			if s.closed.Load() || errors.Is(err, os.ErrClosed) {
 				return nil, gopacket.CaptureInfo{}, 0, io.EOF
 			}
@@ -307,6 +311,10 @@ func (s *liveSource) packet() ([]byte, gopacket.CaptureInfo) {
 	ci.Length = max(wire, len(data))
 	return data, ci
 }
+
+// wakeUp makes a blocked (or the next) ReadPacket return errWoken, so that Run can
+// serve its Feed and calls while no packets arrive.
+func (s *liveSource) wakeUp() { s.file.SetReadDeadline(time.Now()) }
 
 // Close implements Source. It wakes a ReadPacket blocked in another goroutine, which
 // then returns io.EOF. Closing twice is harmless.

@@ -760,3 +760,36 @@ func TestLiveDefaultRouteParse(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveWake checks that wakeUp makes a blocked ReadPacket return errWoken, and
+// that the next read captures again.
+func TestLiveWake(t *testing.T) {
+	requireLiveRoot(t)
+	src := openLive(t, "lo", LiveOptions{})
+	w, ok := src.(wakeable)
+	if !ok {
+		t.Fatal("the live source cannot be woken")
+	}
+	errc := make(chan error, 1)
+	go func() {
+		_, _, _, err := src.ReadPacket()
+		errc <- err
+	}()
+	time.Sleep(50 * time.Millisecond) // let the read block (a packet on lo would end it early, which the test tolerates)
+	w.wakeUp()
+	select {
+	case err := <-errc:
+		if err != nil && err != errWoken {
+			t.Fatalf("woken read: %v, want errWoken", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("wakeUp did not unblock ReadPacket")
+	}
+	msg, dst, send := loopbackUDP(t, 100)
+	r := startReader(src, func(p capturedUDP) bool { return p.dst == dst })
+	send()
+	if got := r.collect(t, 1, 300*time.Millisecond); len(got) != 1 || !bytes.Equal(got[0].payload, msg) {
+		t.Fatalf("after a wake-up, captured %d datagrams, want 1", len(got))
+	}
+	r.closeAndWait(t, src)
+}

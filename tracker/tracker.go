@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/gopacket"
@@ -63,6 +64,10 @@ type Tracker struct {
 	wantNew   bool // queue new_connection events
 	wantEst   bool // queue connection_established events
 	feed      *Feed
+
+	calls chan func()             // queued by Do
+	attn  atomic.Bool             // Do or the Feed's ticker wants the owner's attention
+	wake  atomic.Pointer[wakeRef] // the running source, if it can be woken
 }
 
 // New returns a Tracker with cfg that reports to h, on the owner goroutine.
@@ -71,6 +76,7 @@ func New(cfg Config, h Handlers) *Tracker {
 		cfg:      cfg,
 		timeouts: cfg.Timeouts.withDefaults(),
 		h:        h,
+		calls:    make(chan func(), maxPendingCalls),
 		wantNew:  h.NewConn != nil || !cfg.Thresholds.empty(),
 		wantEst:  h.Established != nil || !cfg.Thresholds.empty(),
 		dec:      newDecoder(cfg.IgnoreChecksums),
