@@ -20,7 +20,8 @@ import (
 // tagged fields. Parse finds it by reflection: bool, string, integer, float and struct
 // fields decode directly, other types implement toml.Unmarshaler (see Duration).
 type Config struct {
-	Tracker TrackerSection `toml:"tracker"`
+	Tracker    TrackerSection    `toml:"tracker"`
+	Thresholds ThresholdsSection `toml:"thresholds"`
 
 	md *toml.MetaData // the keys the file defined; nil for a Config built in code
 }
@@ -52,6 +53,24 @@ type TrackerSection struct {
 	// ([tracker.port_inactivity]). It is merged over the base table; a zero duration
 	// removes a port.
 	PortInactivity PortTimeouts `toml:"port_inactivity"`
+}
+
+// ThresholdsSection is the [thresholds] section: thresholds set on every TCP
+// connection when it becomes established and on every UDP and ICMP connection when it
+// is created (tracker.Config.Thresholds). Byte thresholds count IP-level bytes of one
+// direction, as conn.log's orig_ip_bytes and resp_ip_bytes do.
+//
+//	[thresholds]
+//	orig_bytes = [1, 2500, "10MB"]
+//	resp_bytes = ["1.5GiB"]
+//	resp_packets = [50, 52]
+//	duration = ["200ms", "1h"]
+type ThresholdsSection struct {
+	OrigBytes   SizeList     `toml:"orig_bytes"`
+	RespBytes   SizeList     `toml:"resp_bytes"`
+	OrigPackets SizeList     `toml:"orig_packets"`
+	RespPackets SizeList     `toml:"resp_packets"`
+	Duration    DurationList `toml:"duration"`
 }
 
 // Load reads and parses the configuration file at path. A file that does not exist
@@ -111,18 +130,22 @@ func (c *Config) Defined(key ...string) bool {
 	return c != nil && c.md != nil && c.md.IsDefined(key...)
 }
 
-// set reports whether a tracker key applies: for a parsed Config, whether the file
+// set reports whether a key of section applies: for a parsed Config, whether the file
 // defined it; for a Config built in code, whether the field is non-zero.
 func (c *Config) set(nonZero bool, key string) bool {
+	return c.setIn(nonZero, "tracker", key)
+}
+
+func (c *Config) setIn(nonZero bool, section, key string) bool {
 	if c.md == nil {
 		return nonZero
 	}
-	return c.md.IsDefined("tracker", key)
+	return c.md.IsDefined(section, key)
 }
 
-// TrackerConfig returns base with the [tracker] keys that the file set applied over
-// it; keys the file left out keep base's value, even where base's value is zero. (For
-// a Config built in code rather than parsed, the non-zero fields apply.)
+// TrackerConfig returns base with the [tracker] and [thresholds] keys that the file set
+// applied over it; keys the file left out keep base's value, even where base's value
+// is zero. (For a Config built in code rather than parsed, the non-zero fields apply.)
 //
 //   - likely_server_ports and local_nets replace base's lists; an empty array gives an
 //     empty, non-nil list (no likely server ports; local_orig/local_resp unset).
@@ -131,6 +154,7 @@ func (c *Config) set(nonZero bool, key string) bool {
 //     tracker.DefaultPortInactivity() (Zeek's: one hour for 21, 22, 23 and 513/tcp)
 //     when base's is nil: a listed port gets the given timeout, a zero timeout removes
 //     the port, and ports not listed keep their timeout.
+//   - Each [thresholds] list replaces base's list of the same kind.
 //
 // The result shares no slices or maps with c or base.
 func (c *Config) TrackerConfig(base tracker.Config) tracker.Config {
@@ -174,6 +198,24 @@ func (c *Config) TrackerConfig(base tracker.Config) tracker.Config {
 			}
 		}
 		out.PortInactivity = m
+	}
+	th := &c.Thresholds
+	for _, l := range []struct {
+		key string
+		src []uint64
+		dst *[]uint64
+	}{
+		{"orig_bytes", th.OrigBytes, &out.Thresholds.OrigBytes},
+		{"resp_bytes", th.RespBytes, &out.Thresholds.RespBytes},
+		{"orig_packets", th.OrigPackets, &out.Thresholds.OrigPackets},
+		{"resp_packets", th.RespPackets, &out.Thresholds.RespPackets},
+	} {
+		if c.setIn(l.src != nil, "thresholds", l.key) {
+			*l.dst = slices.Clone(l.src)
+		}
+	}
+	if c.setIn(th.Duration != nil, "thresholds", "duration") {
+		out.Thresholds.Duration = slices.Clone([]time.Duration(th.Duration))
 	}
 	return out
 }

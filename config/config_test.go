@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -547,6 +548,61 @@ func TestDefaultPath(t *testing.T) {
 		t.Setenv("XDG_CONFIG_HOME", tt.xdg)
 		if got := DefaultPath(); got != tt.want {
 			t.Errorf("XDG_CONFIG_HOME=%q: DefaultPath() = %q, want %q", tt.xdg, got, tt.want)
+		}
+	}
+}
+
+func TestThresholdsSection(t *testing.T) {
+	file := `
+[thresholds]
+orig_bytes = [1, 2500, 2700]     # counts; strings with units also accepted
+resp_bytes = ["10MB", "1.5GiB", "500k"]
+orig_packets = []
+resp_packets = [50, 52]
+duration = ["200ms", 2]
+`
+	c, err := Parse("config.toml", []byte(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := tracker.Config{Thresholds: tracker.Thresholds{OrigPackets: []uint64{9}, Duration: []time.Duration{time.Hour}}}
+	got := c.TrackerConfig(base).Thresholds
+	want := tracker.Thresholds{
+		OrigBytes:   []uint64{1, 2500, 2700},
+		RespBytes:   []uint64{10_000_000, 1_610_612_736, 500_000},
+		OrigPackets: []uint64{},
+		RespPackets: []uint64{50, 52},
+		Duration:    []time.Duration{200 * time.Millisecond, 2 * time.Second},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("thresholds\n got %+v\nwant %+v", got, want)
+	}
+
+	// Lists the file leaves out keep base's.
+	c, err = Parse("config.toml", []byte("[thresholds]\nresp_bytes = [5]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = c.TrackerConfig(base).Thresholds
+	if !slices.Equal(got.OrigPackets, []uint64{9}) || !slices.Equal(got.Duration, []time.Duration{time.Hour}) || !slices.Equal(got.RespBytes, []uint64{5}) {
+		t.Errorf("partial section: %+v", got)
+	}
+}
+
+func TestThresholdsErrors(t *testing.T) {
+	tests := []struct{ file, want string }{
+		{"[thresholds]\norig_bytes = [0]\n", "config.toml:2: thresholds.orig_bytes: size 0: must be positive"},
+		{"[thresholds]\norig_bytes = [-3]\n", "config.toml:2: thresholds.orig_bytes: size -3: must be positive"},
+		{"[thresholds]\nresp_bytes = [\"10 mb\"]\n", `config.toml:2: thresholds.resp_bytes: size "10 mb": unknown unit "mb": use k, M, G, T, P (×1000) or Ki, Mi, Gi, Ti, Pi (×1024), optionally with B`},
+		{"[thresholds]\nresp_bytes = 5\n", `config.toml:2: thresholds.resp_bytes: want an array of sizes like [2500, "10MB"], got an integer (5)`},
+		{"[thresholds]\nduration = [\"soon\"]\n", `config.toml:2: thresholds.duration: duration "soon": want a number of seconds or a duration like "90s" or "1h30m"`},
+		{"[thresholds]\nduration = [0]\n", "config.toml:2: thresholds.duration: duration 0: must be positive"},
+		{"[thresholds]\nbytes = [1]\n", "config.toml:2: thresholds.bytes: unknown key"},
+	}
+	for _, tc := range tests {
+		_, err := Parse("config.toml", []byte(tc.file))
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%q:\n got %v\nwant %s", tc.file, err, tc.want)
 		}
 	}
 }

@@ -4,8 +4,8 @@
 // # Format
 //
 // The file is made of sections (TOML tables). Every key is optional; a key that is left
-// out keeps flowtop's default, which for the tracker is Zeek's. So far there is one
-// section, [tracker]:
+// out keeps flowtop's default, which for the tracker is Zeek's. There are two
+// sections, [tracker] and [thresholds]:
 //
 //	[tracker]
 //	# Do not verify IP, TCP, UDP and ICMP checksums (zeek -C).
@@ -39,6 +39,18 @@
 //	"3389/tcp" = "30m"
 //	"23/tcp" = 0
 //
+//	# Thresholds set on every TCP connection when it becomes established and on
+//	# every UDP and ICMP connection when it is created; each crossing is an event
+//	# (flowtop --events, the TUI's alerts). Bytes are IP-level bytes of one direction
+//	# (as orig_ip_bytes and resp_ip_bytes count them): integers, or strings with an
+//	# SI (k, M, G: x1000) or IEC (Ki, Mi, Gi: x1024) prefix. Packets likewise.
+//	[thresholds]
+//	orig_bytes = [1, 2500, "10MB"]
+//	resp_bytes = ["1.5GiB", "500k"]
+//	orig_packets = []
+//	resp_packets = [50, 52]
+//	duration = ["200ms", "1h"]
+//
 // Ports are written PORT/PROTO with PROTO one of tcp, udp and icmp. Timer values must
 // be positive; in [tracker.port_inactivity], 0 removes the port. Any TOML spelling of
 // the same structure works too (dotted keys such as tracker.ignore_checksums = true,
@@ -56,7 +68,7 @@
 //
 // # Using the configuration
 //
-// Config holds what the file says; Config.TrackerConfig lays the [tracker] keys that
-// the file set over a tracker.Config built from defaults and command-line flags, so a
-// key the file leaves out never overrides anything.
+// Config holds what the file says; Config.TrackerConfig lays the [tracker] and
+// [thresholds] keys that the file set over a tracker.Config built from defaults and
+// command-line flags, so a key the file leaves out never overrides anything.
 package config

@@ -11,6 +11,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/flowtop/flowtop/tracker"
+	"github.com/flowtop/flowtop/units"
 )
 
 // Compile-time checks that the value types decode themselves.
@@ -19,6 +20,8 @@ var (
 	_ toml.Unmarshaler = (*PortList)(nil)
 	_ toml.Unmarshaler = (*PrefixList)(nil)
 	_ toml.Unmarshaler = (*PortTimeouts)(nil)
+	_ toml.Unmarshaler = (*SizeList)(nil)
+	_ toml.Unmarshaler = (*DurationList)(nil)
 	_ entryDecoder     = (*PortTimeouts)(nil)
 )
 
@@ -224,5 +227,63 @@ func (m *PortTimeouts) UnmarshalTOML(v any) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// SizeList is a list of positive counts or byte sizes. In TOML it is an array whose
+// elements are integers or strings with a unit (see units.ParseSize):
+// [1, 2500, "10MB", "1.5GiB", "500k"].
+type SizeList []uint64
+
+// UnmarshalTOML decodes a TOML array of sizes; zero is an error.
+func (l *SizeList) UnmarshalTOML(v any) error {
+	arr, ok := v.([]any)
+	if !ok {
+		return fmt.Errorf(`want an array of sizes like [2500, "10MB"], got %s`, describe(v))
+	}
+	out := make(SizeList, 0, len(arr))
+	for _, e := range arr {
+		var n uint64
+		switch x := e.(type) {
+		case int64:
+			if x <= 0 {
+				return fmt.Errorf("size %d: must be positive", x)
+			}
+			n = uint64(x)
+		case string:
+			var err error
+			if n, err = units.ParseSize(x); err != nil {
+				return err
+			}
+			if n == 0 {
+				return fmt.Errorf("size %q: must be positive", x)
+			}
+		default:
+			return fmt.Errorf(`want sizes as integers or strings like "10MB", got %s`, describe(e))
+		}
+		out = append(out, n)
+	}
+	*l = out
+	return nil
+}
+
+// DurationList is a list of positive durations (see Duration): ["200ms", "1m", 5].
+type DurationList []time.Duration
+
+// UnmarshalTOML decodes a TOML array of durations.
+func (l *DurationList) UnmarshalTOML(v any) error {
+	arr, ok := v.([]any)
+	if !ok {
+		return fmt.Errorf(`want an array of durations like ["200ms", "1m"], got %s`, describe(v))
+	}
+	out := make(DurationList, 0, len(arr))
+	for _, e := range arr {
+		d, err := parseDuration(e, false)
+		if err != nil {
+			return err
+		}
+		out = append(out, d)
+	}
+	*l = out
 	return nil
 }
