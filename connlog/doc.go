@@ -21,4 +21,7 @@
 // A Writer is not safe for concurrent use; it is meant to be owned by the goroutine
 // that receives removed connections. Formatting a record does not allocate once the
 // Writer's internal buffer has grown to the size of a line.
+//
+// EventWriter is conn.log's companion for flowtop --events: threshold crossings and
+// removals, with their reasons, as JSON lines in the same time and address formats.
 package connlog

@@ -38,8 +38,9 @@ type Record struct {
 
 	TunnelParents []string // nil is unset
 
-	// Reason says why the connection was removed.
-	Reason RemoveReason
+	// Reason says why the connection was removed, and Removed when (network time).
+	Reason  RemoveReason
+	Removed time.Time
 }
 
 // ConnID is a connection's 5-tuple, oriented as conn.log orients it: the

@@ -450,6 +450,7 @@ func (c *conn) addr(s int) [16]byte {
 func (t *Tracker) removeConn(c *conn, reason RemoveReason) {
 	t.fillRecord(c, &t.rec)
 	t.rec.Reason = reason
+	t.rec.Removed = time.Unix(0, t.now)
 	if x := t.peekExtra(c); x != nil && len(x.hooks) > 0 {
 		runRemovalHooks(x, &t.rec)
 	}

@@ -2,7 +2,7 @@
 // connections with Zeek's conn.log semantics, live from an interface or from a
 // pcap/pcapng file, and writes a Zeek-compatible conn.log.
 //
-//	flowtop [-i IFACE | -r FILE] [-C] [--config FILE] [--headless] [-w FILE] [--json]
+//	flowtop [-i IFACE | -r FILE] [-C] [--config FILE] [--headless] [-w FILE] [--json] [--events FILE]
 package main
 
 import (
@@ -34,6 +34,7 @@ const (
 // options are the parsed command line.
 type options struct {
 	iface, read, configPath, write string
+	events                         string
 	ignoreChecksums, headless      bool
 	json, verbose, showVersion     bool
 }
@@ -53,11 +54,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.headless, "headless", false, "no user interface: write each connection's record when it is removed")
 	fs.StringVar(&o.write, "w", "-", "write conn.log to `FILE` (- for standard output)")
 	fs.BoolVar(&o.json, "json", false, "write JSON lines instead of Zeek's TSV")
+	fs.StringVar(&o.events, "events", "", "write threshold crossings and removals as JSON lines to `FILE` (- for standard output)")
 	fs.BoolVar(&o.verbose, "v", false, "print a summary on standard error at exit")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(stderr, "usage: flowtop [-i IFACE | -r FILE] [-C] [--config FILE] [--headless] [-w FILE] [--json]\n")
+			fmt.Fprintf(stderr, "usage: flowtop [-i IFACE | -r FILE] [-C] [--config FILE] [--headless] [-w FILE] [--json] [--events FILE]\n")
 			fs.SetOutput(stderr)
 			fs.PrintDefaults()
 		}
@@ -156,26 +158,48 @@ func headless(o *options, stdout, stderr io.Writer) error {
 	}
 	defer src.Close()
 
-	out := stdout
-	if o.write != "-" && o.write != "" {
-		f, err := os.OpenFile(o.write, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-		if err != nil {
-			return fmt.Errorf("create %s: %w", o.write, errors.Unwrap(err))
-		}
-		defer f.Close()
-		out = f
+	out, closeOut, err := createOutput(o.write, stdout)
+	if err != nil {
+		return err
 	}
+	defer closeOut()
 	format := connlog.TSV
 	if o.json {
 		format = connlog.JSON
 	}
 	w := connlog.NewWriter(out, format)
 	var werr error
-	tr := tracker.New(cfg, tracker.Handlers{Remove: func(r *tracker.Record) {
+	h := tracker.Handlers{Remove: func(r *tracker.Record) {
 		if werr == nil {
 			werr = w.Write(r)
 		}
-	}})
+	}}
+	var ev *connlog.EventWriter
+	var everr error
+	if o.events != "" {
+		evOut, closeEv, err := createOutput(o.events, stdout)
+		if err != nil {
+			return err
+		}
+		defer closeEv()
+		ev = connlog.NewEventWriter(evOut)
+		live := o.read == "" // flush each event, for tail -f
+		logged := func(err error) {
+			if err == nil && live {
+				err = ev.Flush()
+			}
+			if everr == nil {
+				everr = err
+			}
+		}
+		h.Threshold = func(x *tracker.Crossing) { logged(ev.WriteCrossing(x)) }
+		writeConn := h.Remove
+		h.Remove = func(r *tracker.Record) {
+			writeConn(r)
+			logged(ev.WriteRemoval(r))
+		}
+	}
+	tr := tracker.New(cfg, h)
 
 	// SIGINT and SIGTERM end the capture; the tracker then flushes every connection.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -187,6 +211,11 @@ func headless(o *options, stdout, stderr io.Writer) error {
 
 	runErr := tr.Run(ctx, src)
 	closeErr := w.Close(time.Now())
+	if ev != nil {
+		if err := ev.Flush(); everr == nil {
+			everr = err
+		}
+	}
 	switch {
 	case errors.Is(runErr, tracker.ErrTruncated):
 		fmt.Fprintf(stderr, "flowtop: warning: %s: %v; every record up to the cut was written\n", name, runErr)
@@ -200,10 +229,25 @@ func headless(o *options, stdout, stderr io.Writer) error {
 	if closeErr != nil {
 		return fmt.Errorf("write %s: %w", o.write, closeErr)
 	}
+	if everr != nil {
+		return fmt.Errorf("write %s: %w", o.events, everr)
+	}
 	if o.verbose {
 		s := tr.Stats()
 		fmt.Fprintf(stderr, "flowtop: %s: %d packets, %d connections, %d not IP, %d malformed, %d dropped by IP checks, %d fragments, %d tunnelled\n",
 			name, s.Packets, s.Conns, s.NotIP, s.Malformed, s.Dropped, s.Fragments, s.Tunnels)
 	}
 	return nil
+}
+
+// createOutput opens an output file, truncating it, or returns stdout for "-" or "".
+func createOutput(path string, stdout io.Writer) (io.Writer, func(), error) {
+	if path == "-" || path == "" {
+		return stdout, func() {}, nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, nil, fmt.Errorf("create %s: %w", path, errors.Unwrap(err))
+	}
+	return f, func() { f.Close() }, nil
 }

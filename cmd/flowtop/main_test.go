@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -111,5 +112,127 @@ func TestHeadlessJSONAndTruncated(t *testing.T) {
 	}
 	if rec["id.orig_h"] != "141.142.228.5" || rec["proto"] != "tcp" || rec["conn_state"] != "S1" {
 		t.Errorf("unexpected record before the cut: %v", rec)
+	}
+}
+
+// TestEventsThresholds is issue 3's acceptance run: the [thresholds] block of the
+// issue, the thresholds feature trace, --events. The threshold events must be the 13
+// lines of Zeek's expected.txt, in order, with the same connection, value and
+// direction; every connection also gets one remove event.
+func TestEventsThresholds(t *testing.T) {
+	feature := filepath.Join("..", "..", "..", "shared", "oracle", "features", "thresholds")
+	expected, err := os.ReadFile(filepath.Join(feature, "expected.txt"))
+	if err != nil {
+		t.Skip("oracle features not available (../shared)")
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.toml")
+	os.WriteFile(cfg, []byte(`[thresholds]
+orig_bytes = [1, 2500, 2700]     # counts; strings with units also accepted: "10MB", "1.5GiB", "500k"
+resp_bytes = [2000]
+orig_packets = []
+resp_packets = [50, 52]
+duration = ["200ms"]
+`), 0o644)
+	evPath, connPath := filepath.Join(dir, "ev.jsonl"), filepath.Join(dir, "conn.log")
+	var stdout, stderr bytes.Buffer
+	args := []string{"--headless", "--config", cfg, "-r", filepath.Join(feature, "trace.pcapng"), "--events", evPath, "-w", connPath, "--json"}
+	if st := run(args, &stdout, &stderr); st != exitOK {
+		t.Fatalf("status %d: %s", st, stderr.String())
+	}
+
+	var want []string
+	for _, line := range strings.Split(strings.TrimSpace(string(expected)), "\n") {
+		// triggered bytes, [orig_h=10.0.0.7, orig_p=59069/tcp, resp_h=..., resp_p=6667/tcp, proto=6, ctx=[]], 2500, T
+		if !strings.HasPrefix(line, "triggered ") {
+			continue
+		}
+		kind, rest, _ := strings.Cut(strings.TrimPrefix(line, "triggered "), ", [")
+		id, rest, _ := strings.Cut(rest, "], ")
+		var oh, op, rh, rp string
+		for _, f := range strings.Split(id, ", ") {
+			k, v, _ := strings.Cut(f, "=")
+			v = strings.TrimSuffix(v, "/tcp")
+			switch k {
+			case "orig_h":
+				oh = v
+			case "orig_p":
+				op = v
+			case "resp_h":
+				rh = v
+			case "resp_p":
+				rp = v
+			}
+		}
+		value, dir, _ := strings.Cut(rest, ", ")
+		if kind == "duration" {
+			value = strings.TrimSuffix(value, " msecs") + "ms"
+		}
+		want = append(want, strings.Join([]string{kind, oh, op, rh, rp, value, dir}, " "))
+	}
+	if len(want) != 13 {
+		t.Fatalf("expected.txt holds %d crossings, the issue says 13", len(want))
+	}
+
+	data, err := os.ReadFile(evPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	removes := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var ev struct {
+			Event string `json:"event"`
+			UID   string `json:"uid"`
+			ID    struct {
+				OrigH string `json:"orig_h"`
+				OrigP int    `json:"orig_p"`
+				RespH string `json:"resp_h"`
+				RespP int    `json:"resp_p"`
+			} `json:"id"`
+			Metric    string  `json:"metric"`
+			Threshold float64 `json:"threshold"`
+			IsOrig    bool    `json:"is_orig"`
+			Reason    string  `json:"reason"`
+		}
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("bad event line %q: %v", line, err)
+		}
+		switch ev.Event {
+		case "threshold":
+			value := strconv.FormatFloat(ev.Threshold, 'f', -1, 64)
+			if ev.Metric == "duration" {
+				value = strconv.FormatFloat(ev.Threshold*1000, 'f', 1, 64) + "ms"
+			}
+			dir := "F"
+			if ev.IsOrig {
+				dir = "T"
+			}
+			got = append(got, strings.Join([]string{ev.Metric, ev.ID.OrigH, strconv.Itoa(ev.ID.OrigP),
+				ev.ID.RespH, strconv.Itoa(ev.ID.RespP), value, dir}, " "))
+		case "remove":
+			removes[ev.UID] = ev.Reason
+		default:
+			t.Errorf("unknown event %q", ev.Event)
+		}
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("threshold events:\n%s\nwant (Zeek):\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	conns, _ := os.ReadFile(connPath)
+	n := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(conns)), "\n") {
+		var rec struct {
+			UID string `json:"uid"`
+		}
+		json.Unmarshal([]byte(line), &rec)
+		if _, ok := removes[rec.UID]; !ok {
+			t.Errorf("conn.log record %s has no remove event", rec.UID)
+		}
+		n++
+	}
+	if n != len(removes) || n == 0 {
+		t.Errorf("%d records, %d remove events", n, len(removes))
 	}
 }
