@@ -6,7 +6,7 @@ BIN      := bin/flowtop
 FUZZTIME ?= 20s
 ARGS     ?=
 
-.PHONY: build run test race vet lint oracle oracle-ratchet bench fuzz setcap clean
+.PHONY: build run test race vet lint oracle oracle-ratchet bench bench-compare fuzz setcap clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/flowtop
@@ -40,6 +40,10 @@ oracle-ratchet:
 bench:
 	bash internal/bench/report.sh
 	$(GO) test -run '^$$' -bench . -benchmem ./tracker
+
+## bench-compare: the tracker's throughput at REV against the working tree, alternating runs (REV=commit).
+bench-compare:
+	bash internal/bench/compare.sh $(REV)
 
 ## fuzz: each fuzz target for FUZZTIME (default 20s).
 fuzz:

@@ -234,6 +234,63 @@ func BenchmarkFlowtop(b *testing.B) {
 	}
 }
 
+// BenchmarkExtensions measures what removal hooks, thresholds and polling cost the
+// connections that do not use them. Over the many-flows capture, "none" is the
+// tracker with no extension in use, "used-by-1pct" the same tracker where every
+// hundredth connection gets a removal hook, byte, packet and duration thresholds and
+// a poll every second of network time, while the other 99% use nothing. Equal packet
+// rates mean the unused extensions cost nothing measurable. (The crossings metric
+// shows the extensions did run.)
+func BenchmarkExtensions(b *testing.B) {
+	skipShort(b)
+	c := captureFile(b, benchgen.ManyFlows())
+	for _, pct := range []int{0, 1} {
+		name := "none"
+		if pct > 0 {
+			name = "used-by-1pct"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			var pkts, crossings, polls, hooks uint64
+			for b.Loop() {
+				src, err := tracker.OpenFile(c.path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				h := tracker.Handlers{Remove: func(*tracker.Record) {}}
+				if pct > 0 {
+					hook := tracker.NewRemovalHook(func(*tracker.Record) { hooks++ })
+					poll := func(tracker.Conn, int) time.Duration { polls++; return time.Second }
+					n := 0
+					h.NewConn = func(c tracker.Conn) {
+						if n++; n%(100/pct) != 0 {
+							return
+						}
+						c.RegisterRemovalHook(hook)
+						c.SetBytesThreshold(1000, true)
+						c.SetBytesThreshold(100000, false)
+						c.SetPacketsThreshold(10, false)
+						c.SetDurationThreshold(time.Second)
+						c.Poll(0, poll)
+					}
+					h.Threshold = func(*tracker.Crossing) { crossings++ }
+				}
+				tr := tracker.New(tracker.Config{}, h)
+				err = tr.Run(context.Background(), src)
+				src.Close()
+				if err != nil {
+					b.Fatal(err)
+				}
+				pkts += tr.Stats().Packets
+			}
+			b.ReportMetric(float64(pkts)/b.Elapsed().Seconds(), "pkts/s")
+			b.ReportMetric(float64(crossings)/float64(b.N), "crossings")
+			b.ReportMetric(float64(polls)/float64(b.N), "polls")
+			b.ReportMetric(float64(hooks)/float64(b.N), "hooks")
+		})
+	}
+}
+
 // openConns holds the packets that open memConns connections (built once).
 var openConns = sync.OnceValue(func() []benchgen.Packet {
 	return benchgen.OpenConns(memConns, seed)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the throughput and memory benchmarks of this package and prints, per
-# workload, flowtop's and the baseline's packet rates and their ratio, then the
-# memory per open connection. Each figure is the median of BENCH_COUNT runs
+# workload, flowtop's and the baseline's packet rates and their ratio, the cost of
+# unused extensions (hooks, thresholds, polling), then the memory per open
+# connection. Each figure is the median of BENCH_COUNT runs
 # (default 3). The benchmark captures are generated on the first run into
 # $TMPDIR/flowtop-bench (about 1 GB) and reused afterwards.
 #
@@ -51,6 +52,10 @@ END {
 		ratio = (f != "" && b != "" && b > 0) ? sprintf("%.2f", f / b) : "n/a"
 		printf "%-10s flowtop %s, baseline %s, ratio %s\n", wls[w] ":", rate(f), rate(b), ratio
 	}
+	n = median("Extensions/none", "pkts/s")
+	u = median("Extensions/used-by-1pct", "pkts/s")
+	printf "%-10s none %s, used by 1%% of connections %s, ratio %s\n", "extensions:", rate(n), rate(u),
+		(n != "" && u != "" && n > 0) ? sprintf("%.2f", u / n) : "n/a"
 	f = median("MemoryPerConn/flowtop", "bytes/conn")
 	b = median("MemoryPerConn/baseline", "bytes/conn")
 	printf "%-10s flowtop %s bytes/conn, baseline map %s bytes/conn\n", "memory:",
