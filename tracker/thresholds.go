@@ -48,6 +48,12 @@ func (t *Tracker) thresholdsOf(c *conn) *thresholdSet {
 	return x.th
 }
 
+// checkSide is checkThresholds after a counted packet of side s (kept out of count,
+// so that count stays small enough to inline).
+//
+//go:noinline
+func (t *Tracker) checkSide(c *conn, s int) { t.checkThresholds(c, c.isOrigSide(s)) }
+
 // checkThresholds is ConnSize_Analyzer::CheckThresholds: after a counted packet of
 // direction isOrig (or when a slot is programmed), fire the slots that are reached.
 func (t *Tracker) checkThresholds(c *conn, isOrig bool) {

@@ -98,6 +98,11 @@ func (t *Tracker) setInactivityTimeout(c *conn, d int64) {
 	t.armTimers(c)
 }
 
+// timerDue reports whether a connection timer or a poll check is due at now.
+func (t *Tracker) timerDue(now int64) bool {
+	return len(t.heap) > 0 && t.heap[0].t <= now || len(t.polls) > 0 && t.polls[0].t <= now
+}
+
 // expireTimers fires every timer due at or before now (timers fire before a packet
 // with the same timestamp).
 func (t *Tracker) expireTimers(now int64) {

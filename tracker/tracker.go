@@ -153,7 +153,9 @@ func (t *Tracker) handle(p *packet) {
 		t.now = p.ts
 	}
 	t.depth++
-	t.expireTimers(t.now)
+	if t.timerDue(t.now) {
+		t.expireTimers(t.now)
+	}
 	switch p.res {
 	case decodedIP:
 		t.process(p)
@@ -249,7 +251,7 @@ func (t *Tracker) count(c *conn, p *packet, s int) {
 	c.pkts[s]++
 	c.ipBytes[s] += uint64(p.ipLen)
 	if c.flags&connThresholds != 0 {
-		t.checkThresholds(c, c.isOrigSide(s))
+		t.checkSide(c, s)
 	}
 }
 

@@ -18,7 +18,7 @@ git worktree add --detach "$old" "$rev" >/dev/null
 go test -c -o "$old/new.test" ./internal/bench
 for i in $(seq "$count"); do
 	for side in old new; do
-		"$old/$side.test" -test.run '^$' -test.bench '^BenchmarkFlowtop$' -test.benchtime 1x |
+		"$old/$side.test" -test.run '^$' -test.bench "${BENCH_FILTER:-^BenchmarkFlowtop$}" -test.benchtime 1x |
 			sed -n "s/^Benchmark/$side /p" | tee -a "$out"
 	done
 done
@@ -27,7 +27,7 @@ echo
 awk '
 {
 	name = $2; sub(/-[0-9]+$/, "", name)
-	for (i = 4; i <= NF; i += 2) if ($i == "pkts/s") vals[$1, name, ++n[$1, name]] = $(i - 1)
+	for (i = 5; i <= NF; i += 2) if ($i == "pkts/s") vals[$1, name, ++n[$1, name]] = $(i - 1)
 	names[name] = 1
 }
 function median(side, name,    m, i, j, t, a) {
