@@ -2,6 +2,7 @@ package config
 
 import (
 	"maps"
+	"math"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -53,6 +54,10 @@ type TrackerSection struct {
 	// ([tracker.port_inactivity]). It is merged over the base table; a zero duration
 	// removes a port.
 	PortInactivity PortTimeouts `toml:"port_inactivity"`
+
+	// MaxConnections bounds the connection table; when it is full, the connection
+	// closest to its timeout is evicted (removal reason "eviction"). 0: no bound.
+	MaxConnections uint `toml:"max_connections"`
 }
 
 // ThresholdsSection is the [thresholds] section: thresholds set on every TCP
@@ -198,6 +203,9 @@ func (c *Config) TrackerConfig(base tracker.Config) tracker.Config {
 			}
 		}
 		out.PortInactivity = m
+	}
+	if c.set(s.MaxConnections != 0, "max_connections") {
+		out.MaxConns = int(min(s.MaxConnections, math.MaxInt32))
 	}
 	th := &c.Thresholds
 	for _, l := range []struct {

@@ -430,6 +430,8 @@ func TestEveryTrackerKeyApplies(t *testing.T) {
 			value = `"7s"`
 		case reflect.TypeFor[PortTimeouts]():
 			value = `{ "1/udp" = "7s" }`
+		case reflect.TypeFor[uint]():
+			value = "7"
 		default:
 			t.Fatalf("field %s: no test value for type %s", f.Name, f.Type)
 		}

@@ -32,6 +32,10 @@
 //	tcp_session_timer = "6s"
 //	tcp_connection_linger = "5s"
 //
+//	# At most this many connections (0, the default: no bound). When the table is
+//	# full, a new connection evicts the one closest to its timeout.
+//	max_connections = 1000000
+//
 //	# Inactivity timeouts per service port, merged over Zeek's table (one hour for
 //	# 21, 22, 23 and 513/tcp); 0 removes a port from it.
 //	[tracker.port_inactivity]

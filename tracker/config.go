@@ -139,6 +139,9 @@ type Config struct {
 	// Thresholds are set on every TCP connection when it becomes established and on
 	// every other connection when it is created.
 	Thresholds Thresholds
+	// MaxConns bounds the connection table: when it is full, a new connection first
+	// evicts the one closest to its timeout (ReasonEviction). 0 means no bound.
+	MaxConns int
 }
 
 // DefaultPortInactivity is Zeek's Conn::port_inactivity_timeouts: one hour for

@@ -429,3 +429,28 @@ func TestFeedFile(t *testing.T) {
 		t.Errorf("stats: %d packets, want %d", s.Stats.Packets, len(frames))
 	}
 }
+
+// TestEviction fills a table bounded to two connections: each new connection evicts
+// the one closest to its timeout, which is reported with ReasonEviction.
+func TestEviction(t *testing.T) {
+	var removed []string
+	tr := New(Config{UIDSeed: 1, MaxConns: 2}, Handlers{Remove: func(r *Record) {
+		removed = append(removed, fmt.Sprint(r.OrigP, " ", r.Reason))
+	}})
+	for i, port := range []uint16{40000, 40001, 40002} {
+		f := newUDPFlow(t, tr)
+		f.c.sport = port
+		f.send(true, 0, time.Duration(i)*time.Second)
+	}
+	// 40000's inactivity deadline is the earliest: it went first.
+	if want := []string{"40000 eviction"}; !slices.Equal(removed, want) {
+		t.Errorf("removed %q, want %q", removed, want)
+	}
+	if s := tr.Stats(); s.Active != 2 || s.Evicted != 1 {
+		t.Errorf("active %d, evicted %d; want 2, 1", s.Active, s.Evicted)
+	}
+	tr.Flush()
+	if len(removed) != 3 {
+		t.Errorf("removed %q after Flush", removed)
+	}
+}

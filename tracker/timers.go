@@ -134,6 +134,22 @@ func (t *Tracker) expireTimers(now int64) {
 	t.pollLater = t.pollLater[:0]
 }
 
+// evict removes the connection whose next deadline is the earliest, to make room for
+// a new one; every connection has a deadline (at least its inactivity timeout), so
+// the heap's first live entry names it.
+func (t *Tracker) evict() {
+	for len(t.heap) > 0 {
+		ent := t.heap.pop()
+		c := t.slot(ent.idx)
+		if c.gen != ent.gen || c.heapAt != ent.t {
+			continue
+		}
+		t.stats.Evicted++
+		t.removeConn(c, ReasonEviction)
+		return
+	}
+}
+
 // fireEntry pops the heap's first entry and fires its connection's due timers.
 func (t *Tracker) fireEntry(now int64) {
 	ent := t.heap.pop()

@@ -24,6 +24,7 @@ type Stats struct {
 	Fragments uint64 // IP fragments (not reassembled yet)
 	Tunnels   uint64 // ESP, mobility and tunnel packets whose inner packets are not decoded yet
 	Conns     uint64 // connections created
+	Evicted   uint64 // connections evicted because the table was full (Config.MaxConns)
 	Active    int    // connections in the table now
 }
 
@@ -363,6 +364,9 @@ func (t *Tracker) slot(idx uint32) *conn {
 // side) is the originator unless the port heuristics flip the roles (conn-semantics
 // §2.2).
 func (t *Tracker) newConn(key *FlowKey, h uint32, p *packet, side int, sport, dport uint16) *conn {
+	if t.cfg.MaxConns > 0 && t.table.n >= t.cfg.MaxConns {
+		t.evict()
+	}
 	idx := allocSlot(&t.slab, &t.free)
 	c := t.slot(idx)
 	gen := c.gen + 1

@@ -234,8 +234,8 @@ func headless(o *options, stdout, stderr io.Writer) error {
 	}
 	if o.verbose {
 		s := tr.Stats()
-		fmt.Fprintf(stderr, "flowtop: %s: %d packets, %d connections, %d not IP, %d malformed, %d dropped by IP checks, %d fragments, %d tunnelled\n",
-			name, s.Packets, s.Conns, s.NotIP, s.Malformed, s.Dropped, s.Fragments, s.Tunnels)
+		fmt.Fprintf(stderr, "flowtop: %s: %d packets, %d connections (%d evicted), %d not IP, %d malformed, %d dropped by IP checks, %d fragments, %d tunnelled\n",
+			name, s.Packets, s.Conns, s.Evicted, s.NotIP, s.Malformed, s.Dropped, s.Fragments, s.Tunnels)
 	}
 	return nil
 }
