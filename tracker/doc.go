@@ -2,7 +2,16 @@
 // Zeek's conn.log semantics (../shared/conn-semantics.md is the spec).
 //
 // Ownership: one goroutine owns a Tracker and every connection in it; nothing else
-// touches a connection. Consumers receive immutable Records (and, later, events).
+// touches a connection. Consumers receive immutable Records.
+//
+// Extension points, after Zeek's conn package: Handlers (new connection,
+// established, threshold crossing, removal) run on the owner goroutine in Zeek's
+// event order, from a FIFO queue drained after each packet. They get a Conn, a
+// generation-checked handle on which to set byte, packet and duration thresholds
+// (thresholds.go), register removal hooks (hooks.go) and poll (polling.go). Only
+// connections that use an extension pay for it. Another goroutine (the TUI) follows
+// the tracker through a Feed (feed.go) of coalesced snapshots that never blocks
+// packet processing, and acts on connections with Do.
 // Run may read and decode a capture file on a second goroutine, which hands
 // self-contained decoded packets to the owner in batches (run.go).
 //

@@ -52,10 +52,12 @@ END {
 		ratio = (f != "" && b != "" && b > 0) ? sprintf("%.2f", f / b) : "n/a"
 		printf "%-10s flowtop %s, baseline %s, ratio %s\n", wls[w] ":", rate(f), rate(b), ratio
 	}
-	n = median("Extensions/none", "pkts/s")
-	u = median("Extensions/used-by-1pct", "pkts/s")
-	printf "%-10s none %s, used by 1%% of connections %s, ratio %s\n", "extensions:", rate(n), rate(u),
-		(n != "" && u != "" && n > 0) ? sprintf("%.2f", u / n) : "n/a"
+	en = median("Extensions/none", "pkts/s")
+	eh = median("Extensions/new-conn-handler", "pkts/s")
+	eu = median("Extensions/used-by-1pct", "pkts/s")
+	printf "%-10s none %s, NewConn handler %s (ratio %s), 1%% of connections using them %s (ratio to the handler alone %s)\n",
+		"extensions:", rate(en), rate(eh), (en != "" && eh != "" && en > 0) ? sprintf("%.2f", eh / en) : "n/a",
+		rate(eu), (eh != "" && eu != "" && eh > 0) ? sprintf("%.2f", eu / eh) : "n/a"
 	f = median("MemoryPerConn/flowtop", "bytes/conn")
 	b = median("MemoryPerConn/baseline", "bytes/conn")
 	printf "%-10s flowtop %s bytes/conn, baseline map %s bytes/conn\n", "memory:",
