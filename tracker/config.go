@@ -142,6 +142,11 @@ type Config struct {
 	// MaxConns bounds the connection table: when it is full, a new connection first
 	// evicts the one closest to its timeout (ReasonEviction). 0 means no bound.
 	MaxConns int
+	// KeepPayload keeps packet payload from the start, for content delivery to sinks
+	// set as connections appear (Conn.SetContentSink). Without it a pipelined Run
+	// starts keeping payload at the first SetContentSink, and data decoded before
+	// reaches sinks as gaps.
+	KeepPayload bool
 }
 
 // DefaultPortInactivity is Zeek's Conn::port_inactivity_timeouts: one hour for

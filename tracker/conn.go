@@ -92,6 +92,7 @@ type connExtra struct {
 	pending [2]rangeSet            // TCP: data above a hole, not yet delivered, by side
 	th      *thresholdSet          // thresholds, when connThresholds is set
 	hooks   []*RemovalHook         // removal hooks
+	content *contentState          // payload delivery to a ContentSink
 }
 
 // isOrigSide reports whether side s is the current originator.

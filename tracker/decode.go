@@ -29,6 +29,10 @@ type packet struct {
 	// TCP, UDP, ICMP or ICMPv6 and the whole datagram was captured (capLen >= l4Len).
 	csumOK bool
 	hdr    [l4Copy]byte // the first min(capLen, l4Copy) transport bytes
+	// l4data is the captured transport segment (header and payload), for content
+	// delivery. It aliases the frame while Packet runs; a pipelined Run copies it
+	// only when payload is kept, and sets it nil otherwise.
+	l4data []byte
 }
 
 // decodeResult says what became of a frame.
@@ -153,6 +157,7 @@ func (d *decoder) decode(data []byte, wireLen int, link layers.LinkType, p *pack
 		return res
 	}
 	p.capLen = len(l4)
+	p.l4data = l4
 	if n := copy(p.hdr[:], l4); n < l4Copy {
 		clear(p.hdr[n:])
 	}

@@ -18,6 +18,12 @@ type Handlers struct {
 	// Remove runs for each removed connection with its final record, after the
 	// connection's removal hooks. The Record is reused afterwards: copy what you keep.
 	Remove func(*Record)
+	// Content, unlike the others, is a question asked during packet processing: the
+	// ContentSink (nil for none) of each new UDP connection, before its first
+	// datagram is delivered, and of each TCP connection as it becomes established,
+	// before any data (Zeek's contents.zeek marks connections there). It may not
+	// call Conn methods other than the getters.
+	Content func(Conn) ContentSink
 }
 
 // Metric is what a threshold measures.

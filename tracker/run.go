@@ -192,6 +192,7 @@ const (
 // them, if any.
 type batch struct {
 	pkts [batchSize]packet
+	bufs [batchSize][]byte // copies of the packets' transport data, when payload is kept
 	n    int
 	err  error
 }
@@ -268,7 +269,18 @@ func (t *Tracker) readBatches(src Source, empty <-chan *batch, full chan<- *batc
 				b.err = err
 				break
 			}
-			t.dec.frame(data, ci, link, &b.pkts[b.n])
+			p := &b.pkts[b.n]
+			t.dec.frame(data, ci, link, p)
+			if p.l4data != nil {
+				// The frame's buffer is reused by the next read: keep a copy of the
+				// transport data only if content delivery may want it.
+				if t.keepPayload.Load() {
+					b.bufs[b.n] = append(b.bufs[b.n][:0], p.l4data...)
+					p.l4data = b.bufs[b.n]
+				} else {
+					p.l4data = nil
+				}
+			}
 			b.n++
 		}
 		select {

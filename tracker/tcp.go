@@ -250,6 +250,13 @@ func (t *Tracker) tcpPacket(c *conn, p *packet, s int) bool {
 	}
 	if length > 0 && remaining >= length && !rst && !underflow {
 		t.dataSent(c, tc, s, relDataSeq, uint64(length))
+		if cs := t.contentOf(c); cs != nil {
+			var data []byte
+			if p.l4data != nil {
+				data = p.l4data[hdrLen : hdrLen+length]
+			}
+			t.contentTCP(c, cs, s, relDataSeq, uint64(length), data)
+		}
 	}
 	t.checkEOF(c, tc, s)
 	if doClose {
@@ -500,6 +507,9 @@ func (t *Tracker) connectionEstablished(c *conn) {
 	if t.wantEst {
 		t.enqueue(c, event{kind: evEstablished, ts: t.now})
 	}
+	if t.h.Content != nil {
+		t.askContent(c)
+	}
 	if len(t.portInactivity) == 0 {
 		return
 	}
@@ -694,6 +704,9 @@ func (t *Tracker) ackReceived(c *conn, tc *tcpConn, s int, seq uint64) {
 	e := &tc.ep[s]
 	if e.finCnt > 0 && seq >= e.finSeq {
 		seq = e.finSeq - 1
+	}
+	if cs := t.contentOf(c); cs != nil && !(seq <= 2 && tc.partial) {
+		t.contentAcked(c, cs, s, seq)
 	}
 	if seq <= e.trimSeq {
 		return

@@ -66,9 +66,11 @@ type Tracker struct {
 	wantEst   bool // queue connection_established events
 	feed      *Feed
 
-	calls chan func()             // queued by Do
-	attn  atomic.Bool             // Do or the Feed's ticker wants the owner's attention
-	wake  atomic.Pointer[wakeRef] // the running source, if it can be woken
+	calls chan func() // queued by Do
+	// keepPayload makes a pipelined Run copy transport data for content delivery.
+	keepPayload atomic.Bool
+	attn        atomic.Bool             // Do or the Feed's ticker wants the owner's attention
+	wake        atomic.Pointer[wakeRef] // the running source, if it can be woken
 }
 
 // New returns a Tracker with cfg that reports to h, on the owner goroutine.
@@ -92,6 +94,7 @@ func New(cfg Config, h Handlers) *Tracker {
 			t.likely[i][p.Port/64] |= 1 << (p.Port % 64)
 		}
 	}
+	t.keepPayload.Store(cfg.KeepPayload)
 	t.localNets = cfg.LocalNets
 	if t.localNets == nil {
 		t.localNets = DefaultLocalNets()
@@ -276,6 +279,9 @@ func (t *Tracker) udpPacket(c *conn, p *packet, s int) {
 	} else {
 		t.checkHistory(c, histData<<histResp, 'd')
 	}
+	if cs := t.contentOf(c); cs != nil {
+		t.contentUDP(c, cs, p, isOrig)
+	}
 	c.last = p.ts
 	if ntpWrongWay(c, p, isOrig) {
 		t.flip(c)
@@ -412,6 +418,9 @@ func (t *Tracker) newConn(key *FlowKey, h uint32, p *packet, side int, sport, dp
 		t.flip(c)
 	}
 	t.armTimers(c)
+	if t.h.Content != nil && p.proto == ProtoUDP {
+		t.askContent(c)
+	}
 	if t.wantNew {
 		t.enqueue(c, event{kind: evNewConn, ts: p.ts})
 	}
@@ -457,8 +466,13 @@ func (t *Tracker) removeConn(c *conn, reason RemoveReason) {
 	t.fillRecord(c, &t.rec)
 	t.rec.Reason = reason
 	t.rec.Removed = time.Unix(0, t.now)
-	if x := t.peekExtra(c); x != nil && len(x.hooks) > 0 {
-		runRemovalHooks(x, &t.rec)
+	if x := t.peekExtra(c); x != nil {
+		if x.content != nil {
+			t.flushContent(c, x.content)
+		}
+		if len(x.hooks) > 0 {
+			runRemovalHooks(x, &t.rec)
+		}
 	}
 	if t.h.Remove != nil {
 		t.h.Remove(&t.rec)
