@@ -23,6 +23,7 @@ import (
 type Config struct {
 	Tracker    TrackerSection    `toml:"tracker"`
 	Thresholds ThresholdsSection `toml:"thresholds"`
+	Extract    ExtractSection    `toml:"extract"`
 
 	md *toml.MetaData // the keys the file defined; nil for a Config built in code
 }
@@ -76,6 +77,19 @@ type ThresholdsSection struct {
 	OrigPackets SizeList     `toml:"orig_packets"`
 	RespPackets SizeList     `toml:"resp_packets"`
 	Duration    DurationList `toml:"duration"`
+}
+
+// ExtractSection is the [extract] section: where and how much content extraction
+// writes.
+//
+//	[extract]
+//	dir = "/var/tmp/flowtop-contents"   # default ./flowtop-contents
+//	max_bytes_per_conn = "100MB"         # both directions together; 0: no cap
+//	max_bytes_total = "10GB"
+type ExtractSection struct {
+	Dir             string `toml:"dir"`
+	MaxBytesPerConn Size   `toml:"max_bytes_per_conn"`
+	MaxBytesTotal   Size   `toml:"max_bytes_total"`
 }
 
 // Load reads and parses the configuration file at path. A file that does not exist

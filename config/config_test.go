@@ -608,3 +608,21 @@ func TestThresholdsErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestExtractSection(t *testing.T) {
+	c, err := Parse("config.toml", []byte("[extract]\ndir = \"/tmp/x\"\nmax_bytes_per_conn = \"100MB\"\nmax_bytes_total = 5000\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := c.Extract; e.Dir != "/tmp/x" || e.MaxBytesPerConn != 100_000_000 || e.MaxBytesTotal != 5000 {
+		t.Errorf("extract section %+v", e)
+	}
+	for file, want := range map[string]string{
+		"[extract]\nmax_bytes_total = -1\n":       "config.toml:2: extract.max_bytes_total: size -1: must not be negative",
+		"[extract]\nmax_bytes_total = \"lots\"\n": `config.toml:2: extract.max_bytes_total: size "lots": want a number with an optional unit, e.g. 2500, 500k, 10MB, 1.5GiB`,
+	} {
+		if _, err := Parse("config.toml", []byte(file)); err == nil || err.Error() != want {
+			t.Errorf("%q: got %v, want %s", file, err, want)
+		}
+	}
+}

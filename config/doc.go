@@ -4,8 +4,8 @@
 // # Format
 //
 // The file is made of sections (TOML tables). Every key is optional; a key that is left
-// out keeps flowtop's default, which for the tracker is Zeek's. There are two
-// sections, [tracker] and [thresholds]:
+// out keeps flowtop's default, which for the tracker is Zeek's. The sections are
+// [tracker], [thresholds] and [extract]:
 //
 //	[tracker]
 //	# Do not verify IP, TCP, UDP and ICMP checksums (zeek -C).
@@ -54,6 +54,13 @@
 //	orig_packets = []
 //	resp_packets = [50, 52]
 //	duration = ["200ms", "1h"]
+//
+//	# Content extraction (flowtop --extract): where files go and byte caps; reaching
+//	# a cap stops that extraction with an alert, capture goes on. 0: no cap.
+//	[extract]
+//	dir = "/var/tmp/flowtop-contents"
+//	max_bytes_per_conn = "100MB"
+//	max_bytes_total = "10GB"
 //
 // Ports are written PORT/PROTO with PROTO one of tcp, udp and icmp. Timer values must
 // be positive; in [tracker.port_inactivity], 0 removes the port. Any TOML spelling of

@@ -21,6 +21,7 @@ var (
 	_ toml.Unmarshaler = (*PrefixList)(nil)
 	_ toml.Unmarshaler = (*PortTimeouts)(nil)
 	_ toml.Unmarshaler = (*SizeList)(nil)
+	_ toml.Unmarshaler = (*Size)(nil)
 	_ toml.Unmarshaler = (*DurationList)(nil)
 	_ entryDecoder     = (*PortTimeouts)(nil)
 )
@@ -285,5 +286,29 @@ func (l *DurationList) UnmarshalTOML(v any) error {
 		out = append(out, d)
 	}
 	*l = out
+	return nil
+}
+
+// Size is a byte size: an integer, or a string with a unit (see units.ParseSize),
+// e.g. 1048576, "100MB", "1.5GiB". Zero is allowed.
+type Size uint64
+
+// UnmarshalTOML decodes a TOML size.
+func (z *Size) UnmarshalTOML(v any) error {
+	switch x := v.(type) {
+	case int64:
+		if x < 0 {
+			return fmt.Errorf("size %d: must not be negative", x)
+		}
+		*z = Size(x)
+	case string:
+		n, err := units.ParseSize(x)
+		if err != nil {
+			return err
+		}
+		*z = Size(n)
+	default:
+		return fmt.Errorf(`want a size like 1048576 or "100MB", got %s`, describe(v))
+	}
 	return nil
 }

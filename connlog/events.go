@@ -95,3 +95,21 @@ func appendEventHead(b []byte, ts time.Time, event, uid string, id *tracker.Conn
 	b = strconv.AppendUint(b, uint64(id.RespP), 10)
 	return append(b, '}')
 }
+
+// WriteAlert writes an alert about one connection, such as an extraction that
+// stopped: {"ts":…,"event":"alert","uid":"C…","file":"…","message":"…"}. ts is when it
+// happened (alerts from the extraction writer carry wall-clock time); file is left out
+// when empty.
+func (w *EventWriter) WriteAlert(ts time.Time, uid, file, message string) error {
+	b := append(w.buf, `{"ts":`...)
+	b = appendMicros(b, timeMicros(ts))
+	b = append(b, `,"event":"alert","uid":`...)
+	b = appendJSONString(b, uid)
+	if file != "" {
+		b = append(b, `,"file":`...)
+		b = appendJSONString(b, file)
+	}
+	b = append(b, `,"message":`...)
+	b = appendJSONString(b, message)
+	return w.end(b)
+}

@@ -3,6 +3,7 @@
 // pcap/pcapng file, and writes a Zeek-compatible conn.log.
 //
 //	flowtop [-i IFACE | -r FILE] [-C] [--config FILE] [--headless] [-w FILE] [--json] [--events FILE]
+//	        [--extract all] [--extract-dir DIR]
 package main
 
 import (
@@ -13,11 +14,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/flowtop/flowtop/config"
 	"github.com/flowtop/flowtop/connlog"
+	"github.com/flowtop/flowtop/extract"
 	"github.com/flowtop/flowtop/tracker"
 )
 
@@ -34,7 +37,7 @@ const (
 // options are the parsed command line.
 type options struct {
 	iface, read, configPath, write string
-	events                         string
+	events, extract, extractDir    string
 	ignoreChecksums, headless      bool
 	json, verbose, showVersion     bool
 }
@@ -55,11 +58,13 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.write, "w", "-", "write conn.log to `FILE` (- for standard output)")
 	fs.BoolVar(&o.json, "json", false, "write JSON lines instead of Zeek's TSV")
 	fs.StringVar(&o.events, "events", "", "write threshold crossings and removals as JSON lines to `FILE` (- for standard output)")
+	fs.StringVar(&o.extract, "extract", "", "extract content: `all` writes every connection's streams to files")
+	fs.StringVar(&o.extractDir, "extract-dir", "", "directory for extracted content (default: [extract] dir, else ./"+extract.DefaultDir+")")
 	fs.BoolVar(&o.verbose, "v", false, "print a summary on standard error at exit")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(stderr, "usage: flowtop [-i IFACE | -r FILE] [-C] [--config FILE] [--headless] [-w FILE] [--json] [--events FILE]\n")
+			fmt.Fprintf(stderr, "usage: flowtop [-i IFACE | -r FILE] [-C] [--config FILE] [--headless] [-w FILE] [--json] [--events FILE] [--extract all] [--extract-dir DIR]\n")
 			fs.SetOutput(stderr)
 			fs.PrintDefaults()
 		}
@@ -70,6 +75,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.iface != "" && o.read != "" {
 		return nil, errors.New("-i and -r cannot be used together")
+	}
+	if o.extract != "" && o.extract != "all" {
+		return nil, fmt.Errorf("--extract %q: the only mode is all", o.extract)
 	}
 	return &o, nil
 }
@@ -102,9 +110,11 @@ func run(args []string, stdout, stderr io.Writer) (status int) {
 	return exitOK
 }
 
-// trackerConfig builds the tracker configuration from the config file and flags.
-func trackerConfig(o *options) (tracker.Config, error) {
+// trackerConfig builds the tracker configuration from the config file and flags, and
+// returns the file's configuration too (empty when there is none).
+func trackerConfig(o *options) (tracker.Config, *config.Config, error) {
 	var cfg tracker.Config
+	file := new(config.Config)
 	path := o.configPath
 	if path == "" {
 		if p := config.DefaultPath(); p != "" {
@@ -116,14 +126,15 @@ func trackerConfig(o *options) (tracker.Config, error) {
 	if path != "" {
 		c, err := config.Load(path)
 		if err != nil {
-			return cfg, err
+			return cfg, nil, err
 		}
 		cfg = c.TrackerConfig(cfg)
+		file = c
 	}
 	if o.ignoreChecksums {
 		cfg.IgnoreChecksums = true
 	}
-	return cfg, nil
+	return cfg, file, nil
 }
 
 // openSource opens the file, the named interface or the default interface.
@@ -148,7 +159,7 @@ func headless(o *options, stdout, stderr io.Writer) error {
 	if !o.headless {
 		fmt.Fprintln(stderr, "flowtop: the interactive view is not built yet; running headless")
 	}
-	cfg, err := trackerConfig(o)
+	cfg, file, err := trackerConfig(o)
 	if err != nil {
 		return err
 	}
@@ -174,30 +185,39 @@ func headless(o *options, stdout, stderr io.Writer) error {
 			werr = w.Write(r)
 		}
 	}}
-	var ev *connlog.EventWriter
-	var everr error
+	var ev *eventLog
 	if o.events != "" {
 		evOut, closeEv, err := createOutput(o.events, stdout)
 		if err != nil {
 			return err
 		}
 		defer closeEv()
-		ev = connlog.NewEventWriter(evOut)
-		live := o.read == "" // flush each event, for tail -f
-		logged := func(err error) {
-			if err == nil && live {
-				err = ev.Flush()
-			}
-			if everr == nil {
-				everr = err
-			}
-		}
-		h.Threshold = func(x *tracker.Crossing) { logged(ev.WriteCrossing(x)) }
+		ev = &eventLog{w: connlog.NewEventWriter(evOut), live: o.read == ""}
+		h.Threshold = func(x *tracker.Crossing) { ev.log(func(w *connlog.EventWriter) error { return w.WriteCrossing(x) }) }
 		writeConn := h.Remove
 		h.Remove = func(r *tracker.Record) {
 			writeConn(r)
-			logged(ev.WriteRemoval(r))
+			ev.log(func(w *connlog.EventWriter) error { return w.WriteRemoval(r) })
 		}
+	}
+	var ex *extract.Extractor
+	if o.extract == "all" {
+		dir := o.extractDir
+		if dir == "" {
+			dir = file.Extract.Dir
+		}
+		ex = extract.New(extract.Config{
+			Dir:             dir,
+			MaxBytesPerConn: uint64(file.Extract.MaxBytesPerConn),
+			MaxBytesTotal:   uint64(file.Extract.MaxBytesTotal),
+		}, func(a extract.Alert) {
+			fmt.Fprintf(stderr, "flowtop: warning: %v\n", a)
+			if ev != nil {
+				ev.log(func(w *connlog.EventWriter) error { return w.WriteAlert(time.Now(), a.UID, a.File, a.Err.Error()) })
+			}
+		})
+		cfg.KeepPayload = true
+		h.Content = func(c tracker.Conn) tracker.ContentSink { return ex.Sink(c) }
 	}
 	tr := tracker.New(cfg, h)
 
@@ -210,11 +230,13 @@ func headless(o *options, stdout, stderr io.Writer) error {
 	}()
 
 	runErr := tr.Run(ctx, src)
+	if ex != nil {
+		ex.Close() // every extracted byte is written and every file closed
+	}
 	closeErr := w.Close(time.Now())
+	var everr error
 	if ev != nil {
-		if err := ev.Flush(); everr == nil {
-			everr = err
-		}
+		everr = ev.close()
 	}
 	switch {
 	case errors.Is(runErr, tracker.ErrTruncated):
@@ -250,4 +272,36 @@ func createOutput(path string, stdout io.Writer) (io.Writer, func(), error) {
 		return nil, nil, fmt.Errorf("create %s: %w", path, errors.Unwrap(err))
 	}
 	return f, func() { f.Close() }, nil
+}
+
+// eventLog is the --events file. Its writes are serialised: the extraction writer
+// reports alerts from its own goroutine.
+type eventLog struct {
+	mu   sync.Mutex
+	w    *connlog.EventWriter
+	live bool // flush each event, for tail -f
+	err  error
+}
+
+// log writes one event with write; the first error is kept for close.
+func (l *eventLog) log(write func(*connlog.EventWriter) error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	err := write(l.w)
+	if err == nil && l.live {
+		err = l.w.Flush()
+	}
+	if l.err == nil {
+		l.err = err
+	}
+}
+
+// close flushes the log and returns its first error.
+func (l *eventLog) close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.w.Flush(); l.err == nil {
+		l.err = err
+	}
+	return l.err
 }

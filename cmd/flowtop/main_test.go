@@ -236,3 +236,46 @@ duration = ["200ms"]
 		t.Errorf("%d records, %d remove events", n, len(removes))
 	}
 }
+
+// TestExtractContents is the first acceptance run of issue 4: --extract all on the
+// contents trace writes the FTP control connection's files, byte-identical to Zeek's,
+// under Zeek's names; a per-connection cap from the config file stops extractions
+// with a one-line warning each, and the run still succeeds.
+func TestExtractContents(t *testing.T) {
+	feature := filepath.Join("..", "..", "..", "shared", "oracle", "features", "contents")
+	if _, err := os.Stat(filepath.Join(feature, "trace.pcap")); err != nil {
+		t.Skip("oracle features not available (../shared)")
+	}
+	dir := filepath.Join(t.TempDir(), "D")
+	var stdout, stderr bytes.Buffer
+	args := []string{"--headless", "-r", filepath.Join(feature, "trace.pcap"), "--extract", "all", "--extract-dir", dir, "-w", os.DevNull}
+	if st := run(args, &stdout, &stderr); st != exitOK {
+		t.Fatalf("status %d: %s", st, stderr.String())
+	}
+	base := "contents_[2001:470:1f11:81f:c999:d94:aa7c:2e3e]:49185-[2001:470:4867:99::21]:21_"
+	for _, d := range []string{"orig", "resp"} {
+		got, err := os.ReadFile(filepath.Join(dir, base+d+".dat"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := os.ReadFile(filepath.Join(feature, "expected_"+d+".dat"))
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s: %d bytes, Zeek's %d, differ", d, len(got), len(want))
+		}
+	}
+
+	cfg := filepath.Join(t.TempDir(), "c.toml")
+	os.WriteFile(cfg, []byte("[extract]\nmax_bytes_per_conn = 100\n"), 0o644)
+	dir2 := filepath.Join(t.TempDir(), "D2")
+	stderr.Reset()
+	args = []string{"--headless", "--config", cfg, "-r", filepath.Join(feature, "trace.pcap"), "--extract", "all", "--extract-dir", dir2, "-w", os.DevNull}
+	if st := run(args, &stdout, &stderr); st != exitOK {
+		t.Fatalf("status %d with a cap: %s", st, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "per-connection byte cap reached") {
+		t.Errorf("no cap warning; stderr: %s", stderr.String())
+	}
+	if fi, err := os.Stat(filepath.Join(dir2, base+"resp.dat")); err != nil || fi.Size() > 100 {
+		t.Errorf("capped file: %v", err)
+	}
+}
