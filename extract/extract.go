@@ -154,7 +154,7 @@ type Sink struct {
 	uid     string
 	names   [2]string // file base names
 	stopped atomic.Bool
-	lost    [2]uint64 // bytes the queue refused, not yet written as a gap (tracker goroutine)
+	lost    [2]uint64 // missing or queue-refused bytes, not yet queued as a gap (tracker goroutine)
 	final   [2]uint64 // lost bytes handed to the writer with the close
 
 	// writer goroutine state
@@ -204,14 +204,13 @@ func (s *Sink) Data(isOrig bool, data []byte) {
 	}
 }
 
-// Gap implements tracker.ContentSink.
+// Gap implements tracker.ContentSink. Adjacent gaps (a hole reported piece by piece
+// as acknowledgements pass it) become one marker, written before the next data.
 func (s *Sink) Gap(isOrig bool, n uint64) {
 	if s.stopped.Load() {
 		return
 	}
-	d := dirIndex(isOrig)
-	s.lost[d] += n
-	s.flushLost(d)
+	s.lost[dirIndex(isOrig)] += n
 }
 
 // flushLost queues the bytes lost so far in direction d as one gap.
