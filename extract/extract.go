@@ -423,3 +423,11 @@ func (x *Extractor) closeSink(s *Sink, cause error, file string) {
 // Paths returns the files written so far for the sink's two directions ("" when a
 // direction had no data). Read it only after the Extractor is closed.
 func (s *Sink) Paths() (orig, resp string) { return s.paths[0], s.paths[1] }
+
+// Detach stops extracting connection c into s (for a user who unmarks it): the
+// tracker stops delivering, and the files are closed after what was queued. Call it
+// on the tracker's goroutine (e.g. through tracker.Tracker.Do).
+func (s *Sink) Detach(c tracker.Conn) {
+	c.SetContentSink(nil)
+	s.Close()
+}

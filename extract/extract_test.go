@@ -196,3 +196,48 @@ func TestQueueOverflow(t *testing.T) {
 		t.Errorf("lost %d bytes, want 4", x.Stats().LostBytes)
 	}
 }
+
+// TestDetach unmarks the FTP control connection after its first packets: its files
+// hold only what came before, and are closed before the connection ends.
+func TestDetach(t *testing.T) {
+	feature := contentsFeature(t)
+	dir := t.TempDir()
+	x := New(Config{Dir: dir}, nil)
+	var sink *Sink
+	var conn tracker.Conn
+	packets := 0
+	tr := tracker.New(tracker.Config{KeepPayload: true}, tracker.Handlers{
+		Content: func(c tracker.Conn) tracker.ContentSink {
+			if c.ID().RespP != 21 {
+				return nil
+			}
+			sink, conn = x.Sink(c), c
+			return sink
+		},
+	})
+	src, err := tracker.OpenFile(filepath.Join(feature, "trace.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	for {
+		data, ci, link, err := src.ReadPacket()
+		if err != nil {
+			break
+		}
+		tr.Packet(data, ci, link)
+		if packets++; packets == 12 && sink != nil {
+			sink.Detach(conn)
+		}
+	}
+	tr.Flush()
+	x.Close()
+	got, _ := os.ReadFile(filepath.Join(dir, ftpControl+"_resp.dat"))
+	want, _ := os.ReadFile(filepath.Join(feature, "expected_resp.dat"))
+	if len(got) == 0 || len(got) >= len(want) || !bytes.HasPrefix(want, got) {
+		t.Errorf("after Detach: %d bytes, want a proper prefix of the %d-byte stream", len(got), len(want))
+	}
+	if x.Stats().Extracting != 0 {
+		t.Errorf("%d extractions open", x.Stats().Extracting)
+	}
+}
