@@ -28,6 +28,21 @@ func (s *textSink) Gap(isOrig bool, n uint64) {
 	}
 }
 
+// establish plays a handshake from a client to port 80 and returns the client's
+// segment template and a function that sends frames 1 ms apart.
+func establish(t *testing.T, tr *Tracker, cseq, sseq uint32) (testSeg, func([]byte)) {
+	cli := testSeg{src: testCli4, dst: testSrv4, sport: 40000, dport: 80}
+	ts := testEpoch
+	send := func(f []byte) {
+		ts = ts.Add(time.Millisecond)
+		tr.Packet(f, testCI(f, ts), layers.LinkTypeEthernet)
+	}
+	for _, f := range testHandshake(t, cli, cseq, sseq) {
+		send(f)
+	}
+	return cli, send
+}
+
 // TestContentTCP sends the client's stream "0123456789abcdef" (relative sequence 1
 // is "0") in pieces, with the server's acknowledgements, and checks what the sink
 // gets.
@@ -61,15 +76,7 @@ func TestContentTCP(t *testing.T) {
 					c.SetContentSink(sink)
 				}
 			}})
-			cli := testSeg{src: testCli4, dst: testSrv4, sport: 40000, dport: 80}
-			ts := testEpoch
-			send := func(f []byte) {
-				ts = ts.Add(time.Millisecond)
-				tr.Packet(f, testCI(f, ts), layers.LinkTypeEthernet)
-			}
-			for _, f := range testHandshake(t, cli, cseq, sseq) {
-				send(f)
-			}
+			cli, send := establish(t, tr, cseq, sseq)
 			for i, sg := range tc.segs {
 				if i == tc.markAt && tc.markAt > 0 {
 					handle.SetContentSink(sink)
@@ -158,15 +165,7 @@ func FuzzContentTCP(f *testing.F) {
 		check := &streamCheck{t: t, stream: stream}
 		const cseq, sseq = 1000, 9000
 		tr := New(Config{UIDSeed: 1}, Handlers{Content: func(Conn) ContentSink { return check }})
-		cli := testSeg{src: testCli4, dst: testSrv4, sport: 40000, dport: 80}
-		ts := testEpoch
-		send := func(f []byte) {
-			ts = ts.Add(time.Millisecond)
-			tr.Packet(f, testCI(f, ts), layers.LinkTypeEthernet)
-		}
-		for _, fr := range testHandshake(t, cli, cseq, sseq) {
-			send(fr)
-		}
+		cli, send := establish(t, tr, cseq, sseq)
 		maxEnd := 0
 		for n := 0; len(prog) >= 3 && n < 40; n++ {
 			kind, off, ln := prog[0]%2, int(prog[1]), int(prog[2]%64)
