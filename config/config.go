@@ -128,6 +128,18 @@ func Parse(name string, data []byte) (*Config, error) {
 	return c, nil
 }
 
+// Decode parses data strictly into the struct v points to, with Parse's rules: keys
+// match toml tags exactly, a field type may implement toml.Unmarshaler or
+// TableDecoder, and the error is an *Error of one line, "name:LINE: KEY: MESSAGE".
+// Other packages use it for their own TOML files (themes).
+func Decode(name string, data []byte, v any) error {
+	d := &decoder{name: name}
+	if err := d.parseTOML(data); err != nil {
+		return err
+	}
+	return d.decodeRoot(v)
+}
+
 // DefaultPath returns where flowtop looks for its configuration file:
 // $XDG_CONFIG_HOME/flowtop/config.toml, or ~/.config/flowtop/config.toml when
 // XDG_CONFIG_HOME is unset or not an absolute path (as the XDG spec asks), on every

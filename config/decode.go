@@ -48,11 +48,15 @@ func (e *Error) Error() string {
 	return oneLine(b.String())
 }
 
-// entryDecoder is implemented by table-valued types that decode one entry at a time, so
-// that an error names the entry's own key and line.
-type entryDecoder interface {
-	startTable()
-	decodeEntry(name string, v any) error
+// TableDecoder is implemented by table-valued types whose keys are data rather than
+// field names (ports, colour names, roles). They decode one entry at a time, so that
+// an error names the entry's own key and line.
+type TableDecoder interface {
+	// StartTable is called once, before the table's entries.
+	StartTable()
+	// DecodeEntry decodes the entry name = v (v as the TOML decoder gives it: string,
+	// int64, float64, bool, []any or map[string]any).
+	DecodeEntry(name string, v any) error
 }
 
 // decoder walks a parsed TOML document into a struct, strictly: every key must match a
@@ -199,14 +203,14 @@ func isTable(v any) bool {
 // decodeValue decodes v, the value of key, into the field fv.
 func (d *decoder) decodeValue(key toml.Key, v any, fv reflect.Value) error {
 	switch p := fv.Addr().Interface().(type) {
-	case entryDecoder:
+	case TableDecoder:
 		tbl, ok := v.(map[string]any)
 		if !ok {
 			return d.errorf(key, "want a table, got %s", describe(v))
 		}
-		p.startTable()
+		p.StartTable()
 		for _, name := range d.sorted(key, tbl) {
-			if err := p.decodeEntry(name, tbl[name]); err != nil {
+			if err := p.DecodeEntry(name, tbl[name]); err != nil {
 				return d.fail(child(key, name), err)
 			}
 		}

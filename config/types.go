@@ -23,7 +23,7 @@ var (
 	_ toml.Unmarshaler = (*SizeList)(nil)
 	_ toml.Unmarshaler = (*Size)(nil)
 	_ toml.Unmarshaler = (*DurationList)(nil)
-	_ entryDecoder     = (*PortTimeouts)(nil)
+	_ TableDecoder     = (*PortTimeouts)(nil)
 )
 
 // Duration is a positive time span. In TOML it is a string accepted by
@@ -187,11 +187,11 @@ func parsePrefix(s string) (netip.Prefix, error) {
 // A zero duration ("0", "0s" or 0) removes the port from the table it is merged over.
 type PortTimeouts map[tracker.PortProto]time.Duration
 
-// startTable makes m an empty, non-nil table.
-func (m *PortTimeouts) startTable() { *m = PortTimeouts{} }
+// StartTable makes m an empty, non-nil table.
+func (m *PortTimeouts) StartTable() { *m = PortTimeouts{} }
 
-// decodeEntry decodes the entry name = v.
-func (m *PortTimeouts) decodeEntry(name string, v any) error {
+// DecodeEntry decodes the entry name = v.
+func (m *PortTimeouts) DecodeEntry(name string, v any) error {
 	p, err := tracker.ParsePortProto(name)
 	if err != nil {
 		return err
@@ -217,14 +217,14 @@ func (m *PortTimeouts) UnmarshalTOML(v any) error {
 	if !ok {
 		return fmt.Errorf("want a table, got %s", describe(v))
 	}
-	m.startTable()
+	m.StartTable()
 	names := make([]string, 0, len(tbl))
 	for name := range tbl {
 		names = append(names, name)
 	}
 	slices.Sort(names)
 	for _, name := range names {
-		if err := m.decodeEntry(name, tbl[name]); err != nil {
+		if err := m.DecodeEntry(name, tbl[name]); err != nil {
 			return err
 		}
 	}
