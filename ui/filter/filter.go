@@ -1,0 +1,324 @@
+// Package filter is the flow table's filter language: small expressions over a
+// connection's fields, compiled once into a predicate.
+//
+//	tcp | udp | icmp                    the transport
+//	host 10.0.0.1 | host 10.0.0.0/8     either address (an address or a network)
+//	port 443                            either port
+//	state SF                            conn_state
+//	history ~ R                         history contains the letters, e.g. ~ ShAD
+//	uid CabC123                         the connection's uid
+//	FIELD OP VALUE                      a number compared, OP one of = != < <= > >=:
+//	    bytes, orig_bytes, resp_bytes   payload bytes (conn.log), sizes like 1MB, 1.5GiB
+//	    ip_bytes                        IP bytes both ways
+//	    pkts                            packets both ways
+//	    duration                        like 2s, 500ms, 1h
+//	not X | X and Y | X or Y | ( X )    also !, &&, ||; and binds tighter than or
+//
+// An empty expression matches everything. A bad expression is an error that says
+// where, in one line.
+package filter
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/flowtop/flowtop/tracker"
+	"github.com/flowtop/flowtop/units"
+)
+
+// Filter is a compiled expression.
+type Filter struct {
+	src  string
+	pred func(*tracker.Record) bool
+}
+
+// Match reports whether r passes the filter.
+func (f *Filter) Match(r *tracker.Record) bool { return f.pred == nil || f.pred(r) }
+
+// String returns the expression.
+func (f *Filter) String() string { return f.src }
+
+// Compile parses an expression.
+func Compile(src string) (*Filter, error) {
+	p := &parser{src: src, toks: lex(src)}
+	if len(p.toks) == 0 {
+		return &Filter{src: src}, nil
+	}
+	pred, err := p.or()
+	if err == nil && p.i < len(p.toks) {
+		err = p.errorf("unexpected %q", p.toks[p.i].text)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Filter{src: src, pred: pred}, nil
+}
+
+// token is a word or an operator, at byte offset pos.
+type token struct {
+	text string
+	pos  int
+}
+
+// lex splits src into words, parentheses and comparison operators.
+func lex(src string) []token {
+	var toks []token
+	for i := 0; i < len(src); {
+		c := rune(src[i])
+		switch {
+		case unicode.IsSpace(c):
+			i++
+		case c == '(' || c == ')' || c == '~':
+			toks = append(toks, token{string(c), i})
+			i++
+		case strings.ContainsRune("<>=!&|", c):
+			j := i + 1
+			if j < len(src) && strings.ContainsRune("=&|", rune(src[j])) {
+				j++
+			}
+			toks = append(toks, token{src[i:j], i})
+			i = j
+		default:
+			j := i
+			for j < len(src) && !unicode.IsSpace(rune(src[j])) && !strings.ContainsRune("()~<>=!&|", rune(src[j])) {
+				j++
+			}
+			toks = append(toks, token{src[i:j], i})
+			i = j
+		}
+	}
+	return toks
+}
+
+type parser struct {
+	src  string
+	toks []token
+	i    int
+}
+
+type pred = func(*tracker.Record) bool
+
+func (p *parser) errorf(format string, args ...any) error {
+	pos := len(p.src)
+	if p.i < len(p.toks) {
+		pos = p.toks[p.i].pos
+	}
+	return fmt.Errorf("filter: column %d: %s", pos+1, fmt.Sprintf(format, args...))
+}
+
+// peek returns the next token's text, lower-cased, or "".
+func (p *parser) peek() string {
+	if p.i < len(p.toks) {
+		return strings.ToLower(p.toks[p.i].text)
+	}
+	return ""
+}
+
+// next consumes and returns the next token's text, or reports that what was
+// expected is missing.
+func (p *parser) next(what string) (string, error) {
+	if p.i >= len(p.toks) {
+		return "", p.errorf("%s expected at the end", what)
+	}
+	t := p.toks[p.i].text
+	p.i++
+	return t, nil
+}
+
+func (p *parser) or() (pred, error) {
+	left, err := p.and()
+	if err != nil {
+		return nil, err
+	}
+	for p.peek() == "or" || p.peek() == "||" {
+		p.i++
+		right, err := p.and()
+		if err != nil {
+			return nil, err
+		}
+		l := left
+		left = func(r *tracker.Record) bool { return l(r) || right(r) }
+	}
+	return left, nil
+}
+
+func (p *parser) and() (pred, error) {
+	left, err := p.not()
+	if err != nil {
+		return nil, err
+	}
+	for p.peek() == "and" || p.peek() == "&&" {
+		p.i++
+		right, err := p.not()
+		if err != nil {
+			return nil, err
+		}
+		l := left
+		left = func(r *tracker.Record) bool { return l(r) && right(r) }
+	}
+	return left, nil
+}
+
+func (p *parser) not() (pred, error) {
+	if t := p.peek(); t == "not" || t == "!" {
+		p.i++
+		x, err := p.not()
+		if err != nil {
+			return nil, err
+		}
+		return func(r *tracker.Record) bool { return !x(r) }, nil
+	}
+	return p.primary()
+}
+
+// numeric fields and how to read them.
+var numeric = map[string]func(*tracker.Record) float64{
+	"bytes":      func(r *tracker.Record) float64 { return float64(r.OrigBytes + r.RespBytes) },
+	"orig_bytes": func(r *tracker.Record) float64 { return float64(r.OrigBytes) },
+	"resp_bytes": func(r *tracker.Record) float64 { return float64(r.RespBytes) },
+	"ip_bytes":   func(r *tracker.Record) float64 { return float64(r.OrigIPBytes + r.RespIPBytes) },
+	"pkts":       func(r *tracker.Record) float64 { return float64(r.OrigPkts + r.RespPkts) },
+	"duration":   func(r *tracker.Record) float64 { return r.Duration.Seconds() },
+}
+
+func (p *parser) primary() (pred, error) {
+	if p.i >= len(p.toks) {
+		return nil, p.errorf("an expression expected at the end")
+	}
+	start := p.i
+	word := p.peek()
+	p.i++
+	switch word {
+	case "(":
+		x, err := p.or()
+		if err != nil {
+			return nil, err
+		}
+		if p.peek() != ")" {
+			return nil, p.errorf("%q expected", ")")
+		}
+		p.i++
+		return x, nil
+	case "tcp", "udp", "icmp":
+		return func(r *tracker.Record) bool { return r.Proto.Transport() == word }, nil
+	case "host", "net":
+		arg, err := p.next("an address or network")
+		if err != nil {
+			return nil, err
+		}
+		pfx, err := parseHost(arg)
+		if err != nil {
+			p.i--
+			return nil, p.errorf("%v", err)
+		}
+		return func(r *tracker.Record) bool { return pfx.Contains(r.OrigH.Unmap()) || pfx.Contains(r.RespH.Unmap()) }, nil
+	case "port":
+		arg, err := p.next("a port")
+		if err != nil {
+			return nil, err
+		}
+		n, err := strconv.ParseUint(arg, 10, 16)
+		if err != nil {
+			p.i--
+			return nil, p.errorf("port %q: want 0 to 65535", arg)
+		}
+		port := uint16(n)
+		return func(r *tracker.Record) bool { return r.OrigP == port || r.RespP == port }, nil
+	case "state":
+		arg, err := p.next("a conn_state such as SF")
+		if err != nil {
+			return nil, err
+		}
+		want := strings.ToUpper(arg)
+		return func(r *tracker.Record) bool { return r.ConnState == want }, nil
+	case "uid":
+		arg, err := p.next("a uid")
+		if err != nil {
+			return nil, err
+		}
+		return func(r *tracker.Record) bool { return r.UID == arg }, nil
+	case "history":
+		if p.peek() != "~" {
+			return nil, p.errorf(`"~" expected, as in history ~ R`)
+		}
+		p.i++
+		arg, err := p.next("history letters")
+		if err != nil {
+			return nil, err
+		}
+		return func(r *tracker.Record) bool { return strings.Contains(r.History, arg) }, nil
+	}
+	if get, ok := numeric[word]; ok {
+		return p.comparison(word, get)
+	}
+	p.i = start
+	return nil, p.errorf("unknown word %q (try tcp, udp, icmp, host, port, state, history, bytes, pkts, duration)", p.toks[start].text)
+}
+
+// comparison parses OP VALUE after a numeric field.
+func (p *parser) comparison(field string, get func(*tracker.Record) float64) (pred, error) {
+	op, err := p.next("a comparison such as >")
+	if err != nil {
+		return nil, err
+	}
+	var cmp func(a, b float64) bool
+	switch op {
+	case "=", "==":
+		cmp = func(a, b float64) bool { return a == b }
+	case "!=":
+		cmp = func(a, b float64) bool { return a != b }
+	case "<":
+		cmp = func(a, b float64) bool { return a < b }
+	case "<=":
+		cmp = func(a, b float64) bool { return a <= b }
+	case ">":
+		cmp = func(a, b float64) bool { return a > b }
+	case ">=":
+		cmp = func(a, b float64) bool { return a >= b }
+	default:
+		p.i--
+		return nil, p.errorf("%s: comparison expected (= != < <= > >=), got %q", field, op)
+	}
+	arg, err := p.next("a value")
+	if err != nil {
+		return nil, err
+	}
+	var v float64
+	if field == "duration" {
+		d, err := time.ParseDuration(arg)
+		if err != nil {
+			p.i--
+			return nil, p.errorf("duration %q: want e.g. 2s, 500ms, 1h", arg)
+		}
+		v = d.Seconds()
+	} else {
+		n, err := units.ParseSize(arg)
+		if err != nil {
+			p.i--
+			return nil, p.errorf("%v", err)
+		}
+		v = float64(n)
+	}
+	return func(r *tracker.Record) bool { return cmp(get(r), v) }, nil
+}
+
+// parseHost parses an address or a network.
+func parseHost(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("network %q: want e.g. 10.0.0.0/8", s)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("address %q: want e.g. 10.0.0.1 or 2001:db8::1", s)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
