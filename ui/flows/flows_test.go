@@ -1,0 +1,74 @@
+package flows
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flowtop/flowtop/tracker"
+)
+
+var t0 = time.Unix(1_700_000_000, 0)
+
+func update(uid string, port uint16, start time.Duration, state string, origIP, respIP uint64) tracker.Update {
+	return tracker.Update{Record: tracker.Record{
+		UID: uid, TS: t0.Add(start), ConnState: state, OrigIPBytes: origIP, RespIPBytes: respIP,
+		OrigBytes: origIP / 2, RespBytes: respIP / 2,
+		ConnID: tracker.ConnID{OrigH: netip.MustParseAddr("10.0.0.1"), OrigP: port, RespH: netip.MustParseAddr("10.0.0.2"), RespP: 80, Proto: tracker.ProtoTCP},
+	}}
+}
+
+func uids(rows []*Flow) string {
+	var s []string
+	for _, f := range rows {
+		s = append(s, f.UID)
+	}
+	return strings.Join(s, " ")
+}
+
+func TestStore(t *testing.T) {
+	s := New(10 * time.Second)
+	s.Apply(&tracker.Snapshot{Time: t0.Add(time.Second), Updates: []tracker.Update{
+		update("Ca", 1, 0, "S1", 1000, 1000),
+		update("Cb", 2, time.Millisecond, "S1", 100, 50000),
+		update("Cc", 3, 2*time.Millisecond, "S0", 60, 0),
+	}})
+	s.Apply(&tracker.Snapshot{Time: t0.Add(2 * time.Second),
+		Updates:   []tracker.Update{update("Cb", 2, time.Millisecond, "S1", 100, 175000)},
+		Crossings: []tracker.Crossing{{UID: "Cb", Metric: tracker.MetricBytes, Threshold: 100000}},
+	})
+	if f := s.Get("Cb"); f.RespRate != 125000*8 || f.Crossed != 1 {
+		t.Errorf("Cb: resp rate %v bit/s (want 1e6), crossed %d", f.RespRate, f.Crossed)
+	}
+	for _, tc := range []struct {
+		q    Query
+		want string
+	}{
+		{Query{}, "Ca Cb Cc"},
+		{Query{Sort: ByRespBytes, Desc: true}, "Cb Ca Cc"},
+		{Query{Sort: ByState}, "Cc Ca Cb"},
+		{Query{Sort: ByState, Desc: true}, "Ca Cb Cc"}, // ties keep start order
+		{Query{Match: func(r *tracker.Record) bool { return r.ConnState == "S0" }}, "Cc"},
+	} {
+		if got := uids(s.Rows(tc.q)); got != tc.want {
+			t.Errorf("%+v: %s, want %s", tc.q.Sort, got, tc.want)
+		}
+	}
+
+	// Ca closes: hidden unless closed flows are shown, kept for the linger time.
+	closed := update("Ca", 1, 0, "SF", 1200, 1200).Record
+	closed.Reason, closed.Removed = tracker.ReasonClose, t0.Add(3*time.Second)
+	s.Apply(&tracker.Snapshot{Time: t0.Add(3 * time.Second), Removed: []tracker.Record{closed}})
+	if got := uids(s.Rows(Query{})); got != "Cb Cc" {
+		t.Errorf("live rows %s", got)
+	}
+	rows := s.Rows(Query{ShowClosed: true})
+	if Index(rows, "Ca") != 0 || !s.Get("Ca").Closed || s.Get("Ca").ConnState != "SF" || s.Get("Ca").Reason != tracker.ReasonClose {
+		t.Errorf("closed flow: %+v", s.Get("Ca"))
+	}
+	s.Apply(&tracker.Snapshot{Time: t0.Add(14 * time.Second)})
+	if s.Get("Ca") != nil || s.Len() != 2 {
+		t.Errorf("closed flow kept past its linger time")
+	}
+}
