@@ -107,24 +107,13 @@ type PortList []tracker.PortProto
 
 // UnmarshalTOML decodes a TOML array of "PORT/PROTO" strings.
 func (l *PortList) UnmarshalTOML(v any) error {
-	arr, ok := v.([]any)
-	if !ok {
-		return fmt.Errorf(`want an array of ports like ["80/tcp"], got %s`, describe(v))
-	}
-	out := make(PortList, 0, len(arr))
-	for _, e := range arr {
+	return decodeArray((*[]tracker.PortProto)(l), v, `ports like ["80/tcp"]`, func(e any) (tracker.PortProto, error) {
 		s, ok := e.(string)
 		if !ok {
-			return fmt.Errorf(`want ports as strings like "80/tcp", got %s`, describe(e))
+			return tracker.PortProto{}, fmt.Errorf(`want ports as strings like "80/tcp", got %s`, describe(e))
 		}
-		p, err := tracker.ParsePortProto(s)
-		if err != nil {
-			return err
-		}
-		out = append(out, p)
-	}
-	*l = out
-	return nil
+		return tracker.ParsePortProto(s)
+	})
 }
 
 // PrefixList is a list of IP networks, written in TOML as an array of strings in CIDR
@@ -135,23 +124,32 @@ type PrefixList []netip.Prefix
 
 // UnmarshalTOML decodes a TOML array of network strings.
 func (l *PrefixList) UnmarshalTOML(v any) error {
-	arr, ok := v.([]any)
-	if !ok {
-		return fmt.Errorf(`want an array of networks like ["10.0.0.0/8"], got %s`, describe(v))
-	}
-	out := make(PrefixList, 0, len(arr))
-	for _, e := range arr {
+	return decodeArray((*[]netip.Prefix)(l), v, `networks like ["10.0.0.0/8"]`, func(e any) (netip.Prefix, error) {
 		s, ok := e.(string)
 		if !ok {
-			return fmt.Errorf(`want networks as strings like "10.0.0.0/8", got %s`, describe(e))
+			return netip.Prefix{}, fmt.Errorf(`want networks as strings like "10.0.0.0/8", got %s`, describe(e))
 		}
-		p, err := parsePrefix(s)
+		return parsePrefix(s)
+	})
+}
+
+// decodeArray decodes a TOML array into *dst, each element with elem; what names
+// the expected elements in the error for a value that is not an array. An empty
+// array gives an empty, non-nil slice.
+func decodeArray[T any](dst *[]T, v any, what string, elem func(any) (T, error)) error {
+	arr, ok := v.([]any)
+	if !ok {
+		return fmt.Errorf("want an array of %s, got %s", what, describe(v))
+	}
+	out := make([]T, 0, len(arr))
+	for _, e := range arr {
+		x, err := elem(e)
 		if err != nil {
 			return err
 		}
-		out = append(out, p)
+		out = append(out, x)
 	}
-	*l = out
+	*dst = out
 	return nil
 }
 
@@ -238,34 +236,31 @@ type SizeList []uint64
 
 // UnmarshalTOML decodes a TOML array of sizes; zero is an error.
 func (l *SizeList) UnmarshalTOML(v any) error {
-	arr, ok := v.([]any)
-	if !ok {
-		return fmt.Errorf(`want an array of sizes like [2500, "10MB"], got %s`, describe(v))
-	}
-	out := make(SizeList, 0, len(arr))
-	for _, e := range arr {
-		var n uint64
-		switch x := e.(type) {
-		case int64:
-			if x <= 0 {
-				return fmt.Errorf("size %d: must be positive", x)
-			}
-			n = uint64(x)
-		case string:
-			var err error
-			if n, err = units.ParseSize(x); err != nil {
-				return err
-			}
-			if n == 0 {
-				return fmt.Errorf("size %q: must be positive", x)
-			}
-		default:
-			return fmt.Errorf(`want sizes as integers or strings like "10MB", got %s`, describe(e))
+	return decodeArray((*[]uint64)(l), v, `sizes like [2500, "10MB"]`, func(e any) (uint64, error) {
+		if x, ok := e.(int64); ok && x <= 0 {
+			return 0, fmt.Errorf("size %d: must be positive", x)
 		}
-		out = append(out, n)
+		n, err := parseSize(e, `want sizes as integers or strings like "10MB", got %s`)
+		if err == nil && n == 0 {
+			err = fmt.Errorf("size %q: must be positive", e)
+		}
+		return n, err
+	})
+}
+
+// parseSize decodes a TOML size value: a non-negative integer or a string with a
+// unit. wrongType formats the error for another type, with the value's description.
+func parseSize(v any, wrongType string) (uint64, error) {
+	switch x := v.(type) {
+	case int64:
+		if x < 0 {
+			return 0, fmt.Errorf("size %d: must not be negative", x)
+		}
+		return uint64(x), nil
+	case string:
+		return units.ParseSize(x)
 	}
-	*l = out
-	return nil
+	return 0, fmt.Errorf(wrongType, describe(v))
 }
 
 // DurationList is a list of positive durations (see Duration): ["200ms", "1m", 5].
@@ -273,20 +268,9 @@ type DurationList []time.Duration
 
 // UnmarshalTOML decodes a TOML array of durations.
 func (l *DurationList) UnmarshalTOML(v any) error {
-	arr, ok := v.([]any)
-	if !ok {
-		return fmt.Errorf(`want an array of durations like ["200ms", "1m"], got %s`, describe(v))
-	}
-	out := make(DurationList, 0, len(arr))
-	for _, e := range arr {
-		d, err := parseDuration(e, false)
-		if err != nil {
-			return err
-		}
-		out = append(out, d)
-	}
-	*l = out
-	return nil
+	return decodeArray((*[]time.Duration)(l), v, `durations like ["200ms", "1m"]`, func(e any) (time.Duration, error) {
+		return parseDuration(e, false)
+	})
 }
 
 // Size is a byte size: an integer, or a string with a unit (see units.ParseSize),
@@ -295,20 +279,7 @@ type Size uint64
 
 // UnmarshalTOML decodes a TOML size.
 func (z *Size) UnmarshalTOML(v any) error {
-	switch x := v.(type) {
-	case int64:
-		if x < 0 {
-			return fmt.Errorf("size %d: must not be negative", x)
-		}
-		*z = Size(x)
-	case string:
-		n, err := units.ParseSize(x)
-		if err != nil {
-			return err
-		}
-		*z = Size(n)
-	default:
-		return fmt.Errorf(`want a size like 1048576 or "100MB", got %s`, describe(v))
-	}
-	return nil
+	n, err := parseSize(v, `want a size like 1048576 or "100MB", got %s`)
+	*z = Size(n)
+	return err
 }
