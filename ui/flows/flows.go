@@ -12,18 +12,16 @@ import (
 	"github.com/flowtop/flowtop/tracker"
 )
 
-// Flow is one connection as the TUI knows it.
+// Flow is one connection as the TUI knows it. A closed flow's Record is its final
+// record, whose Reason and Removed say why and when it was removed.
 type Flow struct {
-	tracker.Update           // latest state (for a closed flow, its final record)
-	Closed         bool      // removed from the tracker
-	Crossed        int       // thresholds crossed so far
-	OrigRate       float64   // current bits/s, originator to responder
-	RespRate       float64   // current bits/s, responder to originator
-	LastSeen       time.Time // network time of the last update
-	rateAt         time.Time // when the rates were last sampled
-	rateBytes      [2]uint64 // IP bytes at that time
-	closedAt       time.Time // network time of the removal
-	Reason         tracker.RemoveReason
+	tracker.Update
+	Closed    bool      // removed from the tracker
+	Crossed   int       // thresholds crossed so far
+	OrigRate  float64   // current bits/s, originator to responder
+	RespRate  float64   // current bits/s, responder to originator
+	rateAt    time.Time // when the rates were last sampled
+	rateBytes [2]uint64 // IP bytes at that time
 }
 
 // Last returns the time of the flow's last packet.
@@ -71,11 +69,10 @@ func (s *Store) Apply(snap *tracker.Snapshot) {
 		u := &snap.Updates[i]
 		f := s.flows[u.UID]
 		if f == nil {
-			f = &Flow{rateAt: u.TS, LastSeen: snap.Time}
+			f = &Flow{rateAt: u.TS}
 			s.flows[u.UID] = f
 		}
 		f.Update = *u
-		f.LastSeen = snap.Time
 		f.sampleRates(snap.Time)
 	}
 	for i := range snap.Removed {
@@ -86,7 +83,7 @@ func (s *Store) Apply(snap *tracker.Snapshot) {
 			s.flows[r.UID] = f
 		}
 		f.Record = *r
-		f.Closed, f.Reason, f.closedAt = true, r.Reason, r.Removed
+		f.Closed = true
 		f.OrigRate, f.RespRate = 0, 0
 	}
 	for _, x := range snap.Crossings {
@@ -118,7 +115,7 @@ func (s *Store) expire() {
 		return
 	}
 	for uid, f := range s.flows {
-		if f.Closed && s.now.Sub(f.closedAt) > s.Linger {
+		if f.Closed && s.now.Sub(f.Removed) > s.Linger {
 			delete(s.flows, uid)
 		}
 	}
