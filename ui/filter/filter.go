@@ -130,35 +130,31 @@ func (p *parser) next(what string) (string, error) {
 }
 
 func (p *parser) or() (pred, error) {
-	left, err := p.and()
-	if err != nil {
-		return nil, err
-	}
-	for p.peek() == "or" || p.peek() == "||" {
-		p.i++
-		right, err := p.and()
-		if err != nil {
-			return nil, err
-		}
-		l := left
-		left = func(r *tracker.Record) bool { return l(r) || right(r) }
-	}
-	return left, nil
+	return p.chain("or", "||", p.and, func(a, b pred) pred {
+		return func(r *tracker.Record) bool { return a(r) || b(r) }
+	})
 }
 
 func (p *parser) and() (pred, error) {
-	left, err := p.not()
+	return p.chain("and", "&&", p.not, func(a, b pred) pred {
+		return func(r *tracker.Record) bool { return a(r) && b(r) }
+	})
+}
+
+// chain parses operand (word operand)*, word being either spelling, joined left to
+// right with join.
+func (p *parser) chain(word, symbol string, operand func() (pred, error), join func(a, b pred) pred) (pred, error) {
+	left, err := operand()
 	if err != nil {
 		return nil, err
 	}
-	for p.peek() == "and" || p.peek() == "&&" {
+	for p.peek() == word || p.peek() == symbol {
 		p.i++
-		right, err := p.not()
+		right, err := operand()
 		if err != nil {
 			return nil, err
 		}
-		l := left
-		left = func(r *tracker.Record) bool { return l(r) && right(r) }
+		left = join(left, right)
 	}
 	return left, nil
 }
