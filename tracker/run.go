@@ -114,13 +114,10 @@ func (t *Tracker) service(idle bool) {
 	t.attn.Store(false)
 	if idle {
 		// A live source without packets: network time follows the wall clock.
-		if now := time.Now().UnixNano(); now > t.now {
-			t.now = now
-			t.depth++
-			t.expireTimers(now)
-			t.depth--
-			t.settle()
-		}
+		t.depth++
+		t.advance(time.Now().UnixNano())
+		t.depth--
+		t.settle()
 	}
 	t.serviceCalls()
 	if t.feed != nil && t.feed.due.Swap(false) {

@@ -153,13 +153,8 @@ func (d *decoder) frame(data []byte, ci gopacket.CaptureInfo, link layers.LinkTy
 func (t *Tracker) handle(p *packet) {
 	t.stats.Packets++
 	t.stats.Bytes += uint64(p.wireLen)
-	if p.ts > t.now {
-		t.now = p.ts
-	}
 	t.depth++
-	if t.timerDue(t.now) {
-		t.expireTimers(t.now)
-	}
+	t.advance(p.ts)
 	switch p.res {
 	case decodedIP:
 		t.process(p)
@@ -177,6 +172,17 @@ func (t *Tracker) handle(p *packet) {
 	t.depth--
 	if len(t.queue) != 0 {
 		t.settle()
+	}
+}
+
+// advance moves network time to ts (it never goes back) and fires the timers due by
+// then, which run before the packet or idle tick that brought the time.
+func (t *Tracker) advance(ts int64) {
+	if ts > t.now {
+		t.now = ts
+	}
+	if t.timerDue(t.now) {
+		t.expireTimers(t.now)
 	}
 }
 
