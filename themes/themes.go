@@ -270,8 +270,18 @@ func (r *roles) DecodeEntry(name string, v any) error {
 			if !ok {
 				return fmt.Errorf("%s: want true or false, got %v", k, val)
 			}
-			*map[string]*bool{"bold": &s.bold, "faint": &s.faint, "italic": &s.italic,
-				"underline": &s.underline, "reverse": &s.reverse}[k] = b
+			switch k {
+			case "bold":
+				s.bold = b
+			case "faint":
+				s.faint = b
+			case "italic":
+				s.italic = b
+			case "underline":
+				s.underline = b
+			default:
+				s.reverse = b
+			}
 		default:
 			return fmt.Errorf("%s: unknown style key (known: fg, bg, bold, faint, italic, underline, reverse)", k)
 		}
