@@ -143,8 +143,8 @@ const (
 type op struct {
 	kind opKind
 	s    *Sink
-	dir  int // 0 orig, 1 resp
-	data []byte
+	dir  int     // 0 orig, 1 resp
+	data *[]byte // a buffer from bufPool, returned once written
 	n    uint64
 }
 
@@ -198,11 +198,21 @@ func (s *Sink) Data(isOrig bool, data []byte) {
 	d := dirIndex(isOrig)
 	// Lost bytes come first: while their gap marker cannot be queued, the data
 	// after them cannot be either.
-	if s.flushLost(d); s.lost[d] > 0 || !s.send(op{kind: opData, s: s, dir: d, data: append([]byte(nil), data...)}) {
-		s.lost[d] += uint64(len(data))
-		s.x.stats.lost.Add(uint64(len(data)))
+	if s.flushLost(d); s.lost[d] == 0 {
+		buf := bufPool.Get().(*[]byte)
+		*buf = append((*buf)[:0], data...)
+		if s.send(op{kind: opData, s: s, dir: d, data: buf}) {
+			return
+		}
+		bufPool.Put(buf)
 	}
+	s.lost[d] += uint64(len(data))
+	s.x.stats.lost.Add(uint64(len(data)))
 }
+
+// bufPool recycles the copies of data on their way to the writer, so that an
+// extraction does not allocate per segment.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
 // Gap implements tracker.ContentSink. Adjacent gaps (a hole reported piece by piece
 // as acknowledgements pass it) become one marker, written before the next data.
@@ -284,13 +294,16 @@ func (x *Extractor) writer() {
 }
 
 func (x *Extractor) run(o op) {
+	if o.data != nil {
+		defer bufPool.Put(o.data)
+	}
 	s := o.s
 	if s.closed {
 		return
 	}
 	switch o.kind {
 	case opData:
-		x.write(s, o.dir, o.data)
+		x.write(s, o.dir, *o.data)
 	case opGap:
 		x.gap(s, o.dir, o.n)
 	case opClose:
