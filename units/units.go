@@ -78,3 +78,71 @@ func multiplier(unit string) (uint64, error) {
 	}
 	return 0, fmt.Errorf("unknown unit %q: use k, M, G, T, P (×1000) or Ki, Mi, Gi, Ti, Pi (×1024), optionally with B", unit)
 }
+
+// FormatBytes formats a byte count with an IEC prefix and at most 3 significant
+// digits: "0 B", "999 B", "1.2 KiB", "15.3 MiB", "117 GiB".
+func FormatBytes(n uint64) string {
+	if n < 1024 {
+		return strconv.FormatUint(n, 10) + " B"
+	}
+	v, i := float64(n), 0
+	for v >= 1024 && i < len(iecPrefixes)-1 {
+		v /= 1024
+		i++
+	}
+	return short(v) + " " + iecPrefixes[i] + "B"
+}
+
+// FormatRate formats a rate given in bits per second, with an SI prefix: "0 b/s",
+// "12.5 kb/s", "1.20 Gb/s"; with bytes set, in bytes per second: "1.56 kB/s".
+func FormatRate(bitsPerSec float64, bytes bool) string {
+	unit := "b/s"
+	if bytes {
+		bitsPerSec /= 8
+		unit = "B/s"
+	}
+	if bitsPerSec < 0.5 {
+		return "0 " + unit
+	}
+	v, i := bitsPerSec, 0
+	for v >= 999.5 && i < len(siPrefixes)-1 {
+		v /= 1000
+		i++
+	}
+	if i == 0 {
+		return strconv.FormatFloat(math.Round(v), 'f', 0, 64) + " " + unit
+	}
+	return short(v) + " " + siPrefixes[i] + unit
+}
+
+// FormatCount formats a count with an SI prefix and at most 3 significant digits:
+// "999", "1.50k", "12.0M".
+func FormatCount(n uint64) string {
+	if n < 1000 {
+		return strconv.FormatUint(n, 10)
+	}
+	v, i := float64(n), 0
+	for v >= 999.5 && i < len(siPrefixes)-1 {
+		v /= 1000
+		i++
+	}
+	return short(v) + siPrefixes[i]
+}
+
+var (
+	iecPrefixes = [...]string{"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"}
+	siPrefixes  = [...]string{"", "k", "M", "G", "T", "P", "E"}
+)
+
+// short formats v (1 <= v < 1024) with 3 significant digits, or as an integer
+// from 100 up.
+func short(v float64) string {
+	switch {
+	case v < 9.995:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	case v < 99.95:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	default:
+		return strconv.FormatFloat(math.Round(v), 'f', 0, 64)
+	}
+}

@@ -1,6 +1,7 @@
 package units
 
 import (
+	"math"
 	"strings"
 	"testing"
 )
@@ -59,4 +60,46 @@ func FuzzParseSize(f *testing.F) {
 			t.Fatalf("ParseSize(%q) = %d without error", s, v)
 		}
 	})
+}
+
+func TestFormat(t *testing.T) {
+	for _, tc := range []struct {
+		got, want string
+	}{
+		{FormatBytes(0), "0 B"},
+		{FormatBytes(1023), "1023 B"},
+		{FormatBytes(1024), "1.00 KiB"},
+		{FormatBytes(1536), "1.50 KiB"},
+		{FormatBytes(15 * 1024 * 1024), "15.0 MiB"},
+		{FormatBytes(117 << 30), "117 GiB"},
+		{FormatBytes(1<<64 - 1), "16.0 EiB"},
+		{FormatRate(0, false), "0 b/s"},
+		{FormatRate(999, false), "999 b/s"},
+		{FormatRate(999.6, false), "1.00 kb/s"},
+		{FormatRate(12500, false), "12.5 kb/s"},
+		{FormatRate(1.2e9, false), "1.20 Gb/s"},
+		{FormatRate(12500, true), "1.56 kB/s"},
+		{FormatRate(8, true), "1 B/s"},
+		{FormatCount(999), "999"},
+		{FormatCount(1500), "1.50k"},
+		{FormatCount(12_000_000), "12.0M"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+}
+
+// The formatted size parses back to within the rounding of 3 significant digits.
+func TestFormatBytesRoundTrip(t *testing.T) {
+	for _, n := range []uint64{1, 999, 4096, 123456, 98765432, 1 << 40, 5 << 50} {
+		s := strings.ReplaceAll(FormatBytes(n), " ", "")
+		back, err := ParseSize(s)
+		if err != nil {
+			t.Fatalf("%d: %q does not parse: %v", n, s, err)
+		}
+		if d := math.Abs(float64(back)-float64(n)) / float64(n); d > 0.006 {
+			t.Errorf("%d → %q → %d (off by %.2f%%)", n, s, back, d*100)
+		}
+	}
 }
