@@ -14,6 +14,10 @@ import (
 
 // Flow is one connection as the TUI knows it. A closed flow's Record is its final
 // record, whose Reason and Removed say why and when it was removed.
+//
+// A Flow is immutable once a Store has published it in Rows: the Store replaces a
+// changed flow with a new one, so another goroutine may keep reading the rows it
+// was given while the Store applies the next snapshot.
 type Flow struct {
 	tracker.Update
 	Closed    bool      // removed from the tracker
@@ -27,26 +31,26 @@ type Flow struct {
 // Last returns the time of the flow's last packet.
 func (f *Flow) Last() time.Time { return f.TS.Add(f.Duration) }
 
-// Store holds the flows.
+// Final reports whether the flow was removed because the input ended: reading a
+// file, such flows stay visible like live ones, so that nothing vanishes at the end.
+func (f *Flow) Final() bool { return f.Closed && f.Reason == tracker.ReasonEndOfInput }
+
+// Store holds the flows. It is used by one goroutine.
 type Store struct {
-	flows map[string]*Flow // by uid
-	now   time.Time        // network time of the latest snapshot
+	flows map[string]int // uid → index in all
+	all   []*Flow        // every flow, in the order of the latest Rows call
+	now   time.Time      // network time of the latest snapshot
 	stats tracker.Stats
 	drops tracker.Drops
+	pin   string // uid kept past its linger time
 
 	// Linger is how long closed flows stay (network time); 0 keeps them forever.
 	Linger time.Duration
-	// Crossings holds the latest threshold crossings (at most MaxCrossings), newest
-	// last.
-	Crossings []tracker.Crossing
 }
-
-// MaxCrossings bounds Store.Crossings.
-const MaxCrossings = 1000
 
 // New returns an empty store.
 func New(linger time.Duration) *Store {
-	return &Store{flows: map[string]*Flow{}, Linger: linger}
+	return &Store{flows: map[string]int{}, Linger: linger}
 }
 
 // Now returns the network time of the latest snapshot.
@@ -57,43 +61,63 @@ func (s *Store) Now() time.Time { return s.now }
 func (s *Store) Stats() (tracker.Stats, tracker.Drops) { return s.stats, s.drops }
 
 // Len returns the number of flows held.
-func (s *Store) Len() int { return len(s.flows) }
+func (s *Store) Len() int { return len(s.all) }
 
 // Get returns the flow with uid, or nil.
-func (s *Store) Get(uid string) *Flow { return s.flows[uid] }
+func (s *Store) Get(uid string) *Flow {
+	if i, ok := s.flows[uid]; ok {
+		return s.all[i]
+	}
+	return nil
+}
 
-// Apply merges a snapshot: updates, removals and crossings, in order.
+// Pin keeps the flow with uid (the one under the cursor) past its linger time, until
+// another is pinned; "" pins none.
+func (s *Store) Pin(uid string) { s.pin = uid }
+
+// put stores f under its uid, replacing the previous flow.
+func (s *Store) put(f *Flow) {
+	if i, ok := s.flows[f.UID]; ok {
+		s.all[i] = f
+		return
+	}
+	s.flows[f.UID] = len(s.all)
+	s.all = append(s.all, f)
+}
+
+// Apply merges a snapshot: updates, removals and crossings, in order. Changed flows
+// are replaced, never modified (see Flow).
 func (s *Store) Apply(snap *tracker.Snapshot) {
 	s.now, s.stats, s.drops = snap.Time, snap.Stats, snap.Dropped
 	for i := range snap.Updates {
 		u := &snap.Updates[i]
-		f := s.flows[u.UID]
-		if f == nil {
-			f = &Flow{rateAt: u.TS}
-			s.flows[u.UID] = f
+		f := new(Flow)
+		if old := s.Get(u.UID); old != nil {
+			*f = *old
+		} else {
+			f.rateAt = u.TS
 		}
 		f.Update = *u
 		f.sampleRates(snap.Time)
+		s.put(f)
 	}
 	for i := range snap.Removed {
 		r := &snap.Removed[i]
-		f := s.flows[r.UID]
-		if f == nil {
-			f = &Flow{}
-			s.flows[r.UID] = f
+		f := new(Flow)
+		if old := s.Get(r.UID); old != nil {
+			*f = *old
 		}
 		f.Record = *r
 		f.Closed = true
 		f.OrigRate, f.RespRate = 0, 0
+		s.put(f)
 	}
-	for _, x := range snap.Crossings {
-		if f := s.flows[x.UID]; f != nil {
+	for i := range snap.Crossings {
+		if old := s.Get(snap.Crossings[i].UID); old != nil {
+			f := *old
 			f.Crossed++
+			s.put(&f)
 		}
-		s.Crossings = append(s.Crossings, x)
-	}
-	if n := len(s.Crossings); n > MaxCrossings {
-		s.Crossings = slices.Delete(s.Crossings, 0, n-MaxCrossings)
 	}
 	s.expire()
 }
@@ -109,15 +133,27 @@ func (f *Flow) sampleRates(now time.Time) {
 	f.rateAt, f.rateBytes = now, [2]uint64{f.OrigIPBytes, f.RespIPBytes}
 }
 
-// expire drops closed flows older than Linger.
+// expire drops closed flows older than Linger, except the pinned one and those
+// that the end of input removed.
 func (s *Store) expire() {
 	if s.Linger <= 0 {
 		return
 	}
-	for uid, f := range s.flows {
-		if f.Closed && s.now.Sub(f.Removed) > s.Linger {
-			delete(s.flows, uid)
+	gone := func(f *Flow) bool {
+		return f.Closed && !f.Final() && f.UID != s.pin && s.now.Sub(f.Removed) > s.Linger
+	}
+	if !slices.ContainsFunc(s.all, gone) {
+		return
+	}
+	s.all = slices.DeleteFunc(s.all, func(f *Flow) bool {
+		if gone(f) {
+			delete(s.flows, f.UID)
+			return true
 		}
+		return false
+	})
+	for i, f := range s.all {
+		s.flows[f.UID] = i
 	}
 }
 
@@ -154,14 +190,21 @@ type Query struct {
 	Desc       bool
 	Match      func(*tracker.Record) bool // nil matches all
 	ShowClosed bool
+	Keep       string // uid of a flow to list even when closed and hidden (the selected one)
 }
 
-// Rows returns the flows that q selects, in q's order (ties by start, then uid, so
-// the order is stable across refreshes).
+// Rows returns a new slice of the flows that q selects, in q's order (ties by start,
+// then creation order, then uid, so the order is stable across refreshes). The
+// Store keeps its flows in the order of the last call, so that sorting again by the
+// same column, the usual case, sorts an almost sorted slice.
 func (s *Store) Rows(q Query) []*Flow {
-	rows := make([]*Flow, 0, len(s.flows))
-	for _, f := range s.flows {
-		if f.Closed && !q.ShowClosed {
+	s.sort(q.Sort, q.Desc)
+	for i, f := range s.all {
+		s.flows[f.UID] = i
+	}
+	rows := make([]*Flow, 0, len(s.all))
+	for _, f := range s.all {
+		if f.Closed && !q.ShowClosed && !f.Final() && f.UID != q.Keep {
 			continue
 		}
 		if q.Match != nil && !q.Match(&f.Record) {
@@ -169,9 +212,14 @@ func (s *Store) Rows(q Query) []*Flow {
 		}
 		rows = append(rows, f)
 	}
+	return rows
+}
+
+// sort orders s.all by column c.
+func (s *Store) sort(c Column, desc bool) {
 	now := s.now
 	key := func(a, b *Flow) int {
-		switch q.Sort {
+		switch c {
 		case ByProto:
 			return cmp.Compare(a.Proto, b.Proto)
 		case ByOrig:
@@ -201,9 +249,9 @@ func (s *Store) Rows(q Query) []*Flow {
 		}
 		return 0
 	}
-	slices.SortFunc(rows, func(a, b *Flow) int {
+	slices.SortFunc(s.all, func(a, b *Flow) int {
 		c := key(a, b)
-		if q.Desc {
+		if desc {
 			c = -c
 		}
 		if c != 0 {
@@ -212,9 +260,11 @@ func (s *Store) Rows(q Query) []*Flow {
 		if c := a.TS.Compare(b.TS); c != 0 {
 			return c
 		}
+		if c := cmp.Compare(a.Seq, b.Seq); c != 0 {
+			return c
+		}
 		return cmp.Compare(a.UID, b.UID)
 	})
-	return rows
 }
 
 // Index returns the position of uid in rows, or -1: the cursor stays on its

@@ -2,6 +2,7 @@ package flows
 
 import (
 	"net/netip"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -70,5 +71,53 @@ func TestStore(t *testing.T) {
 	s.Apply(&tracker.Snapshot{Time: t0.Add(14 * time.Second)})
 	if s.Get("Ca") != nil || s.Len() != 2 {
 		t.Errorf("closed flow kept past its linger time")
+	}
+}
+
+// A published flow never changes: the Store replaces it.
+func TestFlowsImmutable(t *testing.T) {
+	s := New(0)
+	s.Apply(&tracker.Snapshot{Time: t0.Add(time.Second), Updates: []tracker.Update{update("Ca", 1, 0, "S1", 100, 100)}})
+	rows := s.Rows(Query{})
+	before := *rows[0]
+	s.Apply(&tracker.Snapshot{Time: t0.Add(2 * time.Second),
+		Updates:   []tracker.Update{update("Ca", 1, 0, "S1", 900, 900)},
+		Crossings: []tracker.Crossing{{UID: "Ca"}}})
+	closed := update("Ca", 1, 0, "SF", 1000, 1000).Record
+	closed.Reason = tracker.ReasonClose
+	s.Apply(&tracker.Snapshot{Time: t0.Add(3 * time.Second), Removed: []tracker.Record{closed}})
+	if !reflect.DeepEqual(*rows[0], before) {
+		t.Errorf("published flow changed: %+v", rows[0])
+	}
+	if f := s.Get("Ca"); !f.Closed || f.Crossed != 1 || f.OrigIPBytes != 1000 {
+		t.Errorf("current flow %+v", f)
+	}
+}
+
+// Flows removed at the end of input stay listed; the pinned flow and the kept one
+// outlive the linger time and the closed filter.
+func TestFinalPinKeep(t *testing.T) {
+	s := New(time.Second)
+	var ups []tracker.Update
+	for i, uid := range []string{"Ca", "Cb", "Cc"} {
+		ups = append(ups, update(uid, uint16(i+1), time.Duration(i)*time.Millisecond, "S1", 10, 10))
+	}
+	s.Apply(&tracker.Snapshot{Time: t0, Updates: ups})
+	rm := func(uid string, port uint16, why tracker.RemoveReason) tracker.Record {
+		r := update(uid, port, 0, "SF", 10, 10).Record
+		r.Reason, r.Removed = why, t0
+		return r
+	}
+	s.Pin("Cb")
+	s.Apply(&tracker.Snapshot{Time: t0, Removed: []tracker.Record{rm("Cb", 2, tracker.ReasonClose), rm("Cc", 3, tracker.ReasonClose)}})
+	if got := uids(s.Rows(Query{Keep: "Cc"})); got != "Ca Cc" {
+		t.Errorf("rows with Cc kept: %s", got)
+	}
+	s.Apply(&tracker.Snapshot{Time: t0.Add(time.Minute), Removed: []tracker.Record{rm("Ca", 1, tracker.ReasonEndOfInput)}, Final: true})
+	if got := uids(s.Rows(Query{})); got != "Ca" {
+		t.Errorf("after the end of input: %s, want Ca (Cc expired, Cb pinned but closed)", got)
+	}
+	if s.Get("Cb") == nil || s.Get("Cc") != nil {
+		t.Errorf("pinned flow expired or unpinned flow kept")
 	}
 }
