@@ -152,6 +152,38 @@ func TestFeatureDefaultThresholds(t *testing.T) {
 	compareLines(t, out, readExpected(t, filepath.Join(dir, "expected.txt")))
 }
 
+// TestSetDefaultThresholds sets the same defaults at run time, as the TUI's T key
+// does, before the first connection is established.
+func TestSetDefaultThresholds(t *testing.T) {
+	dir := featureDir(t, "thresholds")
+	src, err := tracker.OpenFile(filepath.Join(dir, "trace.pcapng"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	want := tracker.Thresholds{
+		OrigBytes:   []uint64{1, 2500, 2700},
+		RespBytes:   []uint64{2000},
+		RespPackets: []uint64{50, 52},
+		Duration:    []time.Duration{200 * time.Millisecond},
+	}
+	var out []string
+	var tr *tracker.Tracker
+	tr = tracker.New(tracker.Config{}, tracker.Handlers{
+		NewConn: func(tracker.Conn) {
+			if len(tr.DefaultThresholds().OrigBytes) == 0 {
+				tr.SetDefaultThresholds(want)
+			}
+		},
+		Established: func(c tracker.Conn) { out = append(out, "Threshold set for "+zeekID(c.ID())) },
+		Threshold:   printCrossing(&out),
+	})
+	if err := tr.Run(context.Background(), src); err != nil {
+		t.Fatal(err)
+	}
+	compareLines(t, out, readExpected(t, filepath.Join(dir, "expected.txt")))
+}
+
 func TestFeatureThresholdDelete(t *testing.T) {
 	dir := featureDir(t, "threshold-delete")
 	var out []string

@@ -62,8 +62,9 @@ type Update struct {
 	// Conn is the connection's handle, for calls passed to Tracker.Do (for example
 	// to set thresholds on it); use it only on the tracker's goroutine.
 	Conn       Conn
-	Seq        uint64 // creation order, unique for the tracker's lifetime
-	Thresholds int    // thresholds still pending on it
+	Seq        uint64        // creation order, unique for the tracker's lifetime
+	Thresholds int           // thresholds still pending on it
+	Inactivity time.Duration // its inactivity timeout, counted from its last packet; 0: none
 }
 
 // Drops counts events a Feed could not queue.
@@ -181,6 +182,7 @@ func (t *Tracker) updates() []Update {
 		u.Conn = Conn{t: t, idx: c.idx, gen: c.gen}
 		u.Seq = c.seq
 		u.Thresholds = t.pendingThresholds(c)
+		u.Inactivity = time.Duration(c.inactivity)
 		ups = append(ups, u)
 		f.arena = t.appendUID(f.arena, c.seq)
 		f.offs = append(f.offs, len(f.arena))

@@ -174,6 +174,14 @@ func (t *Tracker) applyDefaultThresholds(c *conn) {
 	}
 }
 
+// SetDefaultThresholds replaces the default thresholds (Config.Thresholds) for the
+// connections created or established from now on; connections that have their
+// thresholds already keep them. Call it on the owner goroutine (e.g. through Do).
+func (t *Tracker) SetDefaultThresholds(d Thresholds) { t.cfg.Thresholds = d }
+
+// DefaultThresholds returns the default thresholds. Call it on the owner goroutine.
+func (t *Tracker) DefaultThresholds() Thresholds { return t.cfg.Thresholds }
+
 // ThresholdList is the thresholds still pending on a connection, ascending.
 type ThresholdList struct {
 	OrigBytes, RespBytes     []uint64
