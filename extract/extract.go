@@ -162,6 +162,23 @@ type Sink struct {
 	paths   [2]string
 	written uint64
 	closed  bool
+
+	pmu      sync.Mutex // guards progress, which the writer updates for other readers
+	progress Progress
+}
+
+// Progress is what a Sink has written so far.
+type Progress struct {
+	Files   [2]string // paths of the originator's and the responder's file; "" until created
+	Written [2]uint64 // bytes written to each, gap markers included
+	Done    bool      // the extraction has ended: closed, detached or stopped by an alert
+}
+
+// Progress returns what s has written so far. Any goroutine may call it.
+func (s *Sink) Progress() Progress {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	return s.progress
 }
 
 // FileNames returns Zeek's file names for a connection's two directions.
@@ -366,6 +383,9 @@ func (x *Extractor) writeSome(s *Sink, d int, b []byte) {
 		}
 	}
 	n, err := f.Write(b)
+	s.pmu.Lock()
+	s.progress.Written[d] += uint64(n)
+	s.pmu.Unlock()
 	s.written += uint64(n)
 	x.total.Add(uint64(n))
 	x.stats.bytes.Add(uint64(n))
@@ -402,6 +422,9 @@ func (x *Extractor) create(s *Sink, d int) (*os.File, error) {
 			return nil, err
 		}
 		s.files[d], s.paths[d] = f, path
+		s.pmu.Lock()
+		s.progress.Files[d] = path
+		s.pmu.Unlock()
 		x.stats.files.Add(1)
 		return f, nil
 	}
@@ -416,6 +439,9 @@ func (x *Extractor) closeSink(s *Sink, cause error, file string) {
 	}
 	s.closed = true
 	s.stopped.Store(true)
+	s.pmu.Lock()
+	s.progress.Done = true
+	s.pmu.Unlock()
 	x.stats.extracting.Add(-1)
 	for d, f := range s.files {
 		if f == nil {

@@ -240,4 +240,8 @@ func TestDetach(t *testing.T) {
 	if x.Stats().Extracting != 0 {
 		t.Errorf("%d extractions open", x.Stats().Extracting)
 	}
+	p := sink.Progress()
+	if !p.Done || p.Files[1] != filepath.Join(dir, ftpControl+"_resp.dat") || p.Written[1] != uint64(len(got)) {
+		t.Errorf("progress %+v; want done, the resp file and %d bytes", p, len(got))
+	}
 }
