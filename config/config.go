@@ -24,6 +24,8 @@ type Config struct {
 	Tracker    TrackerSection    `toml:"tracker"`
 	Thresholds ThresholdsSection `toml:"thresholds"`
 	Extract    ExtractSection    `toml:"extract"`
+	UI         UISection         `toml:"ui"`
+	Keys       KeysSection       `toml:"keys"`
 
 	md *toml.MetaData // the keys the file defined; nil for a Config built in code
 }

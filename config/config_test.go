@@ -199,13 +199,13 @@ func TestParseErrors(t *testing.T) {
 		},
 		{
 			name: "unknown section",
-			file: "[tracker]\n\n[ui]\ntheme = \"dark\"\n",
-			want: "config.toml:3: ui: unknown section",
+			file: "[tracker]\n\n[display]\ntheme = \"dark\"\n",
+			want: "config.toml:3: display: unknown section",
 		},
 		{
 			name: "unknown section made by a dotted key",
-			file: "\n\nui.theme = \"dark\"\n",
-			want: "config.toml:3: ui: unknown section",
+			file: "\n\ndisplay.theme = \"dark\"\n",
+			want: "config.toml:3: display: unknown section",
 		},
 		{
 			name: "unknown table inside a section",

@@ -5,7 +5,7 @@
 //
 // The file is made of sections (TOML tables). Every key is optional; a key that is left
 // out keeps flowtop's default, which for the tracker is Zeek's. The sections are
-// [tracker], [thresholds] and [extract]:
+// [tracker], [thresholds], [extract], [ui] and [keys]:
 //
 //	[tracker]
 //	# Do not verify IP, TCP, UDP and ICMP checksums (zeek -C).
@@ -62,6 +62,46 @@
 //	max_bytes_per_conn = "100MB"
 //	max_bytes_total = "10GB"
 //
+//	# The TUI.
+//	[ui]
+//	# Colour theme: a built-in one (dark, light, high-contrast, mono) or NAME for
+//	# $XDG_CONFIG_HOME/flowtop/themes/NAME.toml.
+//	theme = "dark"
+//
+//	# How often the display gets a new snapshot, from 20ms to 10s.
+//	refresh = "500ms"
+//
+//	# The flow table's columns, in order. Columns are proto, orig, resp, service,
+//	# state, history, orig_bytes, resp_bytes, orig_pkts, resp_pkts, orig_rate,
+//	# resp_rate, duration, idle, start, uid and missed.
+//	columns = ["proto", "orig", "resp", "service", "state", "orig_rate", "resp_rate", "duration"]
+//
+//	# Rates in "bits" or "bytes" per second.
+//	units = "bits"
+//
+//	# How long closed connections stay visible; 0: until flowtop exits.
+//	linger = "30s"
+//	show_closed = true
+//
+//	# Replay speed when reading a file (-r): a multiple of real time (1, 10, 0.5)
+//	# or "max" for no delay.
+//	speed = 10
+//
+//	# Keys, replacing the default keys of each action listed. A key is a
+//	# character ("q", "?", "G"), "space", or a name: enter, esc, tab, shift+tab,
+//	# backspace, delete, insert, up, down, left, right, home, end, pgup, pgdown,
+//	# f1 to f20, ctrl+a to ctrl+z, ctrl+@; any of them may follow "alt+". A key
+//	# can serve only one of the actions listed here. The actions are quit, help,
+//	# filter, sort_next, sort_reverse, up, down, top, bottom, page_up, page_down,
+//	# detail, back, pause, thresholds, default_thresholds, extract, extract_all,
+//	# closed, units and alerts.
+//	[keys]
+//	quit = ["q", "ctrl+c"]
+//	pause = "space"
+//	down = ["j", "down"]
+//	up = ["k", "up"]
+//	page_down = ["ctrl+f", "pgdown"]
+//
 // Ports are written PORT/PROTO with PROTO one of tcp, udp and icmp. Timer values must
 // be positive; in [tracker.port_inactivity], 0 removes the port. Any TOML spelling of
 // the same structure works too (dotted keys such as tracker.ignore_checksums = true,
@@ -74,12 +114,14 @@
 // is an *Error whose message is one line naming the file, the line and the key:
 //
 //	config.toml:7: tracker.likely_server_ports: port "80/tcpx": protocol must be tcp, udp or icmp
-//	config.toml:3: ui: unknown section
+//	config.toml:3: display: unknown section
 //	config.toml:12: expected value but found '\n' instead
 //
 // # Using the configuration
 //
 // Config holds what the file says; Config.TrackerConfig lays the [tracker] and
 // [thresholds] keys that the file set over a tracker.Config built from defaults and
-// command-line flags, so a key the file leaves out never overrides anything.
+// command-line flags, so a key the file leaves out never overrides anything. The UI
+// reads Config.UI and Config.Keys itself; where a zero value is also a setting (linger
+// = 0, show_closed = false, speed = "max"), Config.Defined tells it from a key left out.
 package config

@@ -22,6 +22,10 @@ func FuzzParse(f *testing.F) {
 		"[[tracker]]\n[tracker\n\"a\nb\" = 1\n",
 		"a.b.c = 1\n[a]\n[a.b.d]\ne = [[1], [{x = 2}]]\n",
 		"x = 1979-05-27T07:32:00Z\ny = 07:32:00\nz = 0x10\n",
+		"[ui]\ntheme = \"dark\"\nrefresh = \"250ms\"\ncolumns = [\"proto\", \"orig\"]\nunits = \"bits\"\nlinger = 0\nshow_closed = true\nspeed = \"max\"\n",
+		"[ui]\nspeed = 0.5\nrefresh = 10\ncolumns = []\n",
+		"[keys]\nquit = [\"q\", \"ctrl+c\"]\npause = \"space\"\nhelp = \"alt+?\"\nback = \"q\"\n",
+		"keys = { detail = [\"enter\", \"ctrl+m\"], bogus = 1 }\n",
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
