@@ -217,9 +217,22 @@ func (s *Speed) UnmarshalTOML(v any) error {
 		return fmt.Errorf(`speed %s: must be positive; "max" replays without delay`, showValue(v))
 	case math.IsInf(x, 1):
 		return fmt.Errorf(`speed %s: too large; "max" replays without delay`, showValue(v))
+	case x < MinSpeed:
+		return fmt.Errorf("speed %s: slower than %g times real time", showValue(v), MinSpeed)
 	}
 	*s = Speed(x)
 	return nil
+}
+
+// MinSpeed is the slowest replay speed: a thousandth of real time.
+const MinSpeed = 0.001
+
+// ParseSpeed parses a replay speed as the --speed flag gives it: "max" or a positive
+// number.
+func ParseSpeed(text string) (Speed, error) {
+	var s Speed
+	err := s.UnmarshalTOML(text)
+	return s, err
 }
 
 // String formats s as "max" or a number.

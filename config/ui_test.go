@@ -197,6 +197,7 @@ func TestUIErrors(t *testing.T) {
 		{"NaN speed", "[ui]\nspeed = nan\n", `config.toml:2: ui.speed: speed NaN: not a number`},
 		{"bad speed string", "[ui]\nspeed = \"fast\"\n", `config.toml:2: ui.speed: speed "fast": want "max" or a positive number like 1, 10 or 0.5`},
 		{"speed string zero", "[ui]\nspeed = \"0\"\n", `config.toml:2: ui.speed: speed "0": must be positive; "max" replays without delay`},
+		{"too slow", "[ui]\nspeed = 0.0001\n", `config.toml:2: ui.speed: speed 0.0001: slower than 0.001 times real time`},
 		{"speed of the wrong type", "[ui]\nspeed = [1]\n", `config.toml:2: ui.speed: want "max" or a speed like 1, 10 or 0.5, got an array`},
 
 		// [ui] structure

@@ -194,7 +194,8 @@ type Query struct {
 }
 
 // Rows returns a new slice of the flows that q selects, in q's order (ties by start,
-// then creation order, then uid, so the order is stable across refreshes). The
+// then creation order, then uid, all reversed with Desc, so the order is stable
+// across refreshes). The
 // Store keeps its flows in the order of the last call, so that sorting again by the
 // same column, the usual case, sorts an almost sorted slice.
 func (s *Store) Rows(q Query) []*Flow {
@@ -221,7 +222,7 @@ func (s *Store) sort(c Column, desc bool) {
 	key := func(a, b *Flow) int {
 		switch c {
 		case ByProto:
-			return cmp.Compare(a.Proto, b.Proto)
+			return cmp.Compare(a.Proto.Transport(), b.Proto.Transport()) // as shown: ICMPv6 with ICMP
 		case ByOrig:
 			if c := a.OrigH.Compare(b.OrigH); c != 0 {
 				return c
@@ -251,19 +252,19 @@ func (s *Store) sort(c Column, desc bool) {
 	}
 	slices.SortFunc(s.all, func(a, b *Flow) int {
 		c := key(a, b)
+		if c == 0 {
+			c = a.TS.Compare(b.TS)
+		}
+		if c == 0 {
+			c = cmp.Compare(a.Seq, b.Seq)
+		}
+		if c == 0 {
+			c = cmp.Compare(a.UID, b.UID)
+		}
 		if desc {
-			c = -c
+			return -c
 		}
-		if c != 0 {
-			return c
-		}
-		if c := a.TS.Compare(b.TS); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.Seq, b.Seq); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.UID, b.UID)
+		return c
 	})
 }
 

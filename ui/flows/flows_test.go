@@ -49,7 +49,7 @@ func TestStore(t *testing.T) {
 		{Query{}, "Ca Cb Cc"},
 		{Query{Sort: ByRespBytes, Desc: true}, "Cb Ca Cc"},
 		{Query{Sort: ByState}, "Cc Ca Cb"},
-		{Query{Sort: ByState, Desc: true}, "Ca Cb Cc"}, // ties keep start order
+		{Query{Sort: ByState, Desc: true}, "Cb Ca Cc"}, // the exact reverse, ties included
 		{Query{Match: func(r *tracker.Record) bool { return r.ConnState == "S0" }}, "Cc"},
 	} {
 		if got := uids(s.Rows(tc.q)); got != tc.want {

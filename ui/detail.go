@@ -1,0 +1,194 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/flowtop/flowtop/themes"
+	"github.com/flowtop/flowtop/ui/explain"
+	"github.com/flowtop/flowtop/ui/flows"
+	"github.com/flowtop/flowtop/units"
+)
+
+// detailView shows the selected connection's details in a scrollable viewport.
+func (m *Model) detailView() string {
+	m.detail.Width, m.detail.Height = m.width, m.bodyHeight()
+	return m.detail.View()
+}
+
+// refreshDetail rebuilds the detail view of the selected connection, and asks the
+// tracker for what only it knows (pending thresholds, extraction offsets).
+func (m *Model) refreshDetail() {
+	f := m.selected()
+	if f == nil {
+		m.detail.SetContent(m.style(themes.Dim).Render("no connection selected"))
+		return
+	}
+	if !f.Closed && !m.ended && m.tr != nil {
+		conn, uid := f.Conn, f.UID
+		m.tr.Do(func() { m.reply(connInfo(uid, conn)) })
+	}
+	m.detail.Width, m.detail.Height = m.width, m.bodyHeight()
+	m.detail.SetContent(m.detailText(f))
+}
+
+// detailText lays out every conn.log field of f, explained.
+func (m *Model) detailText(f *flows.Flow) string {
+	var b strings.Builder
+	label := m.style(themes.StatusLabel).UnsetBackground()
+	dim := m.style(themes.Dim)
+	field := func(name, value string, note ...string) {
+		b.WriteString("  " + label.Render(fmt.Sprintf("%-15s", name)) + " " + value)
+		if len(note) > 0 && note[0] != "" {
+			b.WriteString("  " + dim.Render(note[0]))
+		}
+		b.WriteByte('\n')
+	}
+	status := "live"
+	if f.Closed {
+		status = "closed: " + explain.Reason(f.Reason) + " at " + f.Removed.Local().Format("15:04:05.000")
+	}
+	b.WriteString(m.style(themes.Title).Render(" Connection "+f.UID+" ") + "  " + dim.Render(status) + "\n\n")
+
+	field("uid", f.UID)
+	field("ts", f.TS.Local().Format("2006-01-02 15:04:05.000000 MST"), fmt.Sprintf("%.6f", float64(f.TS.UnixMicro())/1e6))
+	field("id.orig_h:p", hostPort(f.OrigH, f.OrigP), local(f.HasLocal, f.LocalOrig))
+	field("id.resp_h:p", hostPort(f.RespH, f.RespP), local(f.HasLocal, f.LocalResp))
+	field("proto", f.Proto.Transport())
+	field("service", "-", guess(explain.Service(f.Proto, f.RespP, f.OrigP)))
+	if f.HasDuration {
+		field("duration", f.Duration.String())
+	} else {
+		field("duration", "-")
+	}
+	field("orig_bytes", fmt.Sprint(f.OrigBytes), units.FormatBytes(f.OrigBytes)+" of payload")
+	field("resp_bytes", fmt.Sprint(f.RespBytes), units.FormatBytes(f.RespBytes)+" of payload")
+	field("conn_state", m.style(themes.StateRole(f.ConnState)).Render(f.ConnState), explain.State(f.ConnState))
+	field("missed_bytes", fmt.Sprint(f.MissedBytes))
+	field("history", orDash(f.History))
+	for _, l := range explain.History(f.History) {
+		side := "resp"
+		switch {
+		case l.Letter == '^' || l.Letter == 'X' || l.Letter == 'x':
+			side = "    "
+		case l.Orig:
+			side = "orig"
+		}
+		b.WriteString(fmt.Sprintf("  %17s %c  %s  %s\n", "", l.Letter, dim.Render(side), l.Text))
+	}
+	field("orig_pkts", fmt.Sprint(f.OrigPkts))
+	field("orig_ip_bytes", fmt.Sprint(f.OrigIPBytes), units.FormatBytes(f.OrigIPBytes))
+	field("resp_pkts", fmt.Sprint(f.RespPkts))
+	field("resp_ip_bytes", fmt.Sprint(f.RespIPBytes), units.FormatBytes(f.RespIPBytes))
+	if len(f.TunnelParents) > 0 {
+		field("tunnel_parents", strings.Join(f.TunnelParents, ","))
+	}
+	b.WriteByte('\n')
+
+	idle := m.frame.now.Sub(f.Last())
+	if !f.Closed {
+		left := "no inactivity timeout"
+		if f.Inactivity > 0 {
+			left = fmt.Sprintf("inactivity timeout in %s (after %s)", shortDuration(f.Inactivity-idle), f.Inactivity)
+		}
+		field("idle", shortDuration(idle), left)
+	}
+	m.thresholdsText(&b, f, field)
+	m.extractionText(&b, f, field)
+	if m.spark != nil && m.spark.uid == f.UID {
+		orig, resp := m.spark.rates()
+		top := 0.0
+		for _, v := range append(append([]float64(nil), orig...), resp...) {
+			top = max(top, v)
+		}
+		w := max(m.width-34, 10)
+		spark := m.style(themes.Spark)
+		b.WriteByte('\n')
+		field("rate orig→resp", spark.Render(sparkline(orig, w, top)), last(orig, m.byteRates))
+		field("rate resp→orig", spark.Render(sparkline(resp, w, top)), last(resp, m.byteRates))
+		b.WriteString("  " + dim.Render(fmt.Sprintf("%15s one bar per %v of network time, scale %s", "", sampleEvery, units.FormatRate(top, m.byteRates))) + "\n")
+	}
+	b.WriteString("\n" + dim.Render("  esc back · t thresholds · x extract · ↑/↓ scroll"))
+	return b.String()
+}
+
+// thresholdsText lists the thresholds pending and crossed.
+func (m *Model) thresholdsText(b *strings.Builder, f *flows.Flow, field func(string, string, ...string)) {
+	pending := "none"
+	if f.Thresholds > 0 {
+		pending = fmt.Sprint(f.Thresholds)
+		if m.connInfo.uid == f.UID && len(m.connInfo.list) > 0 {
+			var l []string
+			for _, t := range m.connInfo.list {
+				l = append(l, t.String())
+			}
+			pending = strings.Join(l, "; ")
+		}
+	}
+	field("thresholds", pending, "pending (t to change)")
+	for _, x := range m.crossed[f.UID] {
+		field("", crossingText(&x)[len(f.UID)+1:], "crossed at "+x.Time.Local().Format("15:04:05.000"))
+	}
+}
+
+// extractionText shows the content extraction of f: files, bytes written and the
+// stream offsets where it started.
+func (m *Model) extractionText(b *strings.Builder, f *flows.Flow, field func(string, string, ...string)) {
+	if m.ex == nil {
+		return
+	}
+	s := m.ex.sink(f.UID)
+	if s == nil {
+		field("extraction", "off", "x to start")
+		return
+	}
+	p := s.Progress()
+	state := "on"
+	if p.Done {
+		state = "ended"
+	}
+	field("extraction", state)
+	for d, name := range []string{"orig", "resp"} {
+		file := p.Files[d]
+		if file == "" {
+			file = "(no data yet)"
+		}
+		note := units.FormatBytes(p.Written[d]) + " written"
+		if m.connInfo.uid == f.UID && m.connInfo.started[d] {
+			note += fmt.Sprintf(", from stream offset %d", m.connInfo.start[d])
+		}
+		field("  "+name, file, note)
+	}
+}
+
+func local(has, v bool) string {
+	switch {
+	case !has:
+		return ""
+	case v:
+		return "local"
+	}
+	return "remote"
+}
+
+func guess(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "port suggests " + s
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// last formats the newest value of a rate series.
+func last(v []float64, bytes bool) string {
+	if len(v) == 0 {
+		return ""
+	}
+	return "now " + units.FormatRate(v[len(v)-1], bytes)
+}

@@ -1,0 +1,180 @@
+package ui
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/textinput"
+	"github.com/flowtop/flowtop/tracker"
+	"github.com/flowtop/flowtop/units"
+)
+
+// threshold is one threshold of a connection or of the defaults.
+type threshold struct {
+	metric tracker.Metric
+	orig   bool   // direction; ignored for durations
+	value  uint64 // bytes, packets or nanoseconds
+}
+
+func (t threshold) String() string {
+	dir := "orig"
+	if !t.orig {
+		dir = "resp"
+	}
+	switch t.metric {
+	case tracker.MetricBytes:
+		return fmt.Sprintf("%s bytes ≥ %s (%d)", dir, units.FormatBytes(t.value), t.value)
+	case tracker.MetricPackets:
+		return fmt.Sprintf("%s packets ≥ %d", dir, t.value)
+	}
+	return fmt.Sprintf("duration > %v", time.Duration(t.value))
+}
+
+// thresholdList flattens a tracker.ThresholdList.
+func thresholdList(l tracker.ThresholdList) []threshold {
+	var out []threshold
+	add := func(m tracker.Metric, orig bool, vs []uint64) {
+		for _, v := range vs {
+			out = append(out, threshold{m, orig, v})
+		}
+	}
+	add(tracker.MetricBytes, true, l.OrigBytes)
+	add(tracker.MetricBytes, false, l.RespBytes)
+	add(tracker.MetricPackets, true, l.OrigPackets)
+	add(tracker.MetricPackets, false, l.RespPackets)
+	for _, d := range l.Duration {
+		out = append(out, threshold{tracker.MetricDuration, true, uint64(d)})
+	}
+	return out
+}
+
+// defaultsList and toDefaults convert the default thresholds.
+func defaultsList(d tracker.Thresholds) []threshold {
+	return thresholdList(tracker.ThresholdList{
+		OrigBytes: d.OrigBytes, RespBytes: d.RespBytes, OrigPackets: d.OrigPackets, RespPackets: d.RespPackets, Duration: d.Duration,
+	})
+}
+
+func toDefaults(l []threshold) tracker.Thresholds {
+	var d tracker.Thresholds
+	for _, t := range l {
+		switch {
+		case t.metric == tracker.MetricBytes && t.orig:
+			d.OrigBytes = append(d.OrigBytes, t.value)
+		case t.metric == tracker.MetricBytes:
+			d.RespBytes = append(d.RespBytes, t.value)
+		case t.metric == tracker.MetricPackets && t.orig:
+			d.OrigPackets = append(d.OrigPackets, t.value)
+		case t.metric == tracker.MetricPackets:
+			d.RespPackets = append(d.RespPackets, t.value)
+		default:
+			d.Duration = append(d.Duration, time.Duration(t.value))
+		}
+	}
+	return d
+}
+
+// Dialog focus positions.
+const (
+	focusMetric = iota
+	focusDir
+	focusValue
+	focusList
+	numFocus
+)
+
+// dialog is the thresholds dialog, for one connection (t) or for the defaults of
+// new connections (T).
+type dialog struct {
+	uid    string       // the connection; "" for the defaults
+	conn   tracker.Conn // its handle, for calls through Tracker.Do
+	title  string
+	focus  int
+	metric tracker.Metric
+	orig   bool
+	in     textinput.Model
+	err    string
+	list   []threshold
+	sel    int
+}
+
+func newDialog(uid string, conn tracker.Conn, title string, list []threshold) *dialog {
+	in := textinput.New()
+	in.Placeholder = "10MB, 1.5GiB, 500k"
+	in.CharLimit = 24
+	in.Width = 24
+	in.Prompt = ""
+	in.Focus()
+	return &dialog{uid: uid, conn: conn, title: title, focus: focusValue, orig: true, in: in, list: list}
+}
+
+var metricChoices = []tracker.Metric{tracker.MetricBytes, tracker.MetricPackets, tracker.MetricDuration}
+
+// parse validates the value field for the chosen metric.
+func (d *dialog) parse() (threshold, error) {
+	s := strings.TrimSpace(d.in.Value())
+	t := threshold{metric: d.metric, orig: d.orig}
+	if s == "" {
+		return t, fmt.Errorf("enter a value")
+	}
+	switch d.metric {
+	case tracker.MetricDuration:
+		v, err := time.ParseDuration(s)
+		if err != nil {
+			return t, fmt.Errorf("duration %q: want e.g. 2s, 1m30s, 500ms", s)
+		}
+		if v <= 0 {
+			return t, fmt.Errorf("duration must be positive")
+		}
+		t.value, t.orig = uint64(v), true
+	case tracker.MetricPackets:
+		if strings.ContainsAny(s, "Bi") {
+			return t, fmt.Errorf("packets %q: a count, e.g. 1000 or 50k", s)
+		}
+		fallthrough
+	default:
+		v, err := units.ParseSize(s)
+		if err != nil {
+			return t, err
+		}
+		if v == 0 {
+			return t, fmt.Errorf("must be at least 1")
+		}
+		t.value = v
+	}
+	return t, nil
+}
+
+// cycleMetric moves the metric choice by delta, and the placeholder with it.
+func (d *dialog) cycleMetric(delta int) {
+	i := slices.Index(metricChoices, d.metric)
+	d.metric = metricChoices[(i+delta+len(metricChoices))%len(metricChoices)]
+	switch d.metric {
+	case tracker.MetricBytes:
+		d.in.Placeholder = "10MB, 1.5GiB, 500k"
+	case tracker.MetricPackets:
+		d.in.Placeholder = "1000, 50k"
+	default:
+		d.in.Placeholder = "2s, 1m30s"
+	}
+	d.err = ""
+}
+
+// moveFocus moves the focus by delta, skipping the direction for durations and the
+// list when it is empty.
+func (d *dialog) moveFocus(delta int) {
+	for range numFocus {
+		d.focus = (d.focus + delta + numFocus) % numFocus
+		if d.focus == focusDir && d.metric == tracker.MetricDuration || d.focus == focusList && len(d.list) == 0 {
+			continue
+		}
+		break
+	}
+	if d.focus == focusValue {
+		d.in.Focus()
+	} else {
+		d.in.Blur()
+	}
+}

@@ -1,0 +1,740 @@
+package ui
+
+import (
+	"slices"
+	"time"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
+	"github.com/charmbracelet/bubbles/viewport"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/flowtop/flowtop/themes"
+	"github.com/flowtop/flowtop/tracker"
+	"github.com/flowtop/flowtop/ui/filter"
+	"github.com/flowtop/flowtop/ui/flows"
+)
+
+// Tracker is what the TUI asks of the tracker: calls run on its goroutine.
+// *tracker.Tracker implements it.
+type Tracker interface {
+	Do(fn func()) bool
+	SetDefaultThresholds(tracker.Thresholds)
+}
+
+// Pauser pauses a replay (tracker.Replay implements it).
+type Pauser interface {
+	Pause()
+	Resume()
+}
+
+// Options configure the TUI.
+type Options struct {
+	Source     string        // what is captured: an interface or a file name
+	Live       bool          // capturing from an interface
+	Theme      *themes.Theme // nil: the built-in dark theme
+	Keys       *KeyMap       // nil: the default bindings
+	Columns    []string      // visible columns in order; nil: DefaultColumns
+	ByteRates  bool          // rates in bytes/s rather than bits/s
+	Linger     time.Duration // how long closed connections stay listed; 0: forever
+	ShowClosed bool          // list closed connections from the start
+	Defaults   tracker.Thresholds
+}
+
+// mode is what the screen shows.
+type mode int
+
+const (
+	modeTable mode = iota
+	modeFilter
+	modeDetail
+	modeHelp
+	modeDialog
+)
+
+// Messages from other goroutines.
+type (
+	// doneMsg says the tracker stopped, with Run's error.
+	doneMsg struct{ err error }
+	// alertMsg is an error to show in the alerts pane.
+	alertMsg struct {
+		at   time.Time
+		text string
+	}
+	// connMsg carries what the tracker alone knows of a connection: its pending
+	// thresholds and where its content extraction started.
+	connMsg struct {
+		uid     string
+		list    []threshold
+		start   [2]uint64 // stream offsets where extraction started, orig and resp
+		started [2]bool
+	}
+	// extractMsg reports the x key's result.
+	extractMsg struct {
+		uid string
+		on  bool
+	}
+)
+
+// Done returns the message that tells the TUI the tracker has stopped.
+func Done(err error) tea.Msg { return doneMsg{err} }
+
+// Alert returns the message that adds an error to the alerts pane.
+func Alert(at time.Time, text string) tea.Msg { return alertMsg{at, text} }
+
+// Bounds of the crossings kept for the detail view.
+const (
+	maxCrossedConns   = 10000
+	maxCrossedPerConn = 32
+)
+
+// Model is the TUI's Bubble Tea model.
+type Model struct {
+	opts   Options
+	keys   KeyMap
+	styles *themes.Theme
+	tr     Tracker
+	ex     *Extraction
+	replay Pauser
+	pipe   *pipeline
+	send   func(tea.Msg) // delivers a message from another goroutine
+
+	width, height int
+	mode          mode
+
+	// The latest frame and the status figures derived from it.
+	frame            frameMsg
+	pktRate, bitRate float64
+	rateStats        tracker.Stats
+	rateAt           time.Time
+	ended, paused    bool
+	endErr           error
+	frames           int
+	cols             []column
+	cursor, offset   int
+	selUID           string
+	sort             flows.Column
+	desc, showClosed bool
+	byteRates        bool
+	filter           *filter.Filter
+	filterErr        string
+	queryGen         uint64
+	filterIn         textinput.Model
+	detail           viewport.Model
+	help             help.Model
+	dialog           *dialog
+	alerts           alertList
+	showAlerts       bool
+	defaults         []threshold
+	connInfo         connMsg                       // the latest details of a connection from the tracker
+	crossed          map[string][]tracker.Crossing // crossings by uid, for the detail view
+	message          string
+	spark            *sampler
+	sampledConn      tracker.Conn
+	headerY          int // screen line of the table header
+}
+
+// New returns the model. tr, ex and replay may be nil (no tracker control, no
+// extraction, a live source); pipe may be nil in tests, which then send frames.
+func newModel(opts Options, tr Tracker, ex *Extraction, replay Pauser, pipe *pipeline, send func(tea.Msg)) (*Model, error) {
+	if opts.Theme == nil {
+		th, err := themes.Load("dark", "")
+		if err != nil {
+			return nil, err
+		}
+		opts.Theme = th
+	}
+	if opts.Keys == nil {
+		k, err := NewKeyMap(nil)
+		if err != nil {
+			return nil, err
+		}
+		opts.Keys = &k
+	}
+	names := opts.Columns
+	if names == nil {
+		names = DefaultColumns
+	}
+	cols, err := findColumns(names)
+	if err != nil {
+		return nil, err
+	}
+	fin := textinput.New()
+	fin.Prompt = "/"
+	fin.Placeholder = "tcp and port 443, host 10.0.0.1, state SF, bytes > 1MB, history ~ R"
+	m := &Model{
+		opts: opts, keys: *opts.Keys, styles: opts.Theme, tr: tr, ex: ex, replay: replay, pipe: pipe, send: send,
+		cols: cols, showClosed: opts.ShowClosed, byteRates: opts.ByteRates,
+		filterIn: fin, help: help.New(), detail: viewport.New(0, 0),
+		defaults: defaultsList(opts.Defaults), crossed: map[string][]tracker.Crossing{},
+		showAlerts: true,
+	}
+	m.help.Styles.ShortKey = m.styles.Style(themes.HelpKey)
+	m.help.Styles.ShortDesc = m.styles.Style(themes.HelpDesc)
+	m.help.Styles.FullKey = m.styles.Style(themes.HelpKey)
+	m.help.Styles.FullDesc = m.styles.Style(themes.HelpDesc)
+	m.help.Styles.ShortSeparator = m.styles.Style(themes.Footer)
+	m.help.Styles.FullSeparator = m.styles.Style(themes.Footer)
+	m.help.Styles.Ellipsis = m.styles.Style(themes.Footer)
+	m.sendQuery()
+	return m, nil
+}
+
+// Init implements tea.Model.
+func (m *Model) Init() tea.Cmd { return nil }
+
+// sendQuery hands the current query to the pipeline.
+func (m *Model) sendQuery() {
+	m.queryGen++
+	if m.pipe == nil {
+		return
+	}
+	q := flows.Query{Sort: m.sort, Desc: m.desc, ShowClosed: m.showClosed}
+	if m.filter != nil {
+		q.Match = m.filter.Match
+	}
+	m.pipe.setQuery(query{Query: q, gen: m.queryGen})
+}
+
+// do runs fn on the tracker's goroutine, reporting when it cannot.
+func (m *Model) do(fn func()) {
+	switch {
+	case m.tr == nil || m.ended:
+		m.message = "capture has ended: nothing to change"
+	case !m.tr.Do(fn):
+		m.message = "tracker busy: try again"
+	}
+}
+
+// reply sends msg from the tracker's goroutine without ever blocking it.
+func (m *Model) reply(msg tea.Msg) {
+	if m.send != nil {
+		go m.send(msg)
+	}
+}
+
+// Update implements tea.Model.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.clampCursor()
+		return m, nil
+	case frameMsg:
+		m.applyFrame(msg)
+		return m, nil
+	case doneMsg:
+		m.ended, m.endErr = true, msg.err
+		if msg.err != nil {
+			m.alerts.add(time.Now(), "capture stopped: "+msg.err.Error(), true)
+		}
+		return m, nil
+	case alertMsg:
+		m.alerts.add(msg.at, msg.text, true)
+		return m, nil
+	case connMsg:
+		m.connInfo = msg
+		if m.dialog != nil && m.dialog.uid == msg.uid {
+			m.dialog.list = msg.list
+			m.dialog.sel = min(m.dialog.sel, max(len(msg.list)-1, 0))
+		}
+		return m, nil
+	case extractMsg:
+		if msg.on {
+			m.message = "extracting " + msg.uid
+		} else {
+			m.message = "stopped extracting " + msg.uid
+		}
+		return m, nil
+	case tea.MouseMsg:
+		return m, m.mouse(msg)
+	case tea.KeyMsg:
+		if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste && m.mode != modeFilter && m.mode != modeDialog {
+			// Keys typed faster than the terminal is read arrive together: one each.
+			var cmds []tea.Cmd
+			for _, r := range msg.Runes {
+				_, cmd := m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt})
+				cmds = append(cmds, cmd)
+			}
+			return m, tea.Batch(cmds...)
+		}
+		return m, m.key(msg)
+	}
+	return m, nil
+}
+
+// applyFrame takes a new frame, keeping the cursor on its connection.
+func (m *Model) applyFrame(f frameMsg) {
+	if !m.rateAt.IsZero() {
+		if dt := f.now.Sub(m.rateAt).Seconds(); dt >= 0.5 {
+			m.pktRate = float64(f.stats.Packets-m.rateStats.Packets) / dt
+			m.bitRate = float64(f.stats.Bytes-m.rateStats.Bytes) * 8 / dt
+			m.rateStats, m.rateAt = f.stats, f.now
+		}
+	} else {
+		m.rateStats, m.rateAt = f.stats, f.now
+	}
+	for i := range f.crossings {
+		x := &f.crossings[i]
+		m.alerts.add(x.Time, crossingText(x), false)
+		if len(m.crossed) >= maxCrossedConns {
+			clear(m.crossed)
+		}
+		if l := m.crossed[x.UID]; len(l) < maxCrossedPerConn {
+			m.crossed[x.UID] = append(l, *x)
+		}
+	}
+	line := m.cursor - m.offset // keep the selected row on the same screen line
+	m.frame = f
+	m.frames++
+	if i := flows.Index(f.rows, m.selUID); i >= 0 {
+		m.cursor = i
+		m.offset = i - line
+	}
+	m.clampCursor()
+	m.follow()
+	if m.mode == modeDetail {
+		m.refreshDetail()
+	}
+}
+
+// selected returns the flow under the cursor, or nil.
+func (m *Model) selected() *flows.Flow {
+	if m.cursor < 0 || m.cursor >= len(m.frame.rows) {
+		return nil
+	}
+	return m.frame.rows[m.cursor]
+}
+
+// tableHeight is the number of rows the table shows.
+func (m *Model) tableHeight() int {
+	h := m.height - 3 // status, header, footer
+	if m.alertsShown() {
+		h -= m.alertsHeight()
+	}
+	return max(h, 1)
+}
+
+// clampCursor keeps the cursor and the viewport within the rows, and remembers the
+// selected uid.
+func (m *Model) clampCursor() {
+	n := len(m.frame.rows)
+	m.cursor = min(max(m.cursor, 0), max(n-1, 0))
+	h := m.tableHeight()
+	m.offset = min(max(m.offset, m.cursor-h+1, 0), m.cursor)
+	m.offset = max(min(m.offset, n-h), 0)
+	if f := m.selected(); f != nil && f.UID != m.selUID {
+		m.selUID = f.UID
+		if m.pipe != nil {
+			m.pipe.selectUID(f.UID)
+		}
+	}
+}
+
+// follow samples the selected connection for the sparkline, through the tracker's
+// polling API.
+func (m *Model) follow() {
+	f := m.selected()
+	if f == nil || f.Closed || m.ended || m.tr == nil || f.Conn == m.sampledConn {
+		return
+	}
+	if m.spark != nil {
+		m.spark.stop.Store(true)
+	}
+	s := &sampler{uid: f.UID}
+	m.spark, m.sampledConn = s, f.Conn
+	conn := f.Conn
+	m.tr.Do(func() { conn.Poll(0, s.poll) })
+}
+
+// move moves the cursor by delta rows.
+func (m *Model) move(delta int) {
+	m.cursor += delta
+	m.clampCursor()
+	m.follow()
+}
+
+// key handles a key press.
+func (m *Model) key(k tea.KeyMsg) tea.Cmd {
+	m.message = ""
+	switch m.mode {
+	case modeFilter:
+		return m.filterKey(k)
+	case modeDialog:
+		return m.dialogKey(k)
+	case modeHelp:
+		switch {
+		case key.Matches(k, m.keys.Quit) && k.String() == "ctrl+c":
+			return tea.Quit
+		case key.Matches(k, m.keys.Back, m.keys.Help, m.keys.Quit):
+			m.mode = modeTable
+		}
+		return nil
+	case modeDetail:
+		switch {
+		case key.Matches(k, m.keys.Quit):
+			return tea.Quit
+		case key.Matches(k, m.keys.Back, m.keys.Detail):
+			m.mode = modeTable
+			return nil
+		case key.Matches(k, m.keys.Thresholds, m.keys.Extract, m.keys.Pause, m.keys.Help):
+			// fall through to the table's handling
+		default:
+			var cmd tea.Cmd
+			m.detail, cmd = m.detail.Update(k)
+			return cmd
+		}
+	}
+	switch {
+	case key.Matches(k, m.keys.Quit):
+		return tea.Quit
+	case key.Matches(k, m.keys.Help):
+		m.mode = modeHelp
+	case key.Matches(k, m.keys.Back):
+		m.mode = modeTable
+	case key.Matches(k, m.keys.Filter):
+		m.mode = modeFilter
+		if m.filter != nil {
+			m.filterIn.SetValue(m.filter.String())
+		}
+		m.filterIn.CursorEnd()
+		return m.filterIn.Focus()
+	case key.Matches(k, m.keys.SortNext):
+		m.sort = m.sort.Next()
+		m.sendQuery()
+	case key.Matches(k, m.keys.SortReverse):
+		m.desc = !m.desc
+		m.sendQuery()
+	case key.Matches(k, m.keys.Up):
+		m.move(-1)
+	case key.Matches(k, m.keys.Down):
+		m.move(1)
+	case key.Matches(k, m.keys.PageUp):
+		m.move(-m.tableHeight())
+	case key.Matches(k, m.keys.PageDown):
+		m.move(m.tableHeight())
+	case key.Matches(k, m.keys.Top):
+		m.move(-len(m.frame.rows))
+	case key.Matches(k, m.keys.Bottom):
+		m.move(len(m.frame.rows))
+	case key.Matches(k, m.keys.Detail):
+		if m.selected() != nil {
+			m.mode = modeDetail
+			m.detail.GotoTop()
+			m.refreshDetail()
+		}
+	case key.Matches(k, m.keys.Pause):
+		m.togglePause()
+	case key.Matches(k, m.keys.Closed):
+		m.showClosed = !m.showClosed
+		m.sendQuery()
+	case key.Matches(k, m.keys.Units):
+		m.byteRates = !m.byteRates
+	case key.Matches(k, m.keys.Alerts):
+		m.showAlerts = !m.showAlerts
+		m.clampCursor()
+	case key.Matches(k, m.keys.Thresholds):
+		m.openThresholds()
+	case key.Matches(k, m.keys.Defaults):
+		m.dialog = newDialog("", tracker.Conn{}, "Default thresholds for new connections", slices.Clone(m.defaults))
+		m.mode = modeDialog
+	case key.Matches(k, m.keys.Extract):
+		m.toggleExtract()
+	case key.Matches(k, m.keys.ExtractAll):
+		if m.ex == nil {
+			m.message = "extraction is not available"
+			break
+		}
+		m.ex.setAll(!m.ex.All())
+		if m.ex.All() {
+			m.message = "extracting all new connections"
+		} else {
+			m.message = "no longer extracting new connections"
+		}
+	}
+	return nil
+}
+
+// togglePause freezes or resumes the display, and the replay of a file.
+func (m *Model) togglePause() {
+	m.paused = !m.paused
+	if m.pipe != nil {
+		m.pipe.setPaused(m.paused)
+	}
+	if m.replay != nil {
+		if m.paused {
+			m.replay.Pause()
+		} else {
+			m.replay.Resume()
+		}
+	}
+}
+
+// filterKey edits the filter: Enter applies, Esc clears.
+func (m *Model) filterKey(k tea.KeyMsg) tea.Cmd {
+	switch k.Type {
+	case tea.KeyEnter:
+		f, err := filter.Compile(m.filterIn.Value())
+		if err != nil {
+			m.filterErr = err.Error() // the previous filter stays
+			return nil
+		}
+		m.filter, m.filterErr = f, ""
+		if f.String() == "" {
+			m.filter = nil
+		}
+		m.mode = modeTable
+		m.filterIn.Blur()
+		m.sendQuery()
+		return nil
+	case tea.KeyEsc:
+		m.filter, m.filterErr = nil, ""
+		m.filterIn.SetValue("")
+		m.filterIn.Blur()
+		m.mode = modeTable
+		m.sendQuery()
+		return nil
+	case tea.KeyCtrlC:
+		return tea.Quit
+	}
+	var cmd tea.Cmd
+	m.filterIn, cmd = m.filterIn.Update(k)
+	m.filterErr = ""
+	return cmd
+}
+
+// openThresholds opens the dialog for the selected connection and asks the tracker
+// for its thresholds.
+func (m *Model) openThresholds() {
+	f := m.selected()
+	switch {
+	case f == nil:
+		return
+	case f.Closed:
+		m.message = "connection closed: no thresholds to set"
+		return
+	}
+	m.dialog = newDialog(f.UID, f.Conn, "Thresholds of "+f.UID, nil)
+	m.mode = modeDialog
+	m.refreshThresholds()
+}
+
+// refreshThresholds asks the tracker for the dialog connection's thresholds.
+func (m *Model) refreshThresholds() {
+	conn, uid := m.dialog.conn, m.dialog.uid
+	m.do(func() { m.reply(connInfo(uid, conn)) })
+}
+
+// connInfo gathers a connection's tracker-side details, on the tracker's goroutine.
+func connInfo(uid string, conn tracker.Conn) connMsg {
+	msg := connMsg{uid: uid, list: thresholdList(conn.Thresholds())}
+	msg.start[0], msg.started[0] = conn.ContentStart(true)
+	msg.start[1], msg.started[1] = conn.ContentStart(false)
+	return msg
+}
+
+// dialogKey drives the thresholds dialog.
+func (m *Model) dialogKey(k tea.KeyMsg) tea.Cmd {
+	d := m.dialog
+	switch k.String() {
+	case "esc":
+		m.dialog, m.mode = nil, modeTable
+		return nil
+	case "ctrl+c":
+		return tea.Quit
+	case "tab", "down":
+		if !(k.String() == "down" && d.focus == focusList) {
+			d.moveFocus(1)
+			return nil
+		}
+	case "shift+tab", "up":
+		if !(k.String() == "up" && d.focus == focusList && d.sel > 0) {
+			d.moveFocus(-1)
+			return nil
+		}
+	}
+	switch d.focus {
+	case focusMetric:
+		switch k.String() {
+		case "left", "h":
+			d.cycleMetric(-1)
+		case "right", "l", " ":
+			d.cycleMetric(1)
+		}
+	case focusDir:
+		switch k.String() {
+		case "left", "right", "h", "l", " ":
+			d.orig = !d.orig
+		}
+	case focusList:
+		switch k.String() {
+		case "up", "k":
+			d.sel = max(d.sel-1, 0)
+		case "down", "j":
+			d.sel = min(d.sel+1, len(d.list)-1)
+		case "d", "delete", "backspace", "x":
+			if d.sel < len(d.list) {
+				m.removeThreshold(d.list[d.sel])
+			}
+		}
+	case focusValue:
+		if k.Type == tea.KeyEnter {
+			t, err := d.parse()
+			if err != nil {
+				d.err = err.Error()
+				return nil
+			}
+			m.addThreshold(t)
+			d.in.SetValue("")
+			d.err = ""
+			return nil
+		}
+		var cmd tea.Cmd
+		d.in, cmd = d.in.Update(k)
+		d.err = ""
+		if d.in.Value() != "" {
+			if _, err := d.parse(); err != nil {
+				d.err = err.Error()
+			}
+		}
+		return cmd
+	}
+	return nil
+}
+
+// addThreshold sets t on the dialog's connection, or on the defaults.
+func (m *Model) addThreshold(t threshold) {
+	d := m.dialog
+	if d.uid == "" {
+		if !slices.Contains(m.defaults, t) {
+			m.defaults = append(m.defaults, t)
+		}
+		d.list = slices.Clone(m.defaults)
+		m.applyDefaults()
+		return
+	}
+	conn, uid := d.conn, d.uid
+	m.do(func() {
+		switch t.metric {
+		case tracker.MetricBytes:
+			conn.SetBytesThreshold(t.value, t.orig)
+		case tracker.MetricPackets:
+			conn.SetPacketsThreshold(t.value, t.orig)
+		default:
+			conn.SetDurationThreshold(time.Duration(t.value))
+		}
+		m.reply(connInfo(uid, conn))
+	})
+}
+
+// removeThreshold deletes t from the dialog's connection, or from the defaults.
+func (m *Model) removeThreshold(t threshold) {
+	d := m.dialog
+	if d.uid == "" {
+		m.defaults = slices.DeleteFunc(m.defaults, func(x threshold) bool { return x == t })
+		d.list = slices.Clone(m.defaults)
+		d.sel = min(d.sel, max(len(d.list)-1, 0))
+		m.applyDefaults()
+		return
+	}
+	conn, uid := d.conn, d.uid
+	m.do(func() {
+		switch t.metric {
+		case tracker.MetricBytes:
+			conn.DeleteBytesThreshold(t.value, t.orig)
+		case tracker.MetricPackets:
+			conn.DeletePacketsThreshold(t.value, t.orig)
+		default:
+			conn.DeleteDurationThreshold(time.Duration(t.value))
+		}
+		m.reply(connInfo(uid, conn))
+	})
+}
+
+// applyDefaults hands the default thresholds to the tracker.
+func (m *Model) applyDefaults() {
+	d := toDefaults(m.defaults)
+	tr := m.tr
+	m.do(func() { tr.SetDefaultThresholds(d) })
+}
+
+// toggleExtract starts or stops extracting the selected connection.
+func (m *Model) toggleExtract() {
+	f := m.selected()
+	switch {
+	case f == nil:
+		return
+	case m.ex == nil:
+		m.message = "extraction is not available"
+		return
+	case f.Closed:
+		m.message = "connection closed: nothing left to extract"
+		return
+	}
+	conn, uid, ex := f.Conn, f.UID, m.ex
+	m.do(func() { m.reply(extractMsg{uid, ex.toggle(conn)}) })
+}
+
+// isExtracting reports whether the flow is being extracted.
+func (m *Model) isExtracting(f *flows.Flow) bool {
+	return m.ex != nil && !f.Closed && m.ex.active(f.UID)
+}
+
+// mouse handles the wheel, clicks on rows and clicks on headers.
+func (m *Model) mouse(msg tea.MouseMsg) tea.Cmd {
+	if m.mode != modeTable {
+		if m.mode == modeDetail {
+			var cmd tea.Cmd
+			m.detail, cmd = m.detail.Update(msg)
+			return cmd
+		}
+		return nil
+	}
+	switch {
+	case msg.Button == tea.MouseButtonWheelUp:
+		m.move(-3)
+	case msg.Button == tea.MouseButtonWheelDown:
+		m.move(3)
+	case msg.Action == tea.MouseActionPress && msg.Button == tea.MouseButtonLeft:
+		switch {
+		case msg.Y == m.headerY:
+			m.clickHeader(msg.X)
+		case msg.Y > m.headerY && msg.Y <= m.headerY+m.tableHeight():
+			m.cursor = m.offset + msg.Y - m.headerY - 1
+			m.clampCursor()
+			m.follow()
+		}
+	}
+	return nil
+}
+
+// clickHeader sorts by the clicked column; a second click reverses the order.
+func (m *Model) clickHeader(x int) {
+	cols, widths := layout(m.cols, m.width)
+	pos := marksWidth
+	for i, c := range cols {
+		if x >= pos && x < pos+widths[i]+1 {
+			if c.sort < 0 {
+				return
+			}
+			if m.sort == c.sort {
+				m.desc = !m.desc
+			} else {
+				m.sort, m.desc = c.sort, false
+			}
+			m.sendQuery()
+			return
+		}
+		pos += widths[i] + 1
+	}
+}
+
+// String describes the sort order: "rate ↓".
+func (m *Model) sortText() string {
+	if m.desc {
+		return m.sort.String() + " ↓"
+	}
+	return m.sort.String() + " ↑"
+}
+
+var _ tea.Model = (*Model)(nil)

@@ -1,0 +1,341 @@
+package ui
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/flowtop/flowtop/config"
+	"github.com/flowtop/flowtop/tracker"
+	"github.com/flowtop/flowtop/ui/flows"
+)
+
+// The config package validates [ui] columns and [keys] actions by name; they must
+// be the names this package knows.
+func TestConfigNames(t *testing.T) {
+	if !slices.Equal(config.Columns, Columns()) {
+		t.Errorf("config.Columns %v\nui columns     %v", config.Columns, Columns())
+	}
+	if !slices.Equal(config.Actions, Actions()) {
+		t.Errorf("config.Actions %v\nui actions     %v", config.Actions, Actions())
+	}
+	for _, a := range actions {
+		for _, k := range a.keys {
+			if _, err := config.ParseKey(keyName(k)); err != nil && k != " " {
+				t.Errorf("default key %q of %s: %v", k, a.name, err)
+			}
+		}
+	}
+}
+
+func TestKeyMap(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		overrides map[string][]string
+		wantErr   string
+	}{
+		{"defaults", nil, ""},
+		{"rebound", map[string][]string{"quit": {"Q"}, "detail": {"enter", "o"}}, ""},
+		{"unknown action", map[string][]string{"exit": {"x"}}, `keys: unknown action "exit"`},
+		{"clash with a default", map[string][]string{"detail": {" "}}, `keys: "space" is bound to both detail and pause`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k, err := NewKeyMap(tc.overrides)
+			if tc.wantErr != "" {
+				if err == nil || err.Error() != tc.wantErr {
+					t.Fatalf("error %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.overrides != nil && (!slices.Equal(k.Quit.Keys(), []string{"Q"}) || k.Detail.Help().Key != "enter/o") {
+				t.Errorf("quit %v, detail help %q", k.Quit.Keys(), k.Detail.Help().Key)
+			}
+		})
+	}
+}
+
+func TestLayout(t *testing.T) {
+	cols, _ := findColumns(DefaultColumns)
+	for _, width := range []int{40, 80, 120, 180, 300} {
+		kept, widths := layout(cols, width)
+		total := marksWidth
+		for i, c := range kept {
+			if widths[i] < c.width {
+				t.Errorf("%d: %s narrower than its minimum", width, c.name)
+			}
+			total += widths[i] + 1
+		}
+		if total > width && len(kept) > 1 {
+			t.Errorf("%d columns: %d cells", width, total)
+		}
+		names := make([]string, len(kept))
+		for i, c := range kept {
+			names[i] = c.name
+		}
+		// The most important columns are the last to go.
+		for _, must := range []string{"orig", "resp"} {
+			if width >= 60 && !slices.Contains(names, must) {
+				t.Errorf("%d: %s dropped: %v", width, must, names)
+			}
+		}
+		if width >= 180 && len(kept) != len(cols) {
+			t.Errorf("%d: dropped columns at full width: %v", width, names)
+		}
+	}
+}
+
+func TestFit(t *testing.T) {
+	for _, tc := range []struct {
+		s     string
+		w     int
+		right bool
+		want  string
+	}{
+		{"abc", 5, false, "abc  "},
+		{"abc", 5, true, "  abc"},
+		{"PROTO↑", 6, false, "PROTO↑"},
+		{"[fe80::3074:17d5:2052:c324]:54213", 15, false, "[fe80::…]:54213"},
+		{"abc", 1, false, "a"},
+	} {
+		if got := fit(tc.s, tc.w, tc.right); got != tc.want {
+			t.Errorf("fit(%q, %d) = %q, want %q", tc.s, tc.w, got, tc.want)
+		}
+	}
+}
+
+// The cursor stays on its connection, on the same screen line, when the rows move.
+func TestCursorFollowsConnection(t *testing.T) {
+	tm := newTestModel(t, 120, 10, Options{}, nil, nil)
+	var ups []tracker.Update
+	for i := range 20 {
+		ups = append(ups, upd("C"+string(rune('a'+i)), uint64(i), uint16(1000+i), time.Duration(i)*time.Millisecond, 100, uint64(i)*100))
+	}
+	tm.apply(&tracker.Snapshot{Time: t0.Add(time.Second), Updates: ups})
+	tm.press("j", "j", "j", "j", "j") // Cf on line 5
+	if tm.selUID != "Cf" || tm.cursor != 5 {
+		t.Fatalf("cursor %d on %s", tm.cursor, tm.selUID)
+	}
+	line := tm.cursor - tm.offset
+	tm.press("S") // reverse: Cf moves to index 14
+	if tm.selUID != "Cf" || tm.cursor != 14 || tm.cursor-tm.offset != line {
+		t.Errorf("after reversing: cursor %d (line %d) on %s; want 14, line %d, Cf", tm.cursor, tm.cursor-tm.offset, tm.selUID, line)
+	}
+	// New rows before it do not move the selection either.
+	tm.apply(&tracker.Snapshot{Time: t0.Add(2 * time.Second), Updates: []tracker.Update{upd("Cz", 99, 2000, time.Hour, 1, 1)}})
+	if tm.selUID != "Cf" || tm.cursor != 15 {
+		t.Errorf("after a new row: cursor %d on %s", tm.cursor, tm.selUID)
+	}
+	// Removed under the cursor: stays selected, listed although closed ones are
+	// hidden.
+	tm.showClosed = false
+	closed := ups[5].Record
+	closed.Reason, closed.Removed = tracker.ReasonClose, t0.Add(3*time.Second)
+	tm.apply(&tracker.Snapshot{Time: t0.Add(3 * time.Second), Removed: []tracker.Record{closed}})
+	if f := tm.selected(); f == nil || f.UID != "Cf" || !f.Closed {
+		t.Errorf("closed connection under the cursor: %+v", f)
+	}
+	tm.press("j")
+	if slices.Contains(tm.uids(), "Cf") {
+		t.Errorf("closed connection still listed once the cursor left it")
+	}
+}
+
+func TestSortAndFilterKeys(t *testing.T) {
+	tm := newTestModel(t, 180, 30, Options{ShowClosed: true}, nil, nil)
+	tm.apply(finalSnapshot(t, ordinary))
+	if len(tm.frame.rows) != 8 {
+		t.Fatalf("%d rows, want the capture's 8 connections", len(tm.frame.rows))
+	}
+	tm.press("s")
+	if tm.sort != flows.ByProto {
+		t.Errorf("s: sort %v", tm.sort)
+	}
+	protos := func() string {
+		var s []string
+		for _, f := range tm.frame.rows {
+			s = append(s, f.Proto.Transport())
+		}
+		return strings.Join(slices.Compact(s), " ")
+	}
+	if got := protos(); got != "icmp tcp udp" {
+		t.Errorf("by proto: %s", got)
+	}
+	tm.press("S")
+	if got := protos(); got != "udp tcp icmp" {
+		t.Errorf("by proto, reversed: %s", got)
+	}
+
+	tm.press("/")
+	tm.typeText("udp")
+	tm.press("enter")
+	if tm.mode != modeTable || tm.filter == nil || protos() != "udp" {
+		t.Fatalf("filter udp: mode %v, rows %s", tm.mode, protos())
+	}
+	// A bad expression shows its error and keeps the previous filter.
+	tm.press("/")
+	tm.typeText(" and port")
+	tm.press("enter")
+	if tm.mode != modeFilter || !strings.Contains(tm.filterErr, "column") || tm.filter.String() != "udp" {
+		t.Errorf("bad filter: mode %v, error %q, filter %q", tm.mode, tm.filterErr, tm.filter.String())
+	}
+	if v := tm.View(); !strings.Contains(v, tm.filterErr) {
+		t.Errorf("the error is not shown inline:\n%s", v)
+	}
+	tm.press("esc")
+	if tm.filter != nil || len(tm.frame.rows) != 8 {
+		t.Errorf("esc: filter %v, %d rows", tm.filter, len(tm.frame.rows))
+	}
+}
+
+func TestOverlays(t *testing.T) {
+	tm := newTestModel(t, 180, 40, Options{ShowClosed: true}, nil, nil)
+	tm.apply(finalSnapshot(t, ordinary))
+	for _, tc := range []struct {
+		keys []string
+		mode mode
+		want string
+	}{
+		{[]string{"enter"}, modeDetail, "history"},
+		{[]string{"esc"}, modeTable, "ORIGINATOR"},
+		{[]string{"?"}, modeHelp, "default thresholds"},
+		{[]string{"esc"}, modeTable, "ORIGINATOR"},
+		{[]string{"T"}, modeDialog, "Default thresholds for new connections"},
+		{[]string{"esc"}, modeTable, "ORIGINATOR"},
+	} {
+		tm.press(tc.keys...)
+		if tm.mode != tc.mode || !strings.Contains(tm.View(), tc.want) {
+			t.Errorf("%v: mode %v, view without %q", tc.keys, tm.mode, tc.want)
+		}
+	}
+	if cmd := tm.key(keyMsg("q")); cmd == nil || cmd() != tea.Quit() {
+		t.Errorf("q does not quit")
+	}
+}
+
+func TestDialogParse(t *testing.T) {
+	for _, tc := range []struct {
+		metric  tracker.Metric
+		in      string
+		want    uint64
+		wantErr string
+	}{
+		{tracker.MetricBytes, "10MB", 10_000_000, ""},
+		{tracker.MetricBytes, "1.5GiB", 1536 << 20, ""},
+		{tracker.MetricBytes, "500k", 500_000, ""},
+		{tracker.MetricBytes, "0", 0, "at least 1"},
+		{tracker.MetricBytes, "2s", 0, "size"},
+		{tracker.MetricPackets, "50k", 50_000, ""},
+		{tracker.MetricPackets, "10MB", 0, "a count"},
+		{tracker.MetricDuration, "2s", uint64(2 * time.Second), ""},
+		{tracker.MetricDuration, "1m30s", uint64(90 * time.Second), ""},
+		{tracker.MetricDuration, "10MB", 0, "want e.g."},
+		{tracker.MetricDuration, "-1s", 0, "positive"},
+		{tracker.MetricBytes, "", 0, "enter a value"},
+	} {
+		d := newDialog("C1", tracker.Conn{}, "", nil)
+		d.metric = tc.metric
+		d.in.SetValue(tc.in)
+		got, err := d.parse()
+		switch {
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("%v %q: error %v, want %q", tc.metric, tc.in, err, tc.wantErr)
+		case tc.wantErr == "" && (err != nil || got.value != tc.want):
+			t.Errorf("%v %q: %v, %v; want %d", tc.metric, tc.in, got.value, err, tc.want)
+		}
+	}
+}
+
+// The T dialog edits the default thresholds and hands them to the tracker.
+func TestDefaultThresholdsDialog(t *testing.T) {
+	fake := &fakeTracker{}
+	tm := newTestModel(t, 120, 40, Options{Defaults: tracker.Thresholds{RespBytes: []uint64{1000}}}, fake, nil)
+	tm.press("T")
+	if got := tm.View(); !strings.Contains(got, "resp bytes ≥ 1000 B (1000)") {
+		t.Errorf("the configured default is not listed:\n%s", got)
+	}
+	tm.typeText("10MB")
+	tm.press("enter")      // orig bytes ≥ 10 MB
+	tm.press("tab", "tab") // to the metric
+	tm.press("right", "right")
+	tm.press("tab")
+	tm.typeText("2s")
+	tm.press("enter") // duration > 2s
+	want := tracker.Thresholds{OrigBytes: []uint64{10_000_000}, RespBytes: []uint64{1000}, Duration: []time.Duration{2 * time.Second}}
+	if !equalThresholds(fake.defaults, want) {
+		t.Errorf("defaults %+v, want %+v", fake.defaults, want)
+	}
+	tm.press("tab") // to the list
+	tm.press("d")   // deletes the first: resp bytes 1000… in list order
+	if len(fake.defaults.OrigBytes)+len(fake.defaults.RespBytes)+len(fake.defaults.Duration) != 2 {
+		t.Errorf("after delete: %+v", fake.defaults)
+	}
+}
+
+func equalThresholds(a, b tracker.Thresholds) bool {
+	return slices.Equal(a.OrigBytes, b.OrigBytes) && slices.Equal(a.RespBytes, b.RespBytes) &&
+		slices.Equal(a.OrigPackets, b.OrigPackets) && slices.Equal(a.RespPackets, b.RespPackets) && slices.Equal(a.Duration, b.Duration)
+}
+
+// fakeTracker runs calls at once, as if the tracker's goroutine were idle.
+type fakeTracker struct{ defaults tracker.Thresholds }
+
+func (f *fakeTracker) Do(fn func()) bool                         { fn(); return true }
+func (f *fakeTracker) SetDefaultThresholds(d tracker.Thresholds) { f.defaults = d }
+
+func TestAlerts(t *testing.T) {
+	var l alertList
+	l.add(t0, "a", false)
+	l.add(t0, "b", true)
+	l.add(t0.Add(time.Second), "a", false)
+	if len(l.items) != 2 || l.items[0].text != "a" || l.items[0].count != 2 || l.items[1].text != "b" {
+		t.Errorf("alerts %+v", l.items)
+	}
+	for i := range maxAlerts + 10 {
+		l.add(t0, string(rune(i+1000)), false)
+	}
+	if len(l.items) != maxAlerts {
+		t.Errorf("%d alerts kept", len(l.items))
+	}
+}
+
+func TestMouse(t *testing.T) {
+	tm := newTestModel(t, 180, 30, Options{ShowClosed: true}, nil, nil)
+	tm.apply(finalSnapshot(t, ordinary))
+	tm.View() // lays out the header
+	// A click on the third row selects it; on the STATE header sorts by state.
+	tm.Update(tea.MouseMsg{X: 10, Y: tm.headerY + 3, Action: tea.MouseActionPress, Button: tea.MouseButtonLeft})
+	tm.refresh(nil, false)
+	if tm.cursor != 2 {
+		t.Errorf("click on row 3: cursor %d", tm.cursor)
+	}
+	header := strings.Split(tm.View(), "\n")[tm.headerY]
+	x := strings.Index(header, "STATE")
+	tm.Update(tea.MouseMsg{X: x + 1, Y: tm.headerY, Action: tea.MouseActionPress, Button: tea.MouseButtonLeft})
+	if tm.sort != flows.ByState || tm.desc {
+		t.Errorf("click on STATE: sort %v desc %v", tm.sort, tm.desc)
+	}
+	tm.Update(tea.MouseMsg{X: x + 1, Y: tm.headerY, Action: tea.MouseActionPress, Button: tea.MouseButtonLeft})
+	if !tm.desc {
+		t.Errorf("second click does not reverse")
+	}
+	tm.Update(tea.MouseMsg{Button: tea.MouseButtonWheelDown, Action: tea.MouseActionPress})
+	if tm.cursor != 5 {
+		t.Errorf("wheel: cursor %d", tm.cursor)
+	}
+}
+
+// Keys that arrive together (typed faster than the terminal is read) count one by one.
+func TestKeysTogether(t *testing.T) {
+	tm := newTestModel(t, 180, 30, Options{ShowClosed: true}, nil, nil)
+	tm.apply(finalSnapshot(t, ordinary))
+	tm.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("/udp")})
+	tm.press("enter")
+	if tm.filter == nil || tm.filter.String() != "udp" {
+		t.Errorf("filter %v", tm.filter)
+	}
+}

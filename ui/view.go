@@ -1,0 +1,294 @@
+package ui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/flowtop/flowtop/themes"
+	"github.com/flowtop/flowtop/ui/flows"
+	"github.com/flowtop/flowtop/units"
+)
+
+// View implements tea.Model.
+func (m *Model) View() string {
+	if m.width <= 0 || m.height <= 0 {
+		return ""
+	}
+	var body string
+	switch m.mode {
+	case modeHelp:
+		body = m.helpView()
+	case modeDetail:
+		body = m.detailView()
+	case modeDialog:
+		body = m.dialogView()
+	default:
+		body = m.tableView()
+	}
+	return lipgloss.JoinVertical(lipgloss.Left, m.statusView(), body, m.footerView())
+}
+
+// style returns the theme's style for a role.
+func (m *Model) style(r themes.Role) lipgloss.Style { return m.styles.Style(r) }
+
+// line pads or cuts s to the screen width and renders it with role's style.
+func (m *Model) line(r themes.Role, s string) string {
+	return m.style(r).Width(m.width).MaxWidth(m.width).Render(s)
+}
+
+// statusView is the top line: source, rates, counts, sort, filter, extraction and
+// whether the display is live, paused or finished.
+func (m *Model) statusView() string {
+	f := &m.frame
+	label, value := m.style(themes.StatusLabel), m.style(themes.Status)
+	kind := "live"
+	if !m.opts.Live {
+		kind = "file"
+	}
+	parts := []string{
+		value.Render(m.opts.Source) + label.Render(" ("+kind+")"),
+		value.Render(units.FormatCount(uint64(m.pktRate))) + label.Render(" pkt/s ") + value.Render(units.FormatRate(m.bitRate, m.byteRates)),
+		value.Render(fmt.Sprint(f.stats.Active)) + label.Render(" active ") + value.Render(fmt.Sprint(f.closed)) + label.Render(" closed ") +
+			value.Render(fmt.Sprint(f.stats.Conns)) + label.Render(" total"),
+	}
+	if f.stats.Evicted > 0 || f.drops.Removals+f.drops.Crossings > 0 {
+		parts = append(parts, label.Render("evicted ")+value.Render(fmt.Sprint(f.stats.Evicted))+
+			label.Render(" events lost ")+value.Render(fmt.Sprint(f.drops.Removals+f.drops.Crossings)))
+	}
+	parts = append(parts, label.Render("sort ")+value.Render(m.sortText()))
+	if m.filter != nil {
+		parts = append(parts, label.Render("filter ")+m.style(themes.Filter).Inherit(value).Render(m.filter.String()))
+	}
+	if m.ex != nil {
+		st := m.ex.Stats()
+		if st.Extracting > 0 || m.ex.All() || st.Files > 0 {
+			s := label.Render("extracting ") + value.Render(fmt.Sprint(st.Extracting))
+			if m.ex.All() {
+				s += label.Render(" (all new)")
+			}
+			parts = append(parts, s)
+		}
+	}
+	state := "● LIVE"
+	switch {
+	case m.paused:
+		state = "‖ PAUSED"
+	case m.ended && m.opts.Live:
+		state = "■ STOPPED"
+	case m.ended || f.final:
+		state = "■ END OF INPUT"
+	case !m.opts.Live:
+		state = "▶ REPLAY"
+	}
+	sep := label.Render(" │ ")
+	text := m.style(themes.Title).Render(" flowtop ") + label.Render(" ") + strings.Join(parts, sep) + sep + m.style(themes.Title).Render(state)
+	return m.style(themes.Status).Width(m.width).MaxWidth(m.width).Render(text)
+}
+
+// footerView is the bottom line: the filter being edited, a message, or the
+// essential keys.
+func (m *Model) footerView() string {
+	switch {
+	case m.mode == modeFilter:
+		s := m.filterIn.View()
+		if m.filterErr != "" {
+			s += "  " + m.style(themes.Error).Render(m.filterErr)
+		}
+		return lipgloss.NewStyle().MaxWidth(m.width).Render(s)
+	case m.message != "":
+		return m.line(themes.Alert, m.message)
+	}
+	m.help.Width = m.width
+	return lipgloss.NewStyle().MaxWidth(m.width).Render(m.help.View(m.keys))
+}
+
+// alertsShown reports whether the alerts pane takes room under the table.
+func (m *Model) alertsShown() bool {
+	return m.showAlerts && len(m.alerts.items) > 0 && m.mode == modeTable
+}
+
+// alertsHeight is the pane's height: a title and up to 5 alerts.
+func (m *Model) alertsHeight() int { return 1 + min(len(m.alerts.items), 5) }
+
+// tableView renders the header and the visible rows only, then the alerts pane.
+func (m *Model) tableView() string {
+	m.headerY = 1
+	cols, widths := layout(m.cols, m.width)
+	var b strings.Builder
+	b.WriteString(strings.Repeat(" ", marksWidth))
+	for i, c := range cols {
+		title := c.title
+		role := themes.Header
+		if c.sort == m.sort && c.sort >= 0 && !(c.name == "resp_pkts" || c.name == "resp_rate") {
+			role = themes.HeaderSorted
+			if m.desc {
+				title += "↓"
+			} else {
+				title += "↑"
+			}
+		}
+		b.WriteString(m.style(role).Render(fit(title, widths[i], c.right)))
+		if i < len(cols)-1 {
+			b.WriteByte(' ')
+		}
+	}
+	out := []string{lipgloss.NewStyle().MaxWidth(m.width).Render(b.String())}
+
+	h := m.tableHeight()
+	rows := m.frame.rows
+	ctx := &cellContext{now: m.frame.now, bytes: m.byteRates}
+	for i := m.offset; i < min(m.offset+h, len(rows)); i++ {
+		out = append(out, m.rowView(rows[i], i == m.cursor, cols, widths, ctx))
+	}
+	if len(rows) == 0 {
+		msg := "no connections yet"
+		switch {
+		case m.filter != nil:
+			msg = "no connection matches the filter " + m.filter.String()
+		case m.frame.flows > 0:
+			msg = "no open connections (c shows closed ones)"
+		}
+		out = append(out, m.style(themes.Dim).Render("  "+msg))
+	}
+	for len(out) < h+1 {
+		out = append(out, "")
+	}
+	if m.alertsShown() {
+		out = append(out, m.alertsView())
+	}
+	return strings.Join(out, "\n")
+}
+
+// rowView renders one row of the table.
+func (m *Model) rowView(f *flows.Flow, selected bool, cols []column, widths []int, ctx *cellContext) string {
+	marks := []byte("   ")
+	if selected {
+		marks[0] = '>'
+	}
+	if m.isExtracting(f) {
+		marks[1] = 'x'
+	}
+	if f.Thresholds > 0 {
+		marks[2] = 't'
+	}
+	base := themes.Row
+	switch {
+	case selected:
+		base = themes.Selected
+	case f.Closed && !f.Final():
+		base = themes.Closed
+	case f.Crossed > 0:
+		base = themes.Crossed
+	}
+	if selected {
+		var b strings.Builder
+		b.Write(marks)
+		for i, c := range cols {
+			b.WriteString(fit(c.cell(ctx, f), widths[i], c.right))
+			b.WriteByte(' ')
+		}
+		return m.line(base, b.String())
+	}
+	st := m.style(base)
+	var b strings.Builder
+	b.WriteString(m.style(themes.Mark).Render(string(marks)))
+	for i, c := range cols {
+		cell := fit(c.cell(ctx, f), widths[i], c.right)
+		if c.name == "state" && base == themes.Row {
+			b.WriteString(m.style(themes.StateRole(f.ConnState)).Inherit(st).Render(cell))
+		} else {
+			b.WriteString(st.Render(cell))
+		}
+		if i < len(cols)-1 {
+			b.WriteByte(' ')
+		}
+	}
+	return b.String()
+}
+
+// alertsView is the alerts pane, newest first.
+func (m *Model) alertsView() string {
+	items := m.alerts.items
+	out := []string{m.line(themes.Border, fmt.Sprintf("── alerts (%d) ", len(items))+strings.Repeat("─", max(m.width-16, 0)))}
+	for _, a := range items[:min(len(items), m.alertsHeight()-1)] {
+		text := a.at.Local().Format("15:04:05") + "  " + a.text
+		if a.count > 1 {
+			text += fmt.Sprintf("  ×%d", a.count)
+		}
+		role := themes.Alert
+		if a.err {
+			role = themes.Error
+		}
+		out = append(out, m.line(role, text))
+	}
+	return strings.Join(out, "\n")
+}
+
+// bodyHeight is the room between the status line and the footer.
+func (m *Model) bodyHeight() int { return max(m.height-2, 1) }
+
+// helpView is the full help, generated from the key map.
+func (m *Model) helpView() string {
+	m.help.Width = m.width
+	m.help.ShowAll = true
+	s := m.help.View(m.keys)
+	m.help.ShowAll = false
+	text := m.style(themes.Title).Render(" Keys ") + "\n\n" + s + "\n\n" +
+		m.style(themes.Dim).Render("Filter: tcp, udp, icmp, host 10.0.0.1, net 10.0.0.0/8, port 443, state SF, history ~ R,\n"+
+			"bytes > 1MB (orig_bytes, resp_bytes, ip_bytes, pkts, duration), uid C…; and, or, not, ( ).\n"+
+			"Marks: x extracting, t thresholds pending. Mouse: wheel scrolls, click selects, click a header sorts.")
+	return lipgloss.NewStyle().Height(m.bodyHeight()).MaxHeight(m.bodyHeight()).MaxWidth(m.width).Render(text)
+}
+
+// dialogView draws the thresholds dialog in a box over the table's place.
+func (m *Model) dialogView() string {
+	d := m.dialog
+	if d == nil {
+		return ""
+	}
+	focus := func(i int, s string) string {
+		if d.focus == i {
+			return m.style(themes.Selected).Render(s)
+		}
+		return s
+	}
+	var b strings.Builder
+	b.WriteString(m.style(themes.Title).Render(" "+d.title+" ") + "\n\n")
+	fmt.Fprintf(&b, "  metric     %s\n", focus(focusMetric, "‹ "+d.metric.String()+" ›"))
+	if d.metric != 2 {
+		dir := "orig → resp (originator's bytes)"
+		if !d.orig {
+			dir = "resp → orig (responder's bytes)"
+		}
+		fmt.Fprintf(&b, "  direction  %s\n", focus(focusDir, "‹ "+dir+" ›"))
+	} else {
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "  value      %s\n", d.in.View())
+	switch {
+	case d.err != "":
+		b.WriteString("             " + m.style(themes.Error).Render(d.err) + "\n")
+	case d.in.Value() != "":
+		if t, err := d.parse(); err == nil {
+			b.WriteString("             " + m.style(themes.Dim).Render("Enter adds: "+t.String()) + "\n")
+		}
+	default:
+		b.WriteString("\n")
+	}
+	b.WriteString("\n  pending thresholds:\n")
+	if len(d.list) == 0 {
+		b.WriteString(m.style(themes.Dim).Render("    none") + "\n")
+	}
+	for i, t := range d.list {
+		s := "    " + t.String()
+		if d.focus == focusList && i == d.sel {
+			s = m.style(themes.Selected).Render(s)
+		}
+		b.WriteString(s + "\n")
+	}
+	b.WriteString("\n" + m.style(themes.Footer).Render("  tab next field · ←/→ change · enter add · d delete · esc close"))
+	box := lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(m.style(themes.Border).GetForeground()).
+		Padding(0, 1).Render(b.String())
+	return lipgloss.Place(m.width, m.bodyHeight(), lipgloss.Center, lipgloss.Center, box)
+}
