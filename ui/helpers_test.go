@@ -33,7 +33,7 @@ func finalSnapshot(t testing.TB, path string) *tracker.Snapshot {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	tr := tracker.New(tracker.Config{}, tracker.Handlers{})
+	tr := tracker.New(tracker.Config{UIDSeed: 1}, tracker.Handlers{})
 	feed := tr.Feed(time.Hour) // only the final snapshot
 	if err := tr.Run(context.Background(), src); err != nil {
 		t.Fatal(err)

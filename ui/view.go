@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/flowtop/flowtop/themes"
 	"github.com/flowtop/flowtop/ui/flows"
 	"github.com/flowtop/flowtop/units"
@@ -32,9 +33,9 @@ func (m *Model) View() string {
 // style returns the theme's style for a role.
 func (m *Model) style(r themes.Role) lipgloss.Style { return m.styles.Style(r) }
 
-// line pads or cuts s to the screen width and renders it with role's style.
+// line cuts s to the screen width, pads it and renders it with role's style.
 func (m *Model) line(r themes.Role, s string) string {
-	return m.style(r).Width(m.width).MaxWidth(m.width).Render(s)
+	return m.style(r).Width(m.width).Render(ansi.Truncate(s, m.width, "…"))
 }
 
 // statusView is the top line: source, rates, counts, sort, filter, extraction and
@@ -82,8 +83,8 @@ func (m *Model) statusView() string {
 		state = "▶ REPLAY"
 	}
 	sep := label.Render(" │ ")
-	text := m.style(themes.Title).Render(" flowtop ") + label.Render(" ") + strings.Join(parts, sep) + sep + m.style(themes.Title).Render(state)
-	return m.style(themes.Status).Width(m.width).MaxWidth(m.width).Render(text)
+	text := m.style(themes.Title).Render(" flowtop "+state+" ") + label.Render(" ") + strings.Join(parts, sep)
+	return m.line(themes.Status, text)
 }
 
 // footerView is the bottom line: the filter being edited, a message, or the
