@@ -142,3 +142,18 @@ func upd(uid string, seq uint64, port uint16, start time.Duration, origIP, respI
 		ConnID: tracker.ConnID{OrigH: netip.MustParseAddr("10.0.0.1"), OrigP: port, RespH: netip.MustParseAddr("10.0.0.2"), RespP: 80, Proto: tracker.ProtoTCP},
 	}}
 }
+
+// next waits for the next message the model sent itself, and applies it.
+func (tm *testModel) next(t testing.TB) tea.Msg {
+	t.Helper()
+	select {
+	case msg := <-tm.msgs:
+		if msg != nil {
+			tm.Update(msg)
+		}
+		return msg
+	case <-time.After(10 * time.Second):
+		t.Fatal("no message from the model")
+	}
+	return nil
+}

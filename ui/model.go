@@ -90,14 +90,15 @@ const (
 
 // Model is the TUI's Bubble Tea model.
 type Model struct {
-	opts   Options
-	keys   KeyMap
-	styles *themes.Theme
-	tr     Tracker
-	ex     *Extraction
-	replay Pauser
-	pipe   *pipeline
-	send   func(tea.Msg) // delivers a message from another goroutine
+	opts    Options
+	keys    KeyMap
+	styles  *themes.Theme
+	tr      Tracker
+	ex      *Extraction
+	replay  Pauser
+	pipe    *pipeline
+	send    func(tea.Msg) // delivers a message from another goroutine
+	replies chan tea.Msg  // replies from the tracker's goroutine, for send
 
 	width, height int
 	mode          mode
@@ -169,6 +170,10 @@ func newModel(opts Options, tr Tracker, ex *Extraction, replay Pauser, pipe *pip
 		defaults: defaultsList(opts.Defaults), crossed: map[string][]tracker.Crossing{},
 		showAlerts: true,
 	}
+	m.replies = make(chan tea.Msg, maxReplies)
+	if send != nil {
+		go deliver(m.replies, send)
+	}
 	m.help.Styles.ShortKey = m.styles.Style(themes.HelpKey)
 	m.help.Styles.ShortDesc = m.styles.Style(themes.HelpDesc)
 	m.help.Styles.FullKey = m.styles.Style(themes.HelpKey)
@@ -206,10 +211,23 @@ func (m *Model) do(fn func()) {
 	}
 }
 
-// reply sends msg from the tracker's goroutine without ever blocking it.
+// reply sends msg from the tracker's goroutine without ever blocking it: replies
+// wait in a queue that one goroutine delivers in order (so an older answer never
+// overtakes a newer one); when the UI lags that far behind, a reply is dropped.
 func (m *Model) reply(msg tea.Msg) {
-	if m.send != nil {
-		go m.send(msg)
+	select {
+	case m.replies <- msg:
+	default:
+	}
+}
+
+// maxReplies bounds the replies waiting for the UI.
+const maxReplies = 256
+
+// deliver forwards replies to the program, in order.
+func deliver(replies <-chan tea.Msg, send func(tea.Msg)) {
+	for msg := range replies {
+		send(msg)
 	}
 }
 

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -8,6 +10,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/flowtop/flowtop/config"
+	"github.com/flowtop/flowtop/extract"
 	"github.com/flowtop/flowtop/tracker"
 	"github.com/flowtop/flowtop/ui/flows"
 )
@@ -337,5 +340,87 @@ func TestKeysTogether(t *testing.T) {
 	tm.press("enter")
 	if tm.filter == nil || tm.filter.String() != "udp" {
 		t.Errorf("filter %v", tm.filter)
+	}
+}
+
+// The t dialog and the x key act on a real connection through Tracker.Do: the
+// threshold fires as the download crosses it, and the content files hold the
+// stream from the offset where extraction started.
+func TestThresholdAndExtractOnConnection(t *testing.T) {
+	dir := t.TempDir()
+	ex := extract.New(extract.Config{Dir: dir}, nil)
+	extraction := NewExtraction(ex, false)
+	handles := map[string]tracker.Conn{}
+	var crossings []tracker.Crossing
+	tr := tracker.New(tracker.Config{UIDSeed: 1, KeepPayload: true}, tracker.Handlers{
+		NewConn:   func(c tracker.Conn) { handles[c.UID()] = c },
+		Threshold: func(x *tracker.Crossing) { crossings = append(crossings, *x) },
+		Content:   extraction.Content,
+	})
+	src, err := tracker.OpenFile(ordinary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	// Read until the 300 KiB download (to port 8080, the second one) is under way.
+	var download tracker.Conn
+	for download == (tracker.Conn{}) || download.Counters().RespIPBytes < 50_000 {
+		data, ci, link, err := src.ReadPacket()
+		if err != nil {
+			t.Fatal("the download never got under way")
+		}
+		tr.Packet(data, ci, link)
+		for _, c := range handles {
+			if id := c.ID(); id.RespP == 8080 && id.OrigP == 57526 {
+				download = c
+			}
+		}
+	}
+	var u tracker.Update
+	download.Record(&u.Record)
+	u.Conn = download
+	tm := newTestModel(t, 120, 40, Options{}, &fakeTracker{}, extraction)
+	tm.apply(&tracker.Snapshot{Time: u.TS.Add(u.Duration), Updates: []tracker.Update{u}})
+
+	tm.press("t")
+	tm.press("up")    // to the direction
+	tm.press("right") // resp → orig
+	tm.press("tab")   // back to the value
+	tm.typeText("200k")
+	tm.press("enter")
+	tm.reply(nil) // a marker: the replies before it are in
+	var msg connMsg
+	for r := tm.next(t); r != nil; r = tm.next(t) {
+		msg = r.(connMsg)
+	}
+	if len(msg.list) != 1 || msg.list[0] != (threshold{tracker.MetricBytes, false, 200_000}) {
+		t.Fatalf("thresholds after adding: %+v", msg.list)
+	}
+	tm.press("esc", "x")
+	if got := tm.next(t).(extractMsg); !got.on || got.uid != u.UID {
+		t.Fatalf("x: %+v", got)
+	}
+	start, ok := download.ContentStart(false)
+	if !ok || start == 0 {
+		t.Fatalf("extraction start offset %d, %v; want within the stream", start, ok)
+	}
+	for {
+		data, ci, link, err := src.ReadPacket()
+		if err != nil {
+			break
+		}
+		tr.Packet(data, ci, link)
+	}
+	tr.Flush()
+	ex.Close()
+
+	if len(crossings) != 1 || crossings[0].UID != u.UID || crossings[0].IsOrig || crossings[0].Threshold != 200_000 {
+		t.Errorf("crossings %+v", crossings)
+	}
+	p := extraction.sink(u.UID).Progress()
+	_, respName := extract.FileNames(u.ConnID)
+	fi, err := os.Stat(filepath.Join(dir, respName))
+	if err != nil || uint64(fi.Size()) != 307404-start || p.Written[1] != uint64(fi.Size()) {
+		t.Errorf("resp file: %v, %v; want %d bytes (the body after offset %d), progress %+v", fi, err, 307404-start, start, p)
 	}
 }
