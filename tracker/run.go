@@ -13,26 +13,40 @@ import (
 // It returns nil at the end of input, ErrTruncated for a file cut inside a record
 // (after flushing), ctx.Err() when cancelled, or the source's read error.
 //
-// A capture file on a machine with two or more CPUs is read and decoded on a second
-// goroutine, ahead of the connection table (see runPipelined); the result is the
-// same as reading packet by packet. Other sources are read on the caller's goroutine,
-// so that a packet is processed as soon as it is read.
+// A capture file on a machine with two or more CPUs, read directly or through a
+// Replay at full speed, is read and decoded on a second goroutine, ahead of the
+// connection table (see runPipelined); the result is the same as reading packet by
+// packet. Other sources are read on the caller's goroutine, so that a packet is
+// processed as soon as it is read.
 //
 // While Run runs, calls passed to Do run between packets, and an attached Feed
-// publishes snapshots at its interval; a live source that sees no packets is woken
-// for both, and then network time follows the wall clock so that idle connections
-// time out as they would in Zeek. When Run returns, the Feed gets its final snapshot.
+// publishes snapshots at its interval, also while a live source sees no packets or
+// a Replay waits. Network time then follows the wall clock for a live source, so
+// that idle connections time out as they would in Zeek, and the replay clock for a
+// paced Replay. When Run returns, the Feed gets its final snapshot.
 func (t *Tracker) Run(ctx context.Context, src Source) error {
-	if w, ok := src.(wakeable); ok {
-		t.wake.Store(&wakeRef{w})
+	ref := &wakeRef{}
+	if c, ok := src.(idleClock); ok {
+		ref.clock = c
 	}
+	pipelined := runtime.GOMAXPROCS(0) >= 2 && readsAhead(src)
+	var woken chan struct{}
+	if pipelined {
+		woken = make(chan struct{}, 1)
+		ref.w = ownerWaker(woken) // the reader is never woken: the owner waits on batches
+	} else if w, ok := src.(wakeable); ok {
+		ref.w = w
+	}
+	t.wake.Store(ref)
+	stopWake := context.AfterFunc(ctx, t.wakeSource) // a blocked read sees the cancellation
 	stop := t.startTicker()
 	var err error
-	if fs, ok := src.(*fileSource); ok && fs.regular && runtime.GOMAXPROCS(0) >= 2 {
-		err = t.runPipelined(ctx, src)
+	if pipelined {
+		err = t.runPipelined(ctx, src, woken)
 	} else {
 		err = t.runSerial(ctx, src)
 	}
+	stopWake()
 	stop()
 	t.serviceCalls()
 	if t.feed != nil {
@@ -42,15 +56,46 @@ func (t *Tracker) Run(ctx context.Context, src Source) error {
 	return err
 }
 
+// readsAhead reports whether Run may read src on a goroutine of its own: a regular
+// capture file, directly or through a Replay at full speed.
+func readsAhead(src Source) bool {
+	switch s := src.(type) {
+	case *fileSource:
+		return s.regular
+	case *Replay:
+		return s.speed == 0 && readsAhead(s.src)
+	}
+	return false
+}
+
 // wakeable is a source whose blocked ReadPacket can be made to return errWoken.
 type wakeable interface{ wakeUp() }
 
-// wakeRef holds the running source for wakeSource.
-type wakeRef struct{ w wakeable }
+// idleClock is a source that keeps network time while it delivers no packet (a
+// paced Replay): idleTime returns it, or ok false to leave network time as it is.
+// Other sources follow the wall clock when idle.
+type idleClock interface{ idleTime() (ns int64, ok bool) }
+
+// ownerWaker wakes a pipelined Run's owner goroutine while it waits for a batch.
+type ownerWaker chan struct{}
+
+func (w ownerWaker) wakeUp() {
+	select {
+	case w <- struct{}{}:
+	default:
+	}
+}
+
+// wakeRef holds, for the running source, what wakeSource wakes (nil if nothing can
+// be woken) and its idle clock, if any.
+type wakeRef struct {
+	w     wakeable
+	clock idleClock
+}
 
 // wakeSource wakes the running source, if it can be woken. Any goroutine may call it.
 func (t *Tracker) wakeSource() {
-	if r := t.wake.Load(); r != nil {
+	if r := t.wake.Load(); r != nil && r.w != nil {
 		r.w.wakeUp()
 	}
 }
@@ -113,11 +158,20 @@ func (t *Tracker) startTicker() (stop func()) {
 func (t *Tracker) service(idle bool) {
 	t.attn.Store(false)
 	if idle {
-		// A live source without packets: network time follows the wall clock.
-		t.depth++
-		t.advance(time.Now().UnixNano())
-		t.depth--
-		t.settle()
+		// No packet: network time follows the source's idle clock, or else (a live
+		// source) the wall clock.
+		now, ok := int64(0), true
+		if r := t.wake.Load(); r != nil && r.clock != nil {
+			now, ok = r.clock.idleTime()
+		} else {
+			now = time.Now().UnixNano()
+		}
+		if ok {
+			t.depth++
+			t.advance(now)
+			t.depth--
+			t.settle()
+		}
 	}
 	t.serviceCalls()
 	if t.feed != nil && t.feed.due.Swap(false) {
@@ -157,6 +211,12 @@ func (t *Tracker) runSerial(ctx context.Context, src Source) error {
 		data, ci, link, err := src.ReadPacket()
 		if err != nil {
 			if err == errWoken {
+				select {
+				case <-done:
+					t.Flush()
+					return ctx.Err()
+				default:
+				}
 				t.service(true)
 				continue
 			}
@@ -200,7 +260,10 @@ type batch struct {
 // processes the batches in order. Batches cycle between the two through channels.
 // Only the caller's goroutine touches connections, timers and stats; the decoder is
 // immutable. The reader has stopped when runPipelined returns.
-func (t *Tracker) runPipelined(ctx context.Context, src Source) error {
+//
+// woken wakes the owner while it waits for a batch (a paused Replay), to serve calls
+// and the Feed; network time stays as it is.
+func (t *Tracker) runPipelined(ctx context.Context, src Source, woken <-chan struct{}) error {
 	full := make(chan *batch, batchesAhead)
 	empty := make(chan *batch, batchesAhead)
 	for range batchesAhead {
@@ -215,6 +278,9 @@ func (t *Tracker) runPipelined(ctx context.Context, src Source) error {
 	}()
 	defer func() {
 		close(stop)
+		if w, ok := src.(wakeable); ok {
+			w.wakeUp() // a paused Replay holds the reader in ReadPacket
+		}
 		wg.Wait()
 	}()
 
@@ -223,6 +289,9 @@ func (t *Tracker) runPipelined(ctx context.Context, src Source) error {
 		var b *batch
 		select {
 		case b = <-full:
+		case <-woken:
+			t.service(false)
+			continue
 		case <-done:
 			t.Flush()
 			return ctx.Err()
@@ -263,6 +332,15 @@ func (t *Tracker) readBatches(src Source, empty <-chan *batch, full chan<- *batc
 		for b.n < batchSize {
 			data, ci, link, err := src.ReadPacket()
 			if err != nil {
+				if err == errWoken {
+					// Only runPipelined's return wakes the reader.
+					select {
+					case <-stop:
+						return
+					default:
+						continue
+					}
+				}
 				b.err = err
 				break
 			}
