@@ -6,7 +6,7 @@ BIN      := bin/flowtop
 FUZZTIME ?= 20s
 ARGS     ?=
 
-.PHONY: build run test race vet lint oracle oracle-ratchet bench bench-compare fuzz setcap clean
+.PHONY: build run demo test race vet lint oracle oracle-ratchet bench bench-compare fuzz setcap clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/flowtop
@@ -14,6 +14,10 @@ build:
 ## run: flowtop on the default interface (needs root or `make setcap`); ARGS="-i eth0" to choose.
 run: build
 	./$(BIN) $(ARGS)
+
+## demo: the interactive view on the project's own capture, at a quarter of real time (no privileges).
+demo: build
+	./$(BIN) -r testdata/ordinary/ordinary.pcap --speed 0.25 $(ARGS)
 
 ## test: vet, the race-enabled test suite (with the oracle ratchet), and the oracle score.
 test: vet
@@ -40,6 +44,7 @@ oracle-ratchet:
 bench:
 	bash internal/bench/report.sh
 	$(GO) test -run '^$$' -bench . -benchmem ./tracker
+	$(GO) test -run '^$$' -bench 'Frame|Attached' -benchmem ./ui/ ./ui/flows/
 
 ## bench-compare: the tracker's throughput at REV against the working tree, alternating runs (REV=commit).
 bench-compare:

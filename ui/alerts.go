@@ -52,7 +52,7 @@ func crossingText(x *tracker.Crossing) string {
 	var what string
 	switch x.Metric {
 	case tracker.MetricBytes:
-		what = fmt.Sprintf("%s bytes reached %s", dir, units.FormatBytes(x.Threshold))
+		what = fmt.Sprintf("%s IP bytes reached %d (%s)", dir, x.Threshold, units.FormatBytes(x.Threshold))
 	case tracker.MetricPackets:
 		what = fmt.Sprintf("%s packets reached %d", dir, x.Threshold)
 	default:

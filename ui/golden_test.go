@@ -8,7 +8,12 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+// updating reports whether -update was given (the flag is teatest's, which this
+// package imports; it rewrites the golden files in testdata/golden).
+func updating() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
 
 // TestGoldenViews compares whole screens, without colour, with files in
 // testdata/golden: the table at three sizes, the detail view, the help and the
@@ -44,7 +49,7 @@ func TestGoldenViews(t *testing.T) {
 				t.Errorf("%d lines, screen %d", n, tc.h)
 			}
 			path := filepath.Join("testdata", "golden", tc.name+".golden")
-			if *update {
+			if updating() {
 				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 					t.Fatal(err)
 				}

@@ -473,18 +473,18 @@ func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
-// togglePause freezes or resumes the display, and the replay of a file.
+// togglePause freezes or resumes the display; a replayed file is paused instead,
+// and the display keeps following it, so that it shows exactly where the replay
+// stopped (a live capture cannot be paused: only the display is).
 func (m *Model) togglePause() {
 	m.paused = !m.paused
-	if m.pipe != nil {
+	switch {
+	case m.replay != nil && m.paused:
+		m.replay.Pause()
+	case m.replay != nil:
+		m.replay.Resume()
+	case m.pipe != nil:
 		m.pipe.setPaused(m.paused)
-	}
-	if m.replay != nil {
-		if m.paused {
-			m.replay.Pause()
-		} else {
-			m.replay.Resume()
-		}
 	}
 }
 

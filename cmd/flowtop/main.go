@@ -2,8 +2,11 @@
 // connections with Zeek's conn.log semantics, live from an interface or from a
 // pcap/pcapng file, and writes a Zeek-compatible conn.log.
 //
-//	flowtop [-i IFACE | -r FILE] [-C] [--config FILE] [--headless] [-w FILE] [--json] [--events FILE]
-//	        [--extract all] [--extract-dir DIR]
+//	flowtop [-i IFACE | -r FILE [--speed max|N]] [-C] [--config FILE] [--theme NAME] [--headless]
+//	        [-w FILE] [--json] [--events FILE] [--extract all] [--extract-dir DIR]
+//
+// Without --headless it runs the interactive view (package ui); -w then writes
+// conn.log only when given.
 package main
 
 import (
@@ -38,8 +41,10 @@ const (
 type options struct {
 	iface, read, configPath, write string
 	events, extract, extractDir    string
+	theme, speed                   string
 	ignoreChecksums, headless      bool
 	json, verbose, showVersion     bool
+	writeSet                       bool // -w was given
 }
 
 func main() {
@@ -60,21 +65,32 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.events, "events", "", "write threshold crossings and removals as JSON lines to `FILE` (- for standard output)")
 	fs.StringVar(&o.extract, "extract", "", "extract content: `all` writes every connection's streams to files")
 	fs.StringVar(&o.extractDir, "extract-dir", "", "directory for extracted content (default: [extract] dir, else ./"+extract.DefaultDir+")")
+	fs.StringVar(&o.theme, "theme", "", "colour theme `NAME`: dark, light, high-contrast, mono, or a file in $XDG_CONFIG_HOME/flowtop/themes (default: [ui] theme, else dark)")
+	fs.StringVar(&o.speed, "speed", "", "replay speed of -r: `max` (default) or N times real time, e.g. 1, 10, 0.5")
 	fs.BoolVar(&o.verbose, "v", false, "print a summary on standard error at exit")
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(stderr, "usage: flowtop [-i IFACE | -r FILE] [-C] [--config FILE] [--headless] [-w FILE] [--json] [--events FILE] [--extract all] [--extract-dir DIR]\n")
+			fmt.Fprintf(stderr, "usage: flowtop [-i IFACE | -r FILE [--speed max|N]] [-C] [--config FILE] [--theme NAME] [--headless] [-w FILE] [--json] [--events FILE] [--extract all] [--extract-dir DIR]\n")
 			fs.SetOutput(stderr)
 			fs.PrintDefaults()
 		}
 		return nil, err
 	}
+	fs.Visit(func(f *flag.Flag) { o.writeSet = o.writeSet || f.Name == "w" })
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	if o.iface != "" && o.read != "" {
 		return nil, errors.New("-i and -r cannot be used together")
+	}
+	if o.speed != "" {
+		if o.read == "" {
+			return nil, errors.New("--speed applies to -r only")
+		}
+		if _, err := config.ParseSpeed(o.speed); err != nil {
+			return nil, fmt.Errorf("--speed: %v", err)
+		}
 	}
 	if o.extract != "" && o.extract != "all" {
 		return nil, fmt.Errorf("--extract %q: the only mode is all", o.extract)
@@ -103,7 +119,11 @@ func run(args []string, stdout, stderr io.Writer) (status int) {
 			status = exitError
 		}
 	}()
-	if err := headless(o, stdout, stderr); err != nil {
+	session := headless
+	if !o.headless {
+		session = interactive
+	}
+	if err := session(o, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "flowtop: %v\n", err)
 		return exitError
 	}
@@ -156,9 +176,6 @@ func openSource(o *options) (tracker.Source, string, error) {
 
 // headless tracks the source and writes each removed connection's record.
 func headless(o *options, stdout, stderr io.Writer) error {
-	if !o.headless {
-		fmt.Fprintln(stderr, "flowtop: the interactive view is not built yet; running headless")
-	}
 	cfg, file, err := trackerConfig(o)
 	if err != nil {
 		return err
@@ -169,53 +186,15 @@ func headless(o *options, stdout, stderr io.Writer) error {
 	}
 	defer src.Close()
 
-	out, closeOut, err := createOutput(o.write, stdout)
+	out, err := openOutputs(o, stdout, true)
 	if err != nil {
 		return err
 	}
-	defer closeOut()
-	format := connlog.TSV
-	if o.json {
-		format = connlog.JSON
-	}
-	w := connlog.NewWriter(out, format)
-	var werr error
-	h := tracker.Handlers{Remove: func(r *tracker.Record) {
-		if werr == nil {
-			werr = w.Write(r)
-		}
-	}}
-	var ev *eventLog
-	if o.events != "" {
-		evOut, closeEv, err := createOutput(o.events, stdout)
-		if err != nil {
-			return err
-		}
-		defer closeEv()
-		ev = &eventLog{w: connlog.NewEventWriter(evOut), live: o.read == ""}
-		h.Threshold = func(x *tracker.Crossing) { ev.log(func(w *connlog.EventWriter) error { return w.WriteCrossing(x) }) }
-		writeConn := h.Remove
-		h.Remove = func(r *tracker.Record) {
-			writeConn(r)
-			ev.log(func(w *connlog.EventWriter) error { return w.WriteRemoval(r) })
-		}
-	}
-	var ex *extract.Extractor
+	defer out.closeFiles()
+	var h tracker.Handlers
+	out.handle(&h)
 	if o.extract == "all" {
-		dir := o.extractDir
-		if dir == "" {
-			dir = file.Extract.Dir
-		}
-		ex = extract.New(extract.Config{
-			Dir:             dir,
-			MaxBytesPerConn: uint64(file.Extract.MaxBytesPerConn),
-			MaxBytesTotal:   uint64(file.Extract.MaxBytesTotal),
-		}, func(a extract.Alert) {
-			fmt.Fprintf(stderr, "flowtop: warning: %v\n", a)
-			if ev != nil {
-				ev.log(func(w *connlog.EventWriter) error { return w.WriteAlert(time.Now(), a.UID, a.File, a.Err.Error()) })
-			}
-		})
+		ex := out.startExtractor(o, file, func(a extract.Alert) { fmt.Fprintf(stderr, "flowtop: warning: %v\n", a) })
 		cfg.KeepPayload = true
 		h.Content = func(c tracker.Conn) tracker.ContentSink { return ex.Sink(c) }
 	}
@@ -230,29 +209,12 @@ func headless(o *options, stdout, stderr io.Writer) error {
 	}()
 
 	runErr := tr.Run(ctx, src)
-	if ex != nil {
-		ex.Close() // every extracted byte is written and every file closed
+	outErr := out.close()
+	if err := runError(name, runErr, stderr); err != nil {
+		return err
 	}
-	closeErr := w.Close(time.Now())
-	var everr error
-	if ev != nil {
-		everr = ev.close()
-	}
-	switch {
-	case errors.Is(runErr, tracker.ErrTruncated):
-		fmt.Fprintf(stderr, "flowtop: warning: %s: %v; every record up to the cut was written\n", name, runErr)
-	case errors.Is(runErr, context.Canceled):
-	case runErr != nil:
-		return fmt.Errorf("%s: %w", name, runErr)
-	}
-	if werr != nil {
-		return fmt.Errorf("write %s: %w", o.write, werr)
-	}
-	if closeErr != nil {
-		return fmt.Errorf("write %s: %w", o.write, closeErr)
-	}
-	if everr != nil {
-		return fmt.Errorf("write %s: %w", o.events, everr)
+	if outErr != nil {
+		return outErr
 	}
 	if o.verbose {
 		s := tr.Stats()
@@ -260,6 +222,127 @@ func headless(o *options, stdout, stderr io.Writer) error {
 			name, s.Packets, s.Conns, s.Evicted, s.NotIP, s.Malformed, s.Dropped, s.Fragments, s.Tunnels)
 	}
 	return nil
+}
+
+// runError turns the tracker's Run result into the session's error: a truncated
+// file is only a warning, a cancelled run (a signal, the user quitting) none.
+func runError(name string, err error, stderr io.Writer) error {
+	switch {
+	case errors.Is(err, tracker.ErrTruncated):
+		fmt.Fprintf(stderr, "flowtop: warning: %s: %v; every record up to the cut was written\n", name, err)
+	case errors.Is(err, context.Canceled):
+	case err != nil:
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
+
+// outputs are what a session writes: conn.log (-w), the event log (--events) and
+// extracted content. close writes out everything and reports the first error.
+type outputs struct {
+	path, evPath string
+	log          *connlog.Writer // nil: no conn.log
+	logErr       error
+	ev           *eventLog // nil: no event log
+	ex           *extract.Extractor
+	closers      []func()
+}
+
+// openOutputs creates conn.log (when withLog is set or -w was given) and the event
+// log.
+func openOutputs(o *options, stdout io.Writer, withLog bool) (*outputs, error) {
+	out := &outputs{path: o.write, evPath: o.events}
+	if withLog || o.writeSet {
+		f, closeF, err := createOutput(o.write, stdout)
+		if err != nil {
+			return nil, err
+		}
+		out.closers = append(out.closers, closeF)
+		format := connlog.TSV
+		if o.json {
+			format = connlog.JSON
+		}
+		out.log = connlog.NewWriter(f, format)
+	}
+	if o.events != "" {
+		f, closeF, err := createOutput(o.events, stdout)
+		if err != nil {
+			out.closeFiles()
+			return nil, err
+		}
+		out.closers = append(out.closers, closeF)
+		out.ev = &eventLog{w: connlog.NewEventWriter(f), live: o.read == ""}
+	}
+	return out, nil
+}
+
+// handle sets the handlers that write conn.log and the event log.
+func (out *outputs) handle(h *tracker.Handlers) {
+	h.Remove = func(r *tracker.Record) {
+		if out.log != nil && out.logErr == nil {
+			out.logErr = out.log.Write(r)
+		}
+		if out.ev != nil {
+			out.ev.log(func(w *connlog.EventWriter) error { return w.WriteRemoval(r) })
+		}
+	}
+	if out.ev != nil {
+		h.Threshold = func(x *tracker.Crossing) {
+			out.ev.log(func(w *connlog.EventWriter) error { return w.WriteCrossing(x) })
+		}
+	}
+}
+
+// startExtractor starts content extraction into --extract-dir, else [extract] dir.
+// Alerts go to alert and to the event log.
+func (out *outputs) startExtractor(o *options, file *config.Config, alert func(extract.Alert)) *extract.Extractor {
+	dir := o.extractDir
+	if dir == "" {
+		dir = file.Extract.Dir
+	}
+	out.ex = extract.New(extract.Config{
+		Dir:             dir,
+		MaxBytesPerConn: uint64(file.Extract.MaxBytesPerConn),
+		MaxBytesTotal:   uint64(file.Extract.MaxBytesTotal),
+	}, func(a extract.Alert) {
+		alert(a)
+		if out.ev != nil {
+			out.ev.log(func(w *connlog.EventWriter) error { return w.WriteAlert(time.Now(), a.UID, a.File, a.Err.Error()) })
+		}
+	})
+	return out.ex
+}
+
+// close writes every extracted byte and closes every file, then flushes conn.log and
+// the event log; call it after the tracker has stopped. It returns the first error.
+func (out *outputs) close() error {
+	if out.ex != nil {
+		out.ex.Close()
+	}
+	var err error
+	if out.log != nil {
+		if cerr := out.log.Close(time.Now()); out.logErr == nil {
+			out.logErr = cerr
+		}
+		if out.logErr != nil {
+			err = fmt.Errorf("write %s: %w", out.path, out.logErr)
+		}
+	}
+	if out.ev != nil {
+		if everr := out.ev.close(); everr != nil && err == nil {
+			err = fmt.Errorf("write %s: %w", out.evPath, everr)
+		}
+	}
+	out.closeFiles()
+	return err
+}
+
+// closeFiles closes the output files.
+func (out *outputs) closeFiles() {
+	for _, c := range out.closers {
+		c()
+	}
+	out.closers = nil
 }
 
 // createOutput opens an output file, truncating it, or returns stdout for "-" or "".

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/charmbracelet/x/term"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -43,6 +44,13 @@ func TestExitStatusAndErrors(t *testing.T) {
 		"missing config":    {[]string{"--headless", "--config", filepath.Join(dir, "none.toml"), "-r", notPcap}, exitError, "none.toml", true},
 		"unwritable output": {[]string{"--headless", "-r", notPcap, "-w", filepath.Join(dir, "no", "dir", "x.log")}, exitError, "", true},
 		"version":           {[]string{"-version"}, exitOK, "", false},
+		"bad speed":         {[]string{"-r", notPcap, "--speed", "fast"}, exitUsage, `--speed: speed "fast": want "max" or a positive number`, true},
+		"speed when live":   {[]string{"-i", "lo", "--speed", "1"}, exitUsage, "--speed applies to -r only", true},
+		"unknown theme":     {[]string{"-r", notPcap, "--theme", "nope"}, exitError, "nope", true},
+		"no terminal":       {[]string{"-r", notPcap}, exitError, errNoTerminal.Error(), true},
+	}
+	if term.IsTerminal(os.Stdout.Fd()) {
+		delete(tests, "no terminal") // run by hand in a terminal
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

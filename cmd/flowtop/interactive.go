@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/charmbracelet/x/term"
+	"github.com/flowtop/flowtop/config"
+	"github.com/flowtop/flowtop/extract"
+	"github.com/flowtop/flowtop/themes"
+	"github.com/flowtop/flowtop/tracker"
+	"github.com/flowtop/flowtop/ui"
+)
+
+// Defaults of the interactive view when [ui] leaves them out.
+const (
+	defaultRefresh = 250 * time.Millisecond
+	defaultLinger  = time.Minute
+)
+
+// errNoTerminal is the error of the interactive view run without a terminal.
+var errNoTerminal = errors.New("the interactive view needs a terminal; use --headless to write conn.log")
+
+// uiOptions builds the TUI's options from [ui], [keys], [thresholds] and the flags.
+func uiOptions(o *options, file *config.Config, cfg tracker.Config) (ui.Options, time.Duration, error) {
+	u := &file.UI
+	opts := ui.Options{
+		Live:       o.read == "",
+		ByteRates:  u.Units == config.RateBytes,
+		Linger:     defaultLinger,
+		ShowClosed: u.ShowClosed || !file.Defined("ui", "show_closed"), // closed rows linger, dimmed, by default
+		Defaults:   cfg.Thresholds,
+	}
+	if file.Defined("ui", "linger") {
+		opts.Linger = time.Duration(u.Linger)
+	}
+	if len(u.Columns) > 0 {
+		opts.Columns = u.Columns
+	}
+	name := o.theme
+	if name == "" {
+		name = string(u.Theme)
+	}
+	if name == "" {
+		name = "dark"
+	}
+	th, err := themes.Load(name, themes.UserDir())
+	if err != nil {
+		return opts, 0, err
+	}
+	opts.Theme = th
+	keys, err := ui.NewKeyMap(file.Keys)
+	if err != nil {
+		return opts, 0, err
+	}
+	opts.Keys = &keys
+	refresh := defaultRefresh
+	if u.Refresh > 0 {
+		refresh = time.Duration(u.Refresh)
+	}
+	return opts, refresh, nil
+}
+
+// interactive runs the TUI on the source until the user quits. Reading a file, the
+// table stays on screen after the end of input. conn.log is written only with -w.
+func interactive(o *options, stdout, stderr io.Writer) error {
+	cfg, file, err := trackerConfig(o)
+	if err != nil {
+		return err
+	}
+	opts, refresh, err := uiOptions(o, file, cfg)
+	if err != nil {
+		return err
+	}
+	if !term.IsTerminal(os.Stdin.Fd()) || !term.IsTerminal(os.Stdout.Fd()) {
+		return errNoTerminal
+	}
+	src, name, err := openSource(o)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	opts.Source = name
+	var replay *tracker.Replay
+	var pauser ui.Pauser
+	if o.read != "" {
+		speed := float64(file.UI.Speed)
+		if o.speed != "" {
+			s, _ := config.ParseSpeed(o.speed) // checked with the flags
+			speed = float64(s)
+		}
+		replay = tracker.NewReplay(src, speed)
+		src, pauser = replay, replay
+	}
+
+	out, err := openOutputs(o, stdout, false)
+	if err != nil {
+		return err
+	}
+	defer out.closeFiles()
+	var h tracker.Handlers
+	out.handle(&h)
+	var prog *ui.Program
+	alerts := make(chan string, 64) // extraction alerts, before and while the TUI runs
+	ex := out.startExtractor(o, file, func(a extract.Alert) {
+		select {
+		case alerts <- a.Error():
+		default:
+		}
+	})
+	extraction := ui.NewExtraction(ex, o.extract == "all")
+	h.Content = extraction.Content
+	cfg.KeepPayload = o.extract == "all"
+	tr := tracker.New(cfg, h)
+	feed := tr.Feed(refresh)
+	prog, err = ui.New(opts, feed, tr, extraction, pauser, nil, nil)
+	if err != nil {
+		return err
+	}
+
+	// The tracker runs until the user quits, or until the end of input; SIGTERM (and
+	// SIGINT from outside, the terminal being raw) quits too.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	trCtx, stopTracker := context.WithCancel(ctx)
+	defer stopTracker()
+	runDone := make(chan error, 1)
+	go func() {
+		err := tr.Run(trCtx, src)
+		prog.Send(ui.Done(err))
+		runDone <- err
+	}()
+	go func() {
+		for {
+			select {
+			case a := <-alerts:
+				prog.Send(ui.Alert(time.Now(), a))
+			case <-trCtx.Done():
+				return
+			}
+		}
+	}()
+	uiErr := prog.Run(ctx)
+
+	stopTracker()
+	src.Close() // unblocks a live read
+	runErr := <-runDone
+	outErr := out.close()
+	if uiErr != nil {
+		return fmt.Errorf("terminal: %w", uiErr)
+	}
+	if err := runError(name, runErr, stderr); err != nil {
+		return err
+	}
+	return outErr
+}
