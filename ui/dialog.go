@@ -32,6 +32,27 @@ func (t threshold) String() string {
 	return fmt.Sprintf("duration > %v", time.Duration(t.value))
 }
 
+// apply sets (add) or deletes t on c; call it on the tracker's goroutine.
+func (t threshold) apply(c tracker.Conn, add bool) {
+	set, del := c.SetBytesThreshold, c.DeleteBytesThreshold
+	switch t.metric {
+	case tracker.MetricPackets:
+		set, del = c.SetPacketsThreshold, c.DeletePacketsThreshold
+	case tracker.MetricDuration:
+		if add {
+			c.SetDurationThreshold(time.Duration(t.value))
+		} else {
+			c.DeleteDurationThreshold(time.Duration(t.value))
+		}
+		return
+	}
+	if add {
+		set(t.value, t.orig)
+	} else {
+		del(t.value, t.orig)
+	}
+}
+
 // thresholdList flattens a tracker.ThresholdList.
 func thresholdList(l tracker.ThresholdList) []threshold {
 	var out []threshold

@@ -621,35 +621,18 @@ func (m *Model) dialogKey(k tea.KeyMsg) tea.Cmd {
 }
 
 // addThreshold sets t on the dialog's connection, or on the defaults.
-func (m *Model) addThreshold(t threshold) {
-	d := m.dialog
-	if d.uid == "" {
-		if !slices.Contains(m.defaults, t) {
-			m.defaults = append(m.defaults, t)
-		}
-		d.list = slices.Clone(m.defaults)
-		m.applyDefaults()
-		return
-	}
-	conn, uid := d.conn, d.uid
-	m.do(func() {
-		switch t.metric {
-		case tracker.MetricBytes:
-			conn.SetBytesThreshold(t.value, t.orig)
-		case tracker.MetricPackets:
-			conn.SetPacketsThreshold(t.value, t.orig)
-		default:
-			conn.SetDurationThreshold(time.Duration(t.value))
-		}
-		m.reply(connInfo(uid, conn))
-	})
-}
+func (m *Model) addThreshold(t threshold) { m.changeThreshold(t, true) }
 
 // removeThreshold deletes t from the dialog's connection, or from the defaults.
-func (m *Model) removeThreshold(t threshold) {
+func (m *Model) removeThreshold(t threshold) { m.changeThreshold(t, false) }
+
+func (m *Model) changeThreshold(t threshold, add bool) {
 	d := m.dialog
 	if d.uid == "" {
 		m.defaults = slices.DeleteFunc(m.defaults, func(x threshold) bool { return x == t })
+		if add {
+			m.defaults = append(m.defaults, t)
+		}
 		d.list = slices.Clone(m.defaults)
 		d.sel = min(d.sel, max(len(d.list)-1, 0))
 		m.applyDefaults()
@@ -657,14 +640,7 @@ func (m *Model) removeThreshold(t threshold) {
 	}
 	conn, uid := d.conn, d.uid
 	m.do(func() {
-		switch t.metric {
-		case tracker.MetricBytes:
-			conn.DeleteBytesThreshold(t.value, t.orig)
-		case tracker.MetricPackets:
-			conn.DeletePacketsThreshold(t.value, t.orig)
-		default:
-			conn.DeleteDurationThreshold(time.Duration(t.value))
-		}
+		t.apply(conn, add)
 		m.reply(connInfo(uid, conn))
 	})
 }
