@@ -35,7 +35,7 @@ var columns = []column{
 	{"proto", "PROTO", 6, 0, false, flows.ByProto, 90, func(_ *cellContext, f *flows.Flow) string { return f.Proto.Transport() }},
 	{"orig", "ORIGINATOR", 21, 47, false, flows.ByOrig, 100, func(_ *cellContext, f *flows.Flow) string { return hostPort(f.OrigH, f.OrigP) }},
 	{"resp", "RESPONDER", 21, 47, false, flows.ByResp, 100, func(_ *cellContext, f *flows.Flow) string { return hostPort(f.RespH, f.RespP) }},
-	{"service", "SERVICE", 8, 10, false, -1, 40, func(_ *cellContext, f *flows.Flow) string {
+	{"service", "SERVICE", 10, 0, false, -1, 40, func(_ *cellContext, f *flows.Flow) string {
 		return explain.Service(f.Proto, f.RespP, f.OrigP)
 	}},
 	{"state", "STATE", 6, 0, false, flows.ByState, 95, func(_ *cellContext, f *flows.Flow) string { return f.ConnState }},
@@ -99,7 +99,8 @@ const marksWidth = 3
 
 // layout fits cols into width: it drops the lowest-priority columns until the rest
 // fit at their minimum widths (one space between columns), then shares what is
-// left among the columns that can grow. It returns the kept columns and their widths.
+// left among the columns that can grow, most important first. It returns the kept
+// columns and their widths.
 func layout(cols []column, width int) ([]column, []int) {
 	kept := append([]column(nil), cols...)
 	need := func() int {
@@ -123,13 +124,22 @@ func layout(cols []column, width int) ([]column, []int) {
 	for i, c := range kept {
 		widths[i] = c.width
 	}
-	for grown := true; spare > 0 && grown; {
-		grown = false
+	// Share the spare cells among the most important columns that can grow (the
+	// addresses), then the next ones.
+	for spare > 0 {
+		top := -1
 		for i, c := range kept {
-			if spare > 0 && widths[i] < c.max {
+			if widths[i] < c.max && c.prio > top {
+				top = c.prio
+			}
+		}
+		if top < 0 {
+			break
+		}
+		for i, c := range kept {
+			if spare > 0 && widths[i] < c.max && c.prio == top {
 				widths[i]++
 				spare--
-				grown = true
 			}
 		}
 	}
