@@ -391,12 +391,22 @@ func TestFeedCoalesces(t *testing.T) {
 	if want := []string{"SF Dd", "S0 D"}; !slices.Equal(states, want) {
 		t.Errorf("second snapshot %q, want %q", states, want)
 	}
-	tr.Flush() // two removals, room for one
+	h := newUDPFlow(t, tr)
+	h.c.sport = 40002
+	h.send(true, 0, 3*time.Millisecond)
+	k := newUDPFlow(t, tr)
+	k.c.sport = 40003
+	k.send(true, 0, 2*time.Minute) // f, g and h time out: room for one
+	tr.Flush()                     // k: the final removals are never dropped
 	tr.publish(true)
 	s3 := <-feed.C()
-	if !s3.Final || len(s3.Updates) != 0 || len(s3.Removed) != 1 || s3.Dropped.Removals != 1 {
-		t.Errorf("final snapshot: final %v, %d updates, %d removed, %d dropped; want final, 0, 1, 1",
-			s3.Final, len(s3.Updates), len(s3.Removed), s3.Dropped.Removals)
+	var reasons []string
+	for _, r := range s3.Removed {
+		reasons = append(reasons, fmt.Sprint(r.OrigP, " ", r.Reason))
+	}
+	if !s3.Final || s3.Dropped.Removals != 2 || !slices.Equal(reasons, []string{"40000 inactivity", "40003 end_of_input"}) {
+		t.Errorf("final snapshot: final %v, removed %q, %d dropped; want final, 40000 inactivity and 40003 end_of_input, 2 dropped",
+			s3.Final, reasons, s3.Dropped.Removals)
 	}
 }
 

@@ -27,8 +27,11 @@ type Feed struct {
 	crossings []Crossing
 	drops     Drops
 
-	// Limits of the queues of removals and crossings between two snapshots.
+	// Limits of the queues of removals and crossings between two snapshots; the
+	// removals of a Flush are never dropped (flushing).
 	maxRemoved, maxCrossings int
+	flushing                 bool
+	lastRemoved              int // removals in the previous snapshot, to size the next queue
 
 	arena []byte // uid and history bytes of the snapshot being built
 	offs  []int
@@ -113,9 +116,12 @@ func (f *Feed) removal(c *conn, r *Record) {
 	if c.flags&connDirty != 0 {
 		f.stale++
 	}
-	if len(f.removed) >= f.maxRemoved {
+	if len(f.removed) >= f.maxRemoved && !f.flushing {
 		f.drops.Removals++
 		return
+	}
+	if f.removed == nil && f.lastRemoved > 0 {
+		f.removed = make([]Record, 0, min(f.lastRemoved, f.maxRemoved))
 	}
 	f.removed = append(f.removed, *r)
 }
@@ -146,6 +152,7 @@ func (t *Tracker) publish(final bool) {
 		Dropped:   f.drops,
 		Final:     final,
 	}
+	f.lastRemoved = len(f.removed)
 	f.removed, f.crossings = nil, nil
 	s.Updates = t.updates()
 	if final {

@@ -615,6 +615,12 @@ func (t *Tracker) Flush() {
 		}
 	}
 	slices.SortFunc(conns, func(a, b entry) int { return cmp.Compare(a.seq, b.seq) })
+	if t.feed != nil {
+		// The final removals all reach the Feed: they are bounded by the table, and
+		// the consumer shows the final table from them.
+		t.feed.flushing = true
+		defer func() { t.feed.flushing = false }()
+	}
 	for _, e := range conns {
 		t.removeConn(t.slot(e.idx), ReasonEndOfInput)
 	}
