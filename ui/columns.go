@@ -44,8 +44,8 @@ var columns = []column{
 	{"resp_bytes", "RESP B", 9, 0, true, flows.ByRespBytes, 85, func(_ *cellContext, f *flows.Flow) string { return units.FormatBytes(f.RespBytes) }},
 	{"orig_pkts", "O PKT", 6, 0, true, flows.ByPkts, 55, func(_ *cellContext, f *flows.Flow) string { return units.FormatCount(f.OrigPkts) }},
 	{"resp_pkts", "R PKT", 6, 0, true, flows.ByPkts, 55, func(_ *cellContext, f *flows.Flow) string { return units.FormatCount(f.RespPkts) }},
-	{"orig_rate", "O RATE", 11, 0, true, flows.ByRate, 70, func(c *cellContext, f *flows.Flow) string { return rate(c, f, f.OrigRate) }},
-	{"resp_rate", "R RATE", 11, 0, true, flows.ByRate, 70, func(c *cellContext, f *flows.Flow) string { return rate(c, f, f.RespRate) }},
+	{"orig_rate", "O RATE", 11, 0, true, flows.ByRate, 70, func(c *cellContext, f *flows.Flow) string { o, _ := f.Rates(c.now); return rate(c, f, o) }},
+	{"resp_rate", "R RATE", 11, 0, true, flows.ByRate, 70, func(c *cellContext, f *flows.Flow) string { _, r := f.Rates(c.now); return rate(c, f, r) }},
 	{"duration", "DURATION", 8, 0, true, flows.ByDuration, 65, func(_ *cellContext, f *flows.Flow) string { return shortDuration(f.Duration) }},
 	{"idle", "IDLE", 10, 0, true, flows.ByIdle, 60, func(c *cellContext, f *flows.Flow) string {
 		if f.Closed && !f.Final() {

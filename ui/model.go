@@ -305,7 +305,11 @@ func (m *Model) applyFrame(f frameMsg) {
 	line := m.cursor - m.offset // keep the selected row on the same screen line
 	m.frame = f
 	m.frames++
-	if i := flows.Index(f.rows, m.selUID); i >= 0 {
+	i := f.keep
+	if i < 0 || i >= len(f.rows) || f.rows[i].UID != m.selUID {
+		i = flows.Index(f.rows, m.selUID) // the cursor moved since the frame was made
+	}
+	if i >= 0 {
 		m.cursor = i
 		m.offset = i - line
 	}

@@ -14,6 +14,7 @@ import (
 // are immutable (see flows.Flow).
 type frameMsg struct {
 	rows      []*flows.Flow
+	keep      int    // index in rows of the flow under the cursor when the frame was made, or -1
 	query     uint64 // the query generation the rows reflect
 	now       time.Time
 	stats     tracker.Stats
@@ -123,10 +124,11 @@ func (p *pipeline) selectedUID() string {
 func (p *pipeline) emit(q query, crossings []tracker.Crossing, final bool) {
 	fq := q.Query
 	fq.Keep = p.selectedUID()
-	rows := p.store.Rows(fq)
+	rows, keep := p.store.Rows(fq)
 	stats, drops := p.store.Stats()
 	p.send(frameMsg{
 		rows:      rows,
+		keep:      keep,
 		query:     q.gen,
 		now:       p.store.Now(),
 		stats:     stats,

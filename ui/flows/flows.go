@@ -35,14 +35,31 @@ func (f *Flow) Last() time.Time { return f.TS.Add(f.Duration) }
 // file, such flows stay visible like live ones, so that nothing vanishes at the end.
 func (f *Flow) Final() bool { return f.Closed && f.Reason == tracker.ReasonEndOfInput }
 
+// Rates returns the flow's rates as of now, the time of the latest snapshot: the
+// rates sampled then, or 0 if the flow was not in that snapshot (it saw no packet).
+func (f *Flow) Rates(now time.Time) (orig, resp float64) {
+	if f.Closed || !f.rateAt.Equal(now) {
+		return 0, 0
+	}
+	return f.OrigRate, f.RespRate
+}
+
+// entry is a flow's place in the Store: it stays while the flow is replaced.
+type entry struct {
+	f    *Flow
+	gone bool // expired: dropped from order at the next Rows
+}
+
 // Store holds the flows. It is used by one goroutine.
 type Store struct {
-	flows map[string]int // uid → index in all
-	all   []*Flow        // every flow, in the order of the latest Rows call
-	now   time.Time      // network time of the latest snapshot
-	stats tracker.Stats
-	drops tracker.Drops
-	pin   string // uid kept past its linger time
+	flows  map[string]*entry // by uid
+	order  []*entry          // every entry, in the order of the latest Rows call
+	closed []*entry          // closed flows in removal order, for expiry
+	now    time.Time         // network time of the latest snapshot
+	stats  tracker.Stats
+	drops  tracker.Drops
+	pin    string    // uid kept past its linger time
+	keys   []sortKey // reused by sort
 
 	// Linger is how long closed flows stay (network time); 0 keeps them forever.
 	Linger time.Duration
@@ -50,7 +67,7 @@ type Store struct {
 
 // New returns an empty store.
 func New(linger time.Duration) *Store {
-	return &Store{flows: map[string]int{}, Linger: linger}
+	return &Store{flows: map[string]*entry{}, Linger: linger}
 }
 
 // Now returns the network time of the latest snapshot.
@@ -61,12 +78,12 @@ func (s *Store) Now() time.Time { return s.now }
 func (s *Store) Stats() (tracker.Stats, tracker.Drops) { return s.stats, s.drops }
 
 // Len returns the number of flows held.
-func (s *Store) Len() int { return len(s.all) }
+func (s *Store) Len() int { return len(s.flows) }
 
 // Get returns the flow with uid, or nil.
 func (s *Store) Get(uid string) *Flow {
-	if i, ok := s.flows[uid]; ok {
-		return s.all[i]
+	if e := s.flows[uid]; e != nil {
+		return e.f
 	}
 	return nil
 }
@@ -75,14 +92,15 @@ func (s *Store) Get(uid string) *Flow {
 // another is pinned; "" pins none.
 func (s *Store) Pin(uid string) { s.pin = uid }
 
-// put stores f under its uid, replacing the previous flow.
-func (s *Store) put(f *Flow) {
-	if i, ok := s.flows[f.UID]; ok {
-		s.all[i] = f
-		return
+// entryOf returns uid's entry, creating an empty one.
+func (s *Store) entryOf(uid string) *entry {
+	e := s.flows[uid]
+	if e == nil {
+		e = &entry{f: &Flow{}}
+		s.flows[uid] = e
+		s.order = append(s.order, e)
 	}
-	s.flows[f.UID] = len(s.all)
-	s.all = append(s.all, f)
+	return e
 }
 
 // Apply merges a snapshot: updates, removals and crossings, in order. Changed flows
@@ -91,32 +109,32 @@ func (s *Store) Apply(snap *tracker.Snapshot) {
 	s.now, s.stats, s.drops = snap.Time, snap.Stats, snap.Dropped
 	for i := range snap.Updates {
 		u := &snap.Updates[i]
+		e := s.entryOf(u.UID)
 		f := new(Flow)
-		if old := s.Get(u.UID); old != nil {
-			*f = *old
-		} else {
+		*f = *e.f
+		if f.UID == "" {
 			f.rateAt = u.TS
 		}
 		f.Update = *u
 		f.sampleRates(snap.Time)
-		s.put(f)
+		e.f = f
 	}
 	for i := range snap.Removed {
 		r := &snap.Removed[i]
+		e := s.entryOf(r.UID)
 		f := new(Flow)
-		if old := s.Get(r.UID); old != nil {
-			*f = *old
-		}
+		*f = *e.f
 		f.Record = *r
 		f.Closed = true
 		f.OrigRate, f.RespRate = 0, 0
-		s.put(f)
+		e.f = f
+		s.closed = append(s.closed, e)
 	}
 	for i := range snap.Crossings {
-		if old := s.Get(snap.Crossings[i].UID); old != nil {
-			f := *old
+		if e := s.flows[snap.Crossings[i].UID]; e != nil {
+			f := *e.f
 			f.Crossed++
-			s.put(&f)
+			e.f = &f
 		}
 	}
 	s.expire()
@@ -133,27 +151,31 @@ func (f *Flow) sampleRates(now time.Time) {
 	f.rateAt, f.rateBytes = now, [2]uint64{f.OrigIPBytes, f.RespIPBytes}
 }
 
-// expire drops closed flows older than Linger, except the pinned one and those
-// that the end of input removed.
+// expire drops closed flows older than Linger, oldest first, except the pinned one
+// and those that the end of input removed. Its cost is that of what expires.
 func (s *Store) expire() {
 	if s.Linger <= 0 {
 		return
 	}
-	gone := func(f *Flow) bool {
-		return f.Closed && !f.Final() && f.UID != s.pin && s.now.Sub(f.Removed) > s.Linger
-	}
-	if !slices.ContainsFunc(s.all, gone) {
-		return
-	}
-	s.all = slices.DeleteFunc(s.all, func(f *Flow) bool {
-		if gone(f) {
-			delete(s.flows, f.UID)
-			return true
+	n := 0
+	var pinned *entry
+	for ; n < len(s.closed); n++ {
+		e := s.closed[n]
+		if s.now.Sub(e.f.Removed) <= s.Linger {
+			break
 		}
-		return false
-	})
-	for i, f := range s.all {
-		s.flows[f.UID] = i
+		switch {
+		case e.f.Final():
+		case e.f.UID == s.pin:
+			pinned = e
+		default:
+			e.gone = true
+			delete(s.flows, e.f.UID)
+		}
+	}
+	s.closed = s.closed[n:]
+	if pinned != nil {
+		s.closed = append(s.closed, pinned) // looked at again once unpinned
 	}
 }
 
@@ -195,30 +217,91 @@ type Query struct {
 
 // Rows returns a new slice of the flows that q selects, in q's order (ties by start,
 // then creation order, then uid, all reversed with Desc, so the order is stable
-// across refreshes). The
-// Store keeps its flows in the order of the last call, so that sorting again by the
-// same column, the usual case, sorts an almost sorted slice.
-func (s *Store) Rows(q Query) []*Flow {
+// across refreshes), and the index of q.Keep in it (-1 if absent). The Store keeps
+// its flows in the order of the last call, so that sorting again by the same
+// column, the usual case, sorts an almost sorted slice.
+func (s *Store) Rows(q Query) ([]*Flow, int) {
+	s.order = slices.DeleteFunc(s.order, func(e *entry) bool { return e.gone })
 	s.sort(q.Sort, q.Desc)
-	for i, f := range s.all {
-		s.flows[f.UID] = i
-	}
-	rows := make([]*Flow, 0, len(s.all))
-	for _, f := range s.all {
+	rows := make([]*Flow, 0, len(s.order))
+	keep := -1
+	for _, e := range s.order {
+		f := e.f
 		if f.Closed && !q.ShowClosed && !f.Final() && f.UID != q.Keep {
 			continue
 		}
 		if q.Match != nil && !q.Match(&f.Record) {
 			continue
 		}
+		if f.UID == q.Keep {
+			keep = len(rows)
+		}
 		rows = append(rows, f)
 	}
-	return rows
+	return rows, keep
 }
 
-// sort orders s.all by column c.
+// sortKey is one flow's sort key, computed once per sort: numeric columns compare
+// keys in a contiguous slice instead of chasing two flows per comparison.
+type sortKey struct {
+	k   float64
+	ts  int64
+	seq uint64
+	e   *entry
+}
+
+// sort orders s.order by column c.
 func (s *Store) sort(c Column, desc bool) {
 	now := s.now
+	var key func(f *Flow) float64
+	switch c {
+	case ByStart:
+		key = func(*Flow) float64 { return 0 } // the start is the first tie-break
+	case ByOrigBytes:
+		key = func(f *Flow) float64 { return float64(f.OrigBytes) }
+	case ByRespBytes:
+		key = func(f *Flow) float64 { return float64(f.RespBytes) }
+	case ByPkts:
+		key = func(f *Flow) float64 { return float64(f.OrigPkts + f.RespPkts) }
+	case ByRate:
+		key = func(f *Flow) float64 { o, r := f.Rates(now); return o + r }
+	case ByDuration:
+		key = func(f *Flow) float64 { return float64(f.Duration) }
+	case ByIdle:
+		key = func(f *Flow) float64 { return float64(now.Sub(f.Last())) }
+	default:
+		s.sortBy(c, desc)
+		return
+	}
+	keys := s.keys[:0]
+	for _, e := range s.order {
+		keys = append(keys, sortKey{key(e.f), e.f.TS.UnixNano(), e.f.Seq, e})
+	}
+	slices.SortFunc(keys, func(a, b sortKey) int {
+		c := cmp.Compare(a.k, b.k)
+		if c == 0 {
+			c = cmp.Compare(a.ts, b.ts)
+		}
+		if c == 0 {
+			c = cmp.Compare(a.seq, b.seq)
+		}
+		if c == 0 {
+			c = cmp.Compare(a.e.f.UID, b.e.f.UID)
+		}
+		if desc {
+			return -c
+		}
+		return c
+	})
+	for i := range keys {
+		s.order[i] = keys[i].e
+		keys[i].e = nil
+	}
+	s.keys = keys
+}
+
+// sortBy orders s.order by a column whose values are not numbers.
+func (s *Store) sortBy(c Column, desc bool) {
 	key := func(a, b *Flow) int {
 		switch c {
 		case ByProto:
@@ -235,22 +318,11 @@ func (s *Store) sort(c Column, desc bool) {
 			return cmp.Compare(a.RespP, b.RespP)
 		case ByState:
 			return cmp.Compare(a.ConnState, b.ConnState)
-		case ByOrigBytes:
-			return cmp.Compare(a.OrigBytes, b.OrigBytes)
-		case ByRespBytes:
-			return cmp.Compare(a.RespBytes, b.RespBytes)
-		case ByPkts:
-			return cmp.Compare(a.OrigPkts+a.RespPkts, b.OrigPkts+b.RespPkts)
-		case ByRate:
-			return cmp.Compare(a.OrigRate+a.RespRate, b.OrigRate+b.RespRate)
-		case ByDuration:
-			return cmp.Compare(a.Duration, b.Duration)
-		case ByIdle:
-			return cmp.Compare(now.Sub(a.Last()), now.Sub(b.Last()))
 		}
 		return 0
 	}
-	slices.SortFunc(s.all, func(a, b *Flow) int {
+	slices.SortFunc(s.order, func(ea, eb *entry) int {
+		a, b := ea.f, eb.f
 		c := key(a, b)
 		if c == 0 {
 			c = a.TS.Compare(b.TS)

@@ -52,7 +52,7 @@ func TestStore(t *testing.T) {
 		{Query{Sort: ByState, Desc: true}, "Cb Ca Cc"}, // the exact reverse, ties included
 		{Query{Match: func(r *tracker.Record) bool { return r.ConnState == "S0" }}, "Cc"},
 	} {
-		if got := uids(s.Rows(tc.q)); got != tc.want {
+		if got := uids(rowsOf(s, tc.q)); got != tc.want {
 			t.Errorf("%+v: %s, want %s", tc.q.Sort, got, tc.want)
 		}
 	}
@@ -61,10 +61,10 @@ func TestStore(t *testing.T) {
 	closed := update("Ca", 1, 0, "SF", 1200, 1200).Record
 	closed.Reason, closed.Removed = tracker.ReasonClose, t0.Add(3*time.Second)
 	s.Apply(&tracker.Snapshot{Time: t0.Add(3 * time.Second), Removed: []tracker.Record{closed}})
-	if got := uids(s.Rows(Query{})); got != "Cb Cc" {
+	if got := uids(rowsOf(s, Query{})); got != "Cb Cc" {
 		t.Errorf("live rows %s", got)
 	}
-	rows := s.Rows(Query{ShowClosed: true})
+	rows := rowsOf(s, Query{ShowClosed: true})
 	if Index(rows, "Ca") != 0 || !s.Get("Ca").Closed || s.Get("Ca").ConnState != "SF" || s.Get("Ca").Reason != tracker.ReasonClose {
 		t.Errorf("closed flow: %+v", s.Get("Ca"))
 	}
@@ -78,7 +78,7 @@ func TestStore(t *testing.T) {
 func TestFlowsImmutable(t *testing.T) {
 	s := New(0)
 	s.Apply(&tracker.Snapshot{Time: t0.Add(time.Second), Updates: []tracker.Update{update("Ca", 1, 0, "S1", 100, 100)}})
-	rows := s.Rows(Query{})
+	rows := rowsOf(s, Query{})
 	before := *rows[0]
 	s.Apply(&tracker.Snapshot{Time: t0.Add(2 * time.Second),
 		Updates:   []tracker.Update{update("Ca", 1, 0, "S1", 900, 900)},
@@ -110,14 +110,38 @@ func TestFinalPinKeep(t *testing.T) {
 	}
 	s.Pin("Cb")
 	s.Apply(&tracker.Snapshot{Time: t0, Removed: []tracker.Record{rm("Cb", 2, tracker.ReasonClose), rm("Cc", 3, tracker.ReasonClose)}})
-	if got := uids(s.Rows(Query{Keep: "Cc"})); got != "Ca Cc" {
+	if got := uids(rowsOf(s, Query{Keep: "Cc"})); got != "Ca Cc" {
 		t.Errorf("rows with Cc kept: %s", got)
 	}
 	s.Apply(&tracker.Snapshot{Time: t0.Add(time.Minute), Removed: []tracker.Record{rm("Ca", 1, tracker.ReasonEndOfInput)}, Final: true})
-	if got := uids(s.Rows(Query{})); got != "Ca" {
+	if got := uids(rowsOf(s, Query{})); got != "Ca" {
 		t.Errorf("after the end of input: %s, want Ca (Cc expired, Cb pinned but closed)", got)
 	}
 	if s.Get("Cb") == nil || s.Get("Cc") != nil {
 		t.Errorf("pinned flow expired or unpinned flow kept")
+	}
+}
+
+// rowsOf returns the rows of q.
+func rowsOf(s *Store, q Query) []*Flow {
+	rows, _ := s.Rows(q)
+	return rows
+}
+
+// An idle flow's rate is 0: only flows in the latest snapshot have a current rate.
+func TestIdleRate(t *testing.T) {
+	s := New(0)
+	s.Apply(&tracker.Snapshot{Time: t0.Add(time.Second), Updates: []tracker.Update{update("Ca", 1, 0, "S1", 100, 100), update("Cb", 2, 0, "S1", 100, 100)}})
+	s.Apply(&tracker.Snapshot{Time: t0.Add(2 * time.Second), Updates: []tracker.Update{update("Ca", 1, 0, "S1", 1100, 100)}})
+	if o, _ := s.Get("Ca").Rates(s.Now()); o != 8000 {
+		t.Errorf("Ca: %v bit/s, want 8000", o)
+	}
+	s.Apply(&tracker.Snapshot{Time: t0.Add(3 * time.Second)})
+	if o, r := s.Get("Ca").Rates(s.Now()); o != 0 || r != 0 {
+		t.Errorf("idle Ca: %v, %v bit/s, want 0", o, r)
+	}
+	rows, keep := s.Rows(Query{Sort: ByRate, Desc: true, Keep: "Cb"})
+	if keep < 0 || rows[keep].UID != "Cb" {
+		t.Errorf("keep index %d", keep)
 	}
 }
