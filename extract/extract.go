@@ -21,7 +21,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -183,17 +182,8 @@ func (s *Sink) Progress() Progress {
 
 // FileNames returns Zeek's file names for a connection's two directions.
 func FileNames(id tracker.ConnID) (orig, resp string) {
-	base := "contents_" + hostPort(id.OrigH, id.OrigP) + "-" + hostPort(id.RespH, id.RespP)
+	base := "contents_" + id.Orig() + "-" + id.Resp()
 	return base + "_orig.dat", base + "_resp.dat"
-}
-
-func hostPort(a netip.Addr, p uint16) string {
-	a = a.Unmap()
-	s := a.String()
-	if a.Is6() {
-		s = "[" + s + "]"
-	}
-	return s + ":" + strconv.Itoa(int(p))
 }
 
 // Sink returns the sink for connection c and registers a removal hook on it that

@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"net/netip"
+	"strconv"
 	"time"
 )
 
@@ -51,6 +52,21 @@ type ConnID struct {
 	RespH netip.Addr
 	RespP uint16
 	Proto Proto // IP protocol number; Proto.Transport() is the conn.log proto
+}
+
+// Orig formats the originator's endpoint as Zeek's contents files name it:
+// "10.0.0.1:80", "[2001:db8::1]:443" (IPv4-mapped addresses as IPv4).
+func (id ConnID) Orig() string { return endpoint(id.OrigH, id.OrigP) }
+
+// Resp formats the responder's endpoint, as Orig does.
+func (id ConnID) Resp() string { return endpoint(id.RespH, id.RespP) }
+
+func endpoint(a netip.Addr, p uint16) string {
+	a = a.Unmap()
+	if a.Is6() {
+		return "[" + a.String() + "]:" + strconv.Itoa(int(p))
+	}
+	return a.String() + ":" + strconv.Itoa(int(p))
 }
 
 // RemoveReason says why a connection left the table.

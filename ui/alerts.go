@@ -58,5 +58,5 @@ func crossingText(x *tracker.Crossing) string {
 	default:
 		what = fmt.Sprintf("duration passed %v", x.Duration())
 	}
-	return fmt.Sprintf("%s %s %s → %s: %s", x.UID, x.ID.Proto.Transport(), hostPort(x.ID.OrigH, x.ID.OrigP), hostPort(x.ID.RespH, x.ID.RespP), what)
+	return fmt.Sprintf("%s %s %s → %s: %s", x.UID, x.ID.Proto.Transport(), x.ID.Orig(), x.ID.Resp(), what)
 }

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"fmt"
-	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -33,8 +32,8 @@ type cellContext struct {
 
 var columns = []column{
 	{"proto", "PROTO", 6, 0, false, flows.ByProto, 90, func(_ *cellContext, f *flows.Flow) string { return f.Proto.Transport() }},
-	{"orig", "ORIGINATOR", 21, 47, false, flows.ByOrig, 100, func(_ *cellContext, f *flows.Flow) string { return hostPort(f.OrigH, f.OrigP) }},
-	{"resp", "RESPONDER", 21, 47, false, flows.ByResp, 100, func(_ *cellContext, f *flows.Flow) string { return hostPort(f.RespH, f.RespP) }},
+	{"orig", "ORIGINATOR", 21, 47, false, flows.ByOrig, 100, func(_ *cellContext, f *flows.Flow) string { return f.Orig() }},
+	{"resp", "RESPONDER", 21, 47, false, flows.ByResp, 100, func(_ *cellContext, f *flows.Flow) string { return f.Resp() }},
 	{"service", "SERVICE", 10, 0, false, -1, 40, func(_ *cellContext, f *flows.Flow) string {
 		return explain.Service(f.Proto, f.RespP, f.OrigP)
 	}},
@@ -164,15 +163,6 @@ func fit(s string, w int, right bool) string {
 	r := []rune(s)
 	head := (w - 1) / 2
 	return string(r[:head]) + "…" + string(r[n-(w-1-head):])
-}
-
-// hostPort formats an endpoint: "10.0.0.1:80", "[2001:db8::1]:443".
-func hostPort(a netip.Addr, p uint16) string {
-	a = a.Unmap()
-	if a.Is6() {
-		return "[" + a.String() + "]:" + strconv.Itoa(int(p))
-	}
-	return a.String() + ":" + strconv.Itoa(int(p))
 }
 
 // rate formats a flow's rate, blank for a closed flow.

@@ -52,8 +52,8 @@ func (m *Model) detailText(f *flows.Flow) string {
 
 	field("uid", f.UID)
 	field("ts", f.TS.Local().Format("2006-01-02 15:04:05.000000 MST"), fmt.Sprintf("%.6f", float64(f.TS.UnixMicro())/1e6))
-	field("id.orig_h:p", hostPort(f.OrigH, f.OrigP), local(f.HasLocal, f.LocalOrig))
-	field("id.resp_h:p", hostPort(f.RespH, f.RespP), local(f.HasLocal, f.LocalResp))
+	field("id.orig_h:p", f.Orig(), local(f.HasLocal, f.LocalOrig))
+	field("id.resp_h:p", f.Resp(), local(f.HasLocal, f.LocalResp))
 	field("proto", f.Proto.Transport())
 	field("service", "-", guess(explain.Service(f.Proto, f.RespP, f.OrigP)))
 	if f.HasDuration {
