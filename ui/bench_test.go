@@ -47,7 +47,7 @@ type benchFrame struct {
 	g     *flowsynth.Gen
 	pipe  *pipeline
 	m     *Model
-	q     query
+	q     flows.Query
 	frame frameMsg // the latest frame the pipeline sent
 }
 

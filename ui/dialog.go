@@ -73,9 +73,7 @@ func thresholdList(l tracker.ThresholdList) []threshold {
 
 // defaultsList and toDefaults convert the default thresholds.
 func defaultsList(d tracker.Thresholds) []threshold {
-	return thresholdList(tracker.ThresholdList{
-		OrigBytes: d.OrigBytes, RespBytes: d.RespBytes, OrigPackets: d.OrigPackets, RespPackets: d.RespPackets, Duration: d.Duration,
-	})
+	return thresholdList(tracker.ThresholdList(d))
 }
 
 func toDefaults(l []threshold) tracker.Thresholds {

@@ -11,6 +11,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/flowtop/flowtop/tracker"
+	"github.com/flowtop/flowtop/ui/flows"
 	"github.com/muesli/termenv"
 )
 
@@ -74,7 +75,7 @@ func (tm *testModel) apply(snap *tracker.Snapshot) {
 func (tm *testModel) refresh(crossings []tracker.Crossing, final bool) {
 	m := tm.Model
 	tm.pipe.selectUID(m.selUID)
-	q := query{gen: m.queryGen}
+	var q flows.Query
 	q.Sort, q.Desc, q.ShowClosed = m.sort, m.desc, m.showClosed
 	if m.filter != nil {
 		q.Match = m.filter.Match

@@ -110,7 +110,6 @@ type Model struct {
 	rateAt           time.Time
 	ended, paused    bool
 	endErr           error
-	frames           int
 	cols             []column
 	cursor, offset   int
 	selUID           string
@@ -119,7 +118,6 @@ type Model struct {
 	byteRates        bool
 	filter           *filter.Filter
 	filterErr        string
-	queryGen         uint64
 	filterIn         textinput.Model
 	detail           viewport.Model
 	help             help.Model
@@ -190,7 +188,6 @@ func (m *Model) Init() tea.Cmd { return nil }
 
 // sendQuery hands the current query to the pipeline.
 func (m *Model) sendQuery() {
-	m.queryGen++
 	if m.pipe == nil {
 		return
 	}
@@ -198,7 +195,7 @@ func (m *Model) sendQuery() {
 	if m.filter != nil {
 		q.Match = m.filter.Match
 	}
-	m.pipe.setQuery(query{Query: q, gen: m.queryGen})
+	m.pipe.setQuery(q)
 }
 
 // do runs fn on the tracker's goroutine, reporting when it cannot.
@@ -304,7 +301,6 @@ func (m *Model) applyFrame(f frameMsg) {
 	}
 	line := m.cursor - m.offset // keep the selected row on the same screen line
 	m.frame = f
-	m.frames++
 	i := f.keep
 	if i < 0 || i >= len(f.rows) || f.rows[i].UID != m.selUID {
 		i = flows.Index(f.rows, m.selUID) // the cursor moved since the frame was made

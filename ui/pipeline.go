@@ -14,8 +14,7 @@ import (
 // are immutable (see flows.Flow).
 type frameMsg struct {
 	rows      []*flows.Flow
-	keep      int    // index in rows of the flow under the cursor when the frame was made, or -1
-	query     uint64 // the query generation the rows reflect
+	keep      int // index in rows of the flow under the cursor when the frame was made, or -1
 	now       time.Time
 	stats     tracker.Stats
 	drops     tracker.Drops
@@ -25,12 +24,6 @@ type frameMsg struct {
 	final     bool // the tracker has stopped: no frame will follow but for a new query
 }
 
-// query is what the model asks the pipeline for.
-type query struct {
-	flows.Query
-	gen uint64
-}
-
 // pipeline sits between the tracker's Feed and the Bubble Tea program, on its own
 // goroutine: it applies snapshots to the flow store and sorts and filters the rows,
 // so that neither the capture nor the event loop ever waits for that work. It sends
@@ -38,7 +31,7 @@ type query struct {
 type pipeline struct {
 	store    *flows.Store
 	feed     <-chan *tracker.Snapshot
-	queries  chan query // holds the latest query only
+	queries  chan flows.Query // holds the latest query only
 	pause    chan bool
 	selected atomic.Pointer[string] // the uid under the cursor: pinned and kept listed
 	send     func(frameMsg)
@@ -48,39 +41,31 @@ func newPipeline(feed <-chan *tracker.Snapshot, linger time.Duration, send func(
 	return &pipeline{
 		store:   flows.New(linger),
 		feed:    feed,
-		queries: make(chan query, 1),
+		queries: make(chan flows.Query, 1),
 		pause:   make(chan bool, 1),
 		send:    send,
 	}
 }
 
 // setQuery replaces the query; it never blocks (an unread query is replaced).
-func (p *pipeline) setQuery(q query) {
-	for {
-		select {
-		case p.queries <- q:
-			return
-		default:
-		}
-		select {
-		case <-p.queries:
-		default:
-		}
-	}
-}
+func (p *pipeline) setQuery(q flows.Query) { replace(p.queries, q) }
 
 // setPaused stops or resumes taking snapshots. While paused the tracker keeps
 // accumulating changes (coalesced), so nothing is lost, and queries are still
 // answered from the frozen table.
-func (p *pipeline) setPaused(paused bool) {
+func (p *pipeline) setPaused(paused bool) { replace(p.pause, paused) }
+
+// replace puts v in the one-slot channel ch, replacing an unread value; it never
+// blocks (only one goroutine sends).
+func replace[T any](ch chan T, v T) {
 	for {
 		select {
-		case p.pause <- paused:
+		case ch <- v:
 			return
 		default:
 		}
 		select {
-		case <-p.pause:
+		case <-ch:
 		default:
 		}
 	}
@@ -91,7 +76,7 @@ func (p *pipeline) selectUID(uid string) { p.selected.Store(&uid) }
 
 // run applies snapshots and answers queries until ctx is done.
 func (p *pipeline) run(ctx context.Context) {
-	var q query
+	var q flows.Query
 	var paused, final bool
 	for {
 		feed := p.feed
@@ -121,15 +106,13 @@ func (p *pipeline) selectedUID() string {
 }
 
 // emit computes the rows of q and sends a frame.
-func (p *pipeline) emit(q query, crossings []tracker.Crossing, final bool) {
-	fq := q.Query
-	fq.Keep = p.selectedUID()
-	rows, keep := p.store.Rows(fq)
+func (p *pipeline) emit(q flows.Query, crossings []tracker.Crossing, final bool) {
+	q.Keep = p.selectedUID()
+	rows, keep := p.store.Rows(q)
 	stats, drops := p.store.Stats()
 	p.send(frameMsg{
 		rows:      rows,
 		keep:      keep,
-		query:     q.gen,
 		now:       p.store.Now(),
 		stats:     stats,
 		drops:     drops,

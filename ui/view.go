@@ -7,6 +7,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/flowtop/flowtop/themes"
+	"github.com/flowtop/flowtop/tracker"
 	"github.com/flowtop/flowtop/ui/flows"
 	"github.com/flowtop/flowtop/units"
 )
@@ -257,7 +258,7 @@ func (m *Model) dialogView() string {
 	var b strings.Builder
 	b.WriteString(m.style(themes.Title).Render(" "+d.title+" ") + "\n\n")
 	fmt.Fprintf(&b, "  metric     %s\n", focus(focusMetric, "‹ "+d.metric.String()+" ›"))
-	if d.metric != 2 {
+	if d.metric != tracker.MetricDuration {
 		dir := "orig → resp (originator's bytes)"
 		if !d.orig {
 			dir = "resp → orig (responder's bytes)"
