@@ -113,3 +113,16 @@ func (w *EventWriter) WriteAlert(ts time.Time, uid, file, message string) error 
 	b = appendJSONString(b, message)
 	return w.end(b)
 }
+
+// WriteDrops writes a live capture's kernel counters after the kernel dropped
+// packets: {"ts":…,"event":"drops","received":N,"dropped":M}, totals since the
+// capture started (as tcpdump counts them at exit). ts is network time.
+func (w *EventWriter) WriteDrops(ts time.Time, st tracker.CaptureStats) error {
+	b := append(w.buf, `{"ts":`...)
+	b = appendMicros(b, timeMicros(ts))
+	b = append(b, `,"event":"drops","received":`...)
+	b = strconv.AppendUint(b, st.Received, 10)
+	b = append(b, `,"dropped":`...)
+	b = strconv.AppendUint(b, st.Dropped, 10)
+	return w.end(b)
+}

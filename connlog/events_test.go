@@ -38,6 +38,9 @@ func TestEventWriter(t *testing.T) {
 	if err := w.WriteAlert(ts, "CabC", "d/contents_x_orig.dat", "no space left on device"); err != nil {
 		t.Fatal(err)
 	}
+	if err := w.WriteDrops(ts, tracker.CaptureStats{Received: 123456, Dropped: 789}); err != nil {
+		t.Fatal(err)
+	}
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
@@ -45,6 +48,7 @@ func TestEventWriter(t *testing.T) {
 {"ts":1320279567.181431,"event":"threshold","uid":"CabC","proto":"tcp","id":{"orig_h":"10.0.0.7","orig_p":59069,"resp_h":"2001:db8::22","resp_p":6667},"metric":"duration","threshold":0.200000,"is_orig":false}
 {"ts":1320279627.181431,"event":"remove","uid":"CabC","proto":"tcp","id":{"orig_h":"10.0.0.7","orig_p":59069,"resp_h":"2001:db8::22","resp_p":6667},"reason":"inactivity"}
 {"ts":1320279567.181431,"event":"alert","uid":"CabC","file":"d/contents_x_orig.dat","message":"no space left on device"}
+{"ts":1320279567.181431,"event":"drops","received":123456,"dropped":789}
 `
 	if out.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", out.String(), want)

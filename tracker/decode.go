@@ -28,7 +28,10 @@ type packet struct {
 	// and ICMPv6). It is computed only when checksums are verified, the protocol is
 	// TCP, UDP, ICMP or ICMPv6 and the whole datagram was captured (capLen >= l4Len).
 	csumOK bool
-	hdr    [l4Copy]byte // the first min(capLen, l4Copy) transport bytes
+	// csumTrusted: the capture says the transport checksum needs no check (the
+	// kernel had not computed it yet, or the NIC verified it); csumOK is then set.
+	csumTrusted bool
+	hdr         [l4Copy]byte // the first min(capLen, l4Copy) transport bytes
 	// l4data is the captured transport segment (header and payload), for content
 	// delivery. It aliases the frame while Packet runs; a pipelined Run copies it
 	// only when payload is kept, and sets it nil otherwise.
@@ -162,13 +165,14 @@ func (d *decoder) decode(data []byte, wireLen int, link layers.LinkType, p *pack
 		clear(p.hdr[n:])
 	}
 	p.csumOK = false
-	if !d.ignoreChecksums && len(l4) >= p.l4Len {
-		switch p.proto {
-		case ProtoTCP, ProtoUDP, ProtoICMPv6:
-			p.csumOK = p.checksumOK(l4[:p.l4Len], true)
-		case ProtoICMP:
-			p.csumOK = p.checksumOK(l4[:p.l4Len], false)
-		}
+	switch {
+	case d.ignoreChecksums || len(l4) < p.l4Len:
+	case p.csumTrusted:
+		p.csumOK = true
+	case p.proto == ProtoTCP || p.proto == ProtoUDP || p.proto == ProtoICMPv6:
+		p.csumOK = p.checksumOK(l4[:p.l4Len], true)
+	case p.proto == ProtoICMP:
+		p.csumOK = p.checksumOK(l4[:p.l4Len], false)
 	}
 	return decodedIP
 }

@@ -18,6 +18,10 @@ type Handlers struct {
 	// Remove runs for each removed connection with its final record, after the
 	// connection's removal hooks. The Record is reused afterwards: copy what you keep.
 	Remove func(*Record)
+	// Drops runs, for a live capture, when the kernel's drop counter grew: its
+	// counters are read every second while Run runs, and at its end. st is the
+	// total since the capture was opened; now is network time.
+	Drops func(st CaptureStats, now time.Time)
 	// Content, unlike the others, is a question asked during packet processing: the
 	// ContentSink (nil for none) of each new UDP connection, before its first
 	// datagram is delivered, and of each TCP connection as it becomes established,

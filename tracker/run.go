@@ -39,7 +39,9 @@ func (t *Tracker) Run(ctx context.Context, src Source) error {
 	}
 	t.wake.Store(ref)
 	stopWake := context.AfterFunc(ctx, t.wakeSource) // a blocked read sees the cancellation
-	stop := t.startTicker()
+	ss, _ := src.(statsSource)
+	t.capture = ss
+	stop := t.startTicker(ss != nil)
 	var err error
 	if pipelined {
 		err = t.runPipelined(ctx, src, woken)
@@ -48,6 +50,12 @@ func (t *Tracker) Run(ctx context.Context, src Source) error {
 	}
 	stopWake()
 	stop()
+	if r, ok := src.(releaser); ok {
+		r.release()
+	}
+	if ss != nil {
+		t.readCaptureStats()
+	}
 	t.serviceCalls()
 	if t.feed != nil {
 		t.publish(true)
@@ -64,6 +72,8 @@ func readsAhead(src Source) bool {
 		return s.regular
 	case *Replay:
 		return s.speed == 0 && readsAhead(s.src)
+	case *filteredSource:
+		return readsAhead(s.Source)
 	}
 	return false
 }
@@ -121,11 +131,23 @@ func (t *Tracker) Do(fn func()) bool {
 	return true
 }
 
+// statsEvery is how often Run reads a live capture's kernel counters (a variable
+// for tests).
+var statsEvery = time.Second
+
 // startTicker starts the goroutine that asks the owner for a snapshot at the Feed's
-// interval, waking a blocked source when the owner has not answered the previous
-// tick. It returns a function that stops the goroutine and waits for it.
-func (t *Tracker) startTicker() (stop func()) {
-	if t.feed == nil || t.feed.every <= 0 {
+// interval and, with stats set, for the capture's kernel counters every statsEvery,
+// waking a blocked source when the owner has not answered the previous tick. It
+// returns a function that stops the goroutine and waits for it.
+func (t *Tracker) startTicker(stats bool) (stop func()) {
+	feed := t.feed != nil && t.feed.every > 0
+	every := statsEvery
+	switch {
+	case feed && stats:
+		every = min(t.feed.every, statsEvery)
+	case feed:
+		every = t.feed.every
+	case !stats:
 		return func() {}
 	}
 	done := make(chan struct{})
@@ -133,12 +155,19 @@ func (t *Tracker) startTicker() (stop func()) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		tick := time.NewTicker(t.feed.every)
+		tick := time.NewTicker(every)
 		defer tick.Stop()
+		lastStats, statsAfter := time.Now(), statsEvery-every/2
 		for {
 			select {
-			case <-tick.C:
-				t.feed.due.Store(true)
+			case now := <-tick.C:
+				if feed {
+					t.feed.due.Store(true)
+				}
+				if stats && now.Sub(lastStats) >= statsAfter {
+					t.statsDue.Store(true)
+					lastStats = now
+				}
 				if t.attn.Swap(true) {
 					t.wakeSource() // the owner did not answer the last tick: blocked in a read
 				}
@@ -174,8 +203,28 @@ func (t *Tracker) service(idle bool) {
 		}
 	}
 	t.serviceCalls()
+	if t.statsDue.Swap(false) {
+		t.readCaptureStats()
+	}
 	if t.feed != nil && t.feed.due.Swap(false) {
 		t.publish(false)
+	}
+}
+
+// readCaptureStats reads the live capture's kernel counters into the stats, and
+// runs the Drops handler if the kernel dropped packets since the last read.
+func (t *Tracker) readCaptureStats() {
+	if t.capture == nil {
+		return
+	}
+	st := t.capture.captureStats()
+	more := st.Dropped > t.stats.Capture.Dropped
+	t.stats.Capture = st
+	if more && t.h.Drops != nil {
+		t.depth++
+		t.h.Drops(st, time.Unix(0, t.now))
+		t.depth--
+		t.settle()
 	}
 }
 
@@ -199,6 +248,7 @@ const ctxCheckEvery = 1024
 
 func (t *Tracker) runSerial(ctx context.Context, src Source) error {
 	done := ctx.Done()
+	trust, _ := src.(offloadSource)
 	for n := 0; ; n++ {
 		if n%ctxCheckEvery == 0 {
 			select {
@@ -222,7 +272,7 @@ func (t *Tracker) runSerial(ctx context.Context, src Source) error {
 			}
 			return t.finish(err)
 		}
-		t.Packet(data, ci, link)
+		t.packet(data, ci, link, trust != nil && trust.checksumTrusted())
 		if t.attn.Load() {
 			t.service(false)
 		}

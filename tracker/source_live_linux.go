@@ -1,14 +1,12 @@
 package tracker
 
 import (
-	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
-	"strconv"
-	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -16,155 +14,204 @@ import (
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
 
-// DefaultSnaplen is the capture length used when LiveOptions.Snaplen is zero. It is
-// also the largest snaplen accepted (libpcap's limit), large enough for GRO/GSO
-// super-packets.
-const DefaultSnaplen = 262144
-
-// LiveOptions configures a live capture.
-type LiveOptions struct {
-	// Snaplen is the number of bytes kept of each packet; zero (or anything
-	// outside 1..DefaultSnaplen) means DefaultSnaplen.
-	Snaplen int
-	// Promisc puts the interface into promiscuous mode for as long as the
-	// capture is open (the kernel undoes it when the socket closes).
-	Promisc bool
-}
-
-// liveRcvBuf is the socket receive buffer requested for a live capture: a few MiB
-// absorb bursts that the default (about 200 KiB) would drop.
-const liveRcvBuf = 4 << 20
-
-// vlanHeadroom is room in front of the receive buffer for re-inserting an 802.1Q
-// tag that the kernel (or the NIC) stripped, without moving the payload.
-const vlanHeadroom = 4
-
-var (
-	cmsgHdrLen  = unix.CmsgLen(0)
-	auxdataSize = int(unsafe.Sizeof(unix.TpacketAuxdata{}))
-	timespecLen = int(unsafe.Sizeof(unix.Timespec{}))
-	timevalLen  = int(unsafe.Sizeof(unix.Timeval{}))
+// Ring geometry. TPACKET_V3 packs packets of any size one after another into
+// blocks; ringFrameSize only serves the kernel's bookkeeping checks.
+const (
+	ringFrameSize    = 2048
+	ringBlockTimeout = 20 // ms after which a block that is not full is handed over
+	vlanHeadroom     = 4  // room to put back an 802.1Q tag in front of the frame
+	sllHeaderLen     = 16 // Linux cooked header (LINKTYPE_LINUX_SLL)
+	tpacket3HdrLen   = 48 // TPACKET_ALIGN(sizeof(struct tpacket3_hdr)); struct sockaddr_ll follows
 )
 
-// liveSource is a live capture on one Linux interface: an AF_PACKET SOCK_RAW socket
-// read with recvmsg into one reused buffer. The descriptor is non-blocking and
-// registered with the Go runtime poller (os.NewFile + SyscallConn), so a blocked
-// ReadPacket parks its goroutine rather than a thread, and Close wakes it at once.
-// A later TPACKET_V3 ring can use the same descriptor and wait the same way.
+// Socket states of liveSource.state.
+const (
+	stateClosed   = 1 << iota // Close was called
+	stateLent                 // the reader is in ReadPacket or holds the last packet's data
+	stateUnmapped             // the ring is unmapped
+)
+
+// liveSource is a live capture on one Linux interface, or on all of them: an
+// AF_PACKET socket with a TPACKET_V3 receive ring mapped into memory. The kernel
+// fills the ring's blocks; ReadPacket walks a block's packets in place (their data
+// aliases the ring, with no copy) and hands the block back to the kernel when the
+// next call moves past it. The descriptor is non-blocking and registered with the
+// Go runtime poller, so waiting for a block parks the goroutine rather than a
+// thread, and Close wakes it at once.
 type liveSource struct {
 	iface string
 	link  layers.LinkType
-	// skipOutgoing drops PACKET_OUTGOING copies; on loopback every packet is
-	// seen both leaving and arriving, and libpcap keeps only the arrival.
+	// cooked: the "any" pseudo-interface, read with SOCK_DGRAM; ReadPacket writes
+	// a Linux cooked header in front of each packet's network header.
+	cooked bool
+	// skipOutgoing drops PACKET_OUTGOING copies on loopback, where every packet
+	// is seen both leaving and arriving (libpcap keeps only the arrival): all of
+	// them when capturing on lo, those of interface loIndex on "any".
 	skipOutgoing bool
+	loIndex      int32
+	snaplen      int
+	user         *bpf.VM // the filter when it runs in user space, else nil
 
-	file   *os.File
-	rc     syscall.RawConn
-	recvFn func(fd uintptr) bool // s.recv, bound once so reads do not allocate
-	closed atomic.Bool
+	file    *os.File
+	rc      syscall.RawConn
+	readyFn func(fd uintptr) bool // s.ready, bound once so reads do not allocate
+	state   atomic.Uint32
 
-	// recvmsg state, reused for every packet. msg points at sa, iov and oob.
-	buf   []byte // vlanHeadroom + snaplen
-	oob   []byte
-	msg   unix.Msghdr
-	iov   unix.Iovec
-	sa    unix.RawSockaddrLinklayer
-	n     int           // recvmsg result (full packet length thanks to MSG_TRUNC)
-	errno syscall.Errno // recvmsg error other than EAGAIN
+	ring      []byte // the mapped ring: nblocks blocks of ringBlockSize bytes
+	nblocks   int
+	cur       int    // block the reader is at
+	held      bool   // the reader holds block cur (it is the user's until released)
+	left      int    // packets of block cur not yet read
+	next      int    // offset in block cur of the next packet's header
+	status    uint32 // tp_status of the last packet returned
+	unmapOnce sync.Once
+
+	statsMu sync.Mutex
+	stats   CaptureStats
 }
 
 var _ Source = (*liveSource)(nil)
 
-// OpenLive starts capturing on the network interface iface. It needs root or
-// CAP_NET_RAW (and CAP_NET_ADMIN for Promisc). Ethernet and loopback interfaces
-// yield layers.LinkTypeEthernet (loopback has Ethernet framing with zero MACs on
-// Linux); interfaces without a link header (tun, WireGuard) yield
-// layers.LinkTypeRaw. Packet timestamps are the kernel's receive (or transmit)
-// times. ReadPacket blocks until a packet arrives; Close unblocks it and later
-// calls return io.EOF. ReadPacket must not be called concurrently with itself.
+// OpenLive starts capturing on the network interface iface, or on every interface
+// for "any" (AnyInterface). It needs root or CAP_NET_RAW (and CAP_NET_ADMIN for
+// Promisc). Ethernet and loopback interfaces yield layers.LinkTypeEthernet
+// (loopback has Ethernet framing with zero MACs on Linux); interfaces without a
+// link header (tun, WireGuard) yield layers.LinkTypeRaw; "any" yields
+// layers.LinkTypeLinuxSLL. Packet timestamps are the kernel's receive (or
+// transmit) times, in nanoseconds. ReadPacket blocks until a packet arrives; Close
+// unblocks it and later calls return io.EOF. ReadPacket must not be called
+// concurrently with itself.
 func OpenLive(iface string, opt LiveOptions) (Source, error) {
 	if iface == "" {
 		return nil, errors.New("open interface: no interface name given")
 	}
-	ifi, err := lookupInterface(iface)
+	s, err := openRing(iface, opt)
 	if err != nil {
+		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+			return nil, &permissionError{iface: iface, err: err}
+		}
 		return nil, fmt.Errorf("open interface %s: %w", iface, err)
 	}
-	snaplen := opt.Snaplen
-	if snaplen <= 0 || snaplen > DefaultSnaplen {
-		snaplen = DefaultSnaplen
+	return s, nil
+}
+
+// openRing opens the socket and its ring; OpenLive words its errors.
+func openRing(iface string, opt LiveOptions) (*liveSource, error) {
+	s := &liveSource{iface: iface, snaplen: opt.Snaplen}
+	if s.snaplen <= 0 || s.snaplen > DefaultSnaplen {
+		s.snaplen = DefaultSnaplen
+	}
+	ifindex := 0
+	if iface == AnyInterface {
+		s.cooked, s.link = true, layers.LinkTypeLinuxSLL
+		s.loIndex = int32(loopbackIndex())
+	} else {
+		ifi, err := lookupInterface(iface)
+		if err != nil {
+			return nil, err
+		}
+		ifindex = ifi.Index
 	}
 
 	// Protocol 0: the socket receives nothing until bind names ETH_P_ALL and the
-	// interface, so no packet from another interface slips in before the bind.
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
-			return nil, &permissionError{iface: iface, err: err}
-		}
-		return nil, fmt.Errorf("open interface %s: packet socket: %w", iface, err)
+	// interface, so no packet slips past the filter or in from another interface.
+	typ := unix.SOCK_RAW
+	if s.cooked {
+		typ = unix.SOCK_DGRAM
 	}
-	s := &liveSource{iface: iface}
-	if err := s.setup(fd, ifi, snaplen, opt.Promisc); err != nil {
+	fd, err := unix.Socket(unix.AF_PACKET, typ|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("packet socket: %w", err)
+	}
+	if err := s.setup(fd, ifindex, opt); err != nil {
+		s.unmap()
 		unix.Close(fd)
-		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
-			return nil, &permissionError{iface: iface, err: err}
-		}
-		return nil, fmt.Errorf("open interface %s: %w", iface, err)
+		return nil, err
 	}
 	s.file = os.NewFile(uintptr(fd), "capture "+iface)
 	if s.rc, err = s.file.SyscallConn(); err != nil {
 		s.file.Close()
-		return nil, fmt.Errorf("open interface %s: %w", iface, err)
+		s.unmap()
+		return nil, err
 	}
-	s.recvFn = s.recv
+	s.readyFn = s.ready
 	return s, nil
 }
 
-// lookupInterface finds iface by name, reporting a missing one as ENODEV.
-func lookupInterface(iface string) (*net.Interface, error) {
-	ifi, err := net.InterfaceByName(iface)
-	if err == nil {
-		return ifi, nil
+// setup configures the socket, maps its ring, attaches the filter and binds.
+func (s *liveSource) setup(fd, ifindex int, opt LiveOptions) error {
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V3); err != nil {
+		return fmt.Errorf("TPACKET_V3 ring: %w", err)
 	}
-	all, lerr := net.Interfaces()
-	if lerr != nil {
-		return nil, err
+	// Room in front of each packet for what ReadPacket writes there: a VLAN tag,
+	// and on "any" the cooked header too.
+	reserve := vlanHeadroom
+	if s.cooked {
+		reserve += sllHeaderLen
 	}
-	for i := range all {
-		if all[i].Name == iface {
-			return &all[i], nil
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_RESERVE, reserve); err != nil {
+		return fmt.Errorf("ring headroom: %w", err)
+	}
+	size := opt.Buffer
+	if size <= 0 {
+		size = DefaultBuffer
+	}
+	s.nblocks = max(2, (size+ringBlockSize-1)/ringBlockSize)
+	req := unix.TpacketReq3{
+		Block_size:     ringBlockSize,
+		Block_nr:       uint32(s.nblocks),
+		Frame_size:     ringFrameSize,
+		Frame_nr:       uint32(s.nblocks * (ringBlockSize / ringFrameSize)),
+		Retire_blk_tov: ringBlockTimeout,
+	}
+	if err := unix.SetsockoptTpacketReq3(fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
+		return fmt.Errorf("ring of %d MiB: %w", s.nblocks*ringBlockSize>>20, err)
+	}
+	ring, err := unix.Mmap(fd, 0, s.nblocks*ringBlockSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return fmt.Errorf("map the ring of %d MiB: %w", s.nblocks*ringBlockSize>>20, err)
+	}
+	s.ring = ring
+
+	if !s.cooked {
+		// The link type decides how the filter is compiled: bind first with
+		// protocol 0 (still receiving nothing) to learn it.
+		if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: 0, Ifindex: ifindex}); err != nil {
+			return bindError(err)
+		}
+		if err := s.linkType(fd); err != nil {
+			return err
 		}
 	}
-	return nil, unix.ENODEV
+	if err := s.attachFilter(fd, opt.Filter); err != nil {
+		return err
+	}
+	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifindex}); err != nil {
+		return bindError(err)
+	}
+	if opt.Promisc && !s.cooked {
+		mreq := unix.PacketMreq{Ifindex: int32(ifindex), Type: unix.PACKET_MR_PROMISC}
+		if err := unix.SetsockoptPacketMreq(fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mreq); err != nil {
+			return fmt.Errorf("enable promiscuous mode: %w", err)
+		}
+	}
+	return nil
 }
 
-// setup configures and binds the packet socket and prepares the read buffers.
-func (s *liveSource) setup(fd int, ifi *net.Interface, snaplen int, promisc bool) error {
-	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_AUXDATA, 1); err != nil {
-		return fmt.Errorf("enable PACKET_AUXDATA: %w", err)
+// bindError words a bind failure; a missing device was removed since the lookup.
+func bindError(err error) error {
+	if errors.Is(err, unix.ENODEV) || errors.Is(err, unix.ENXIO) {
+		return unix.ENODEV
 	}
-	tsLen := timespecLen
-	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
-		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMP, 1); err != nil {
-			return fmt.Errorf("enable timestamps: %w", err)
-		}
-		tsLen = timevalLen
-	}
-	// SO_RCVBUFFORCE ignores net.core.rmem_max but needs CAP_NET_ADMIN; fall back
-	// to what SO_RCVBUF allows. A small buffer only means drops under load.
-	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, liveRcvBuf) != nil {
-		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, liveRcvBuf)
-	}
-	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifi.Index}); err != nil {
-		if errors.Is(err, unix.ENODEV) || errors.Is(err, unix.ENXIO) {
-			return unix.ENODEV // removed since the lookup
-		}
-		return fmt.Errorf("bind: %w", err)
-	}
+	return fmt.Errorf("bind: %w", err)
+}
+
+// linkType sets s.link from the hardware type of the bound interface.
+func (s *liveSource) linkType(fd int) error {
 	sa, err := unix.Getsockname(fd)
 	if err != nil {
 		return fmt.Errorf("getsockname: %w", err)
@@ -182,147 +229,332 @@ func (s *liveSource) setup(fd int, ifi *net.Interface, snaplen int, promisc bool
 	case unix.ARPHRD_NONE:
 		s.link = layers.LinkTypeRaw
 	default:
-		return fmt.Errorf("unsupported link type (ARPHRD %d); only Ethernet, loopback and tun-style interfaces can be captured", ll.Hatype)
+		return fmt.Errorf("unsupported link type (ARPHRD %d); only Ethernet, loopback and tun-style interfaces can be captured (or use -i any)", ll.Hatype)
 	}
-	if promisc {
-		mreq := unix.PacketMreq{Ifindex: int32(ifi.Index), Type: unix.PACKET_MR_PROMISC}
-		if err := unix.SetsockoptPacketMreq(fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, &mreq); err != nil {
-			return fmt.Errorf("enable promiscuous mode: %w", err)
-		}
-	}
-
-	s.buf = make([]byte, vlanHeadroom+snaplen)
-	// Room for the two control messages we ask for, plus slack for any other.
-	s.oob = make([]byte, unix.CmsgSpace(auxdataSize)+unix.CmsgSpace(tsLen)+64)
-	s.iov.Base = &s.buf[vlanHeadroom]
-	s.iov.SetLen(snaplen)
-	s.msg.Name = (*byte)(unsafe.Pointer(&s.sa))
-	s.msg.Iov = &s.iov
-	s.msg.Iovlen = 1
-	s.msg.Control = &s.oob[0]
 	return nil
 }
 
-// recv is the RawConn read callback: one non-blocking recvmsg. It returns false
-// (wait for the descriptor to become readable) only when no packet is queued.
-func (s *liveSource) recv(fd uintptr) bool {
-	for {
-		s.msg.Namelen = uint32(unsafe.Sizeof(s.sa))
-		s.msg.SetControllen(len(s.oob))
-		s.msg.Flags = 0
-		n, _, e := unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&s.msg)), unix.MSG_TRUNC)
-		switch e {
-		case unix.EINTR:
-			continue
-		case unix.EAGAIN:
-			return false
+// attachFilter attaches f's program for the socket's link type, or, if the
+// kernel cannot run it as it would run on the frame ReadPacket returns, keeps it
+// to run in user space. Without a filter, a snaplen below the maximum is still
+// enforced by a program that accepts every packet with that length.
+func (s *liveSource) attachFilter(fd int, f Filter) error {
+	var prog []bpf.RawInstruction
+	if f == nil {
+		if s.snaplen >= DefaultSnaplen {
+			return nil
 		}
-		s.n, s.errno = int(n), e
-		return true
+		prog = []bpf.RawInstruction{{Op: 0x06, K: uint32(s.snaplen)}} // ret #snaplen
+	} else {
+		var err error
+		if prog, err = f.Compile(s.link, uint32(s.snaplen)); err != nil {
+			return err
+		}
+		kernel := !testsVLAN(prog) // the kernel sees frames without their VLAN tags
+		if kernel && s.cooked {
+			prog, kernel = cookedProgram(prog)
+		}
+		if !kernel {
+			vm, err := compileVM(f, s.link, uint32(s.snaplen))
+			if err != nil {
+				return err
+			}
+			s.user = vm
+			return nil
+		}
 	}
+	filter := make([]unix.SockFilter, len(prog))
+	for i, ins := range prog {
+		filter[i] = unix.SockFilter{Code: ins.Op, Jt: ins.Jt, Jf: ins.Jf, K: ins.K}
+	}
+	fprog := unix.SockFprog{Len: uint16(len(filter)), Filter: &filter[0]}
+	if err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &fprog); err != nil {
+		return fmt.Errorf("attach the filter: %w", err)
+	}
+	return nil
 }
 
-// ReadPacket implements Source. The data aliases an internal buffer that the next
-// call overwrites. It returns io.EOF once the source is closed.
-func (s *liveSource) ReadPacket() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
-	for {
-		if s.closed.Load() {
-			return nil, gopacket.CaptureInfo{}, 0, io.EOF
-		}
-		if err := s.rc.Read(s.recvFn); err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) && !s.closed.Load() {
-				s.file.SetReadDeadline(time.Time{})
-				return nil, gopacket.CaptureInfo{}, 0, errWoken
-			}
-			if s.closed.Load() || errors.Is(err, os.ErrClosed) {
-				return nil, gopacket.CaptureInfo{}, 0, io.EOF
-			}
-			return nil, gopacket.CaptureInfo{}, 0, fmt.Errorf("read %s: %w", s.iface, err)
-		}
-		if s.errno != 0 {
-			// ENETDOWN: the interface went down or was removed.
-			return nil, gopacket.CaptureInfo{}, 0, fmt.Errorf("read %s: %w", s.iface, s.errno)
-		}
-		if s.skipOutgoing && s.sa.Pkttype == unix.PACKET_OUTGOING {
+// Linux socket filter ancillary data offsets (linux/filter.h).
+const (
+	skfAdOff      = 0xfffff000 // SKF_AD_OFF (-0x1000)
+	skfAdProtocol = 0
+	skfAdPktType  = 4
+)
+
+// cookedProgram rewrites a program compiled for Linux cooked headers to run on
+// the kernel's view of a SOCK_DGRAM packet, which starts at the network header,
+// as libpcap does: packet offsets past the cooked header move back by its length,
+// and the two fields of the header that the kernel knows (the packet type and the
+// protocol) become ancillary loads. ok is false if the program reads anything
+// else of the header; it must then run in user space.
+func cookedProgram(prog []bpf.RawInstruction) (out []bpf.RawInstruction, ok bool) {
+	out = append([]bpf.RawInstruction(nil), prog...)
+	for i := range out {
+		ins := &out[i]
+		class, mode := ins.Op&0x07, ins.Op&0xe0
+		if class != 0x00 && class != 0x01 { // BPF_LD, BPF_LDX
 			continue
 		}
-		data, ci := s.packet()
+		if mode != 0x20 && mode != 0x40 && mode != 0xa0 { // BPF_ABS, BPF_IND, BPF_MSH
+			continue
+		}
+		switch {
+		case ins.K >= sllHeaderLen:
+			ins.K -= sllHeaderLen
+		case ins.K == 0 && class == 0x00 && mode == 0x20:
+			ins.K = skfAdOff + skfAdPktType
+		case ins.K == 14 && class == 0x00 && mode == 0x20:
+			ins.K = skfAdOff + skfAdProtocol
+		default:
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+// block returns block i of the ring.
+func (s *liveSource) block(i int) []byte {
+	return s.ring[i*ringBlockSize : (i+1)*ringBlockSize : (i+1)*ringBlockSize]
+}
+
+// blockHdr returns the header of block i (struct tpacket_hdr_v1, after the
+// block descriptor's version and private-area offset).
+func (s *liveSource) blockHdr(i int) *unix.TpacketHdrV1 {
+	return (*unix.TpacketHdrV1)(unsafe.Pointer(&s.ring[i*ringBlockSize+8]))
+}
+
+// ready is the RawConn read callback: it reports whether the kernel has handed
+// the current block to user space.
+func (s *liveSource) ready(uintptr) bool {
+	return atomic.LoadUint32(&s.blockHdr(s.cur).Block_status)&unix.TP_STATUS_USER != 0
+}
+
+// ReadPacket implements Source. The data aliases the ring and stays valid until
+// the next call. It returns io.EOF once the source is closed.
+func (s *liveSource) ReadPacket() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
+	for {
+		if !s.lend() {
+			return nil, gopacket.CaptureInfo{}, 0, io.EOF
+		}
+		if s.left == 0 {
+			if s.held {
+				// Every packet of the block was read: hand it back.
+				atomic.StoreUint32(&s.blockHdr(s.cur).Block_status, unix.TP_STATUS_KERNEL)
+				s.held = false
+				s.cur = (s.cur + 1) % s.nblocks
+			}
+			if !s.ready(0) {
+				if err := s.rc.Read(s.readyFn); err != nil {
+					return nil, gopacket.CaptureInfo{}, 0, s.readError(err)
+				}
+			}
+			h := s.blockHdr(s.cur)
+			s.held, s.left, s.next = true, int(h.Num_pkts), int(h.Offset_to_first_pkt)
+			continue
+		}
+		off := s.next
+		blk := s.block(s.cur)
+		if off+tpacket3HdrLen+int(unsafe.Sizeof(unix.RawSockaddrLinklayer{})) > len(blk) {
+			s.left = 0 // a corrupt block: skip the rest of it
+			continue
+		}
+		h := (*unix.Tpacket3Hdr)(unsafe.Pointer(&blk[off]))
+		s.left--
+		s.next = off + int(h.Next_offset)
+		sll := (*unix.RawSockaddrLinklayer)(unsafe.Pointer(&blk[off+tpacket3HdrLen]))
+		if sll.Pkttype == unix.PACKET_OUTGOING && (s.skipOutgoing || (s.cooked && sll.Ifindex == s.loIndex)) {
+			continue
+		}
+		data, ci, ok := s.frame(blk, off, h, sll)
+		if !ok {
+			continue
+		}
+		if s.user != nil {
+			if n, err := s.user.Run(data); err != nil || n == 0 {
+				continue
+			}
+		}
+		s.status = h.Status
 		return data, ci, s.link, nil
 	}
 }
 
-// packet builds the result of the last recvmsg from the buffer and its control
-// messages (parsed in place: unix.ParseSocketControlMessage allocates).
-func (s *liveSource) packet() ([]byte, gopacket.CaptureInfo) {
-	var ci gopacket.CaptureInfo
-	ci.InterfaceIndex = int(s.sa.Ifindex)
-	wire := s.n
-	capLen := min(s.n, len(s.buf)-vlanHeadroom)
-	var aux *unix.TpacketAuxdata
-
-	oob := s.oob[:min(int(s.msg.Controllen), len(s.oob))]
-	for len(oob) >= cmsgHdrLen {
-		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
-		l := int(h.Len)
-		if l < cmsgHdrLen || l > len(oob) {
-			break
-		}
-		body := oob[cmsgHdrLen:l]
-		switch {
-		case h.Level == unix.SOL_PACKET && h.Type == unix.PACKET_AUXDATA && len(body) >= auxdataSize:
-			aux = (*unix.TpacketAuxdata)(unsafe.Pointer(&body[0]))
-		case h.Level == unix.SOL_SOCKET && h.Type == unix.SO_TIMESTAMPNS && len(body) >= timespecLen:
-			ts := (*unix.Timespec)(unsafe.Pointer(&body[0]))
-			ci.Timestamp = time.Unix(int64(ts.Sec), int64(ts.Nsec))
-		case h.Level == unix.SOL_SOCKET && h.Type == unix.SO_TIMESTAMP && len(body) >= timevalLen:
-			tv := (*unix.Timeval)(unsafe.Pointer(&body[0]))
-			ci.Timestamp = time.Unix(int64(tv.Sec), int64(tv.Usec)*1000)
-		}
-		next := unix.CmsgSpace(l - cmsgHdrLen)
-		if next > len(oob) {
-			break
-		}
-		oob = oob[next:]
+// frame builds the packet whose header h is at off in blk: it puts back a VLAN
+// tag the kernel took out of the frame (as libpcap does), writes the cooked header
+// on "any", and clips the data to the snaplen. ok is false for a header whose
+// offsets do not fit the block.
+func (s *liveSource) frame(blk []byte, off int, h *unix.Tpacket3Hdr, sll *unix.RawSockaddrLinklayer) (data []byte, ci gopacket.CaptureInfo, ok bool) {
+	mac := off + int(h.Mac)
+	capLen, wire := int(h.Snaplen), int(h.Len)
+	sllEnd := off + tpacket3HdrLen + int(unsafe.Sizeof(*sll)) // what is before must stay
+	if mac < sllEnd || mac+capLen > len(blk) {
+		return nil, ci, false
 	}
-	if ci.Timestamp.IsZero() {
-		// The kernel always sends the timestamp we asked for; this is only a
-		// fallback for a truncated control buffer.
-		ci.Timestamp = time.Now()
+	tagged := h.Hv1.Vlan_tci != 0 || h.Status&unix.TP_STATUS_VLAN_VALID != 0
+	var tag [4]byte
+	if tagged {
+		tpid := uint16(0x8100)
+		if h.Hv1.Vlan_tpid != 0 || h.Status&unix.TP_STATUS_VLAN_TPID_VALID != 0 {
+			tpid = h.Hv1.Vlan_tpid
+		}
+		binary.BigEndian.PutUint16(tag[0:2], tpid)
+		binary.BigEndian.PutUint16(tag[2:4], uint16(h.Hv1.Vlan_tci))
 	}
+	start := mac
+	switch {
+	case s.cooked:
+		proto := (*[2]byte)(unsafe.Pointer(&sll.Protocol)) // network byte order
+		hdrLen := sllHeaderLen
+		if tagged {
+			hdrLen += 4
+		}
+		start = mac - hdrLen
+		if start < sllEnd {
+			return nil, ci, false
+		}
+		hdr := blk[start:mac]
+		binary.BigEndian.PutUint16(hdr[0:2], uint16(sll.Pkttype))
+		binary.BigEndian.PutUint16(hdr[2:4], sll.Hatype)
+		binary.BigEndian.PutUint16(hdr[4:6], uint16(sll.Halen))
+		copy(hdr[6:14], sll.Addr[:])
+		if tagged {
+			copy(hdr[14:18], tag[:])
+			copy(hdr[18:20], proto[:])
+		} else {
+			copy(hdr[14:16], proto[:])
+		}
+		capLen += hdrLen
+		wire += hdrLen
+	case tagged && s.link == layers.LinkTypeEthernet && capLen >= 12 && mac-4 >= sllEnd:
+		// Move the two MAC addresses 4 bytes forward and put the tag after them.
+		start = mac - 4
+		copy(blk[start:start+12], blk[mac:mac+12])
+		copy(blk[start+12:start+16], tag[:])
+		capLen += 4
+		wire += 4
+	}
+	capLen = min(capLen, s.snaplen)
+	ci.Timestamp = time.Unix(int64(h.Sec), int64(h.Nsec))
+	ci.CaptureLength = capLen
+	ci.Length = max(wire, capLen)
+	ci.InterfaceIndex = int(sll.Ifindex)
+	return blk[start : start+capLen], ci, true
+}
 
-	data := s.buf[vlanHeadroom : vlanHeadroom+capLen]
-	if aux != nil {
-		wire = int(aux.Len)
-		// Put back an 802.1Q tag that was stripped into the metadata, as libpcap
-		// does: move the two MAC addresses 4 bytes forward, tag after them.
-		if aux.Status&unix.TP_STATUS_VLAN_VALID != 0 && s.link == layers.LinkTypeEthernet && capLen >= 12 {
-			tpid := uint16(0x8100)
-			if aux.Status&unix.TP_STATUS_VLAN_TPID_VALID != 0 && aux.Vlan_tpid != 0 {
-				tpid = aux.Vlan_tpid
+// checksumTrusted implements offloadSource for the last packet returned: the
+// kernel had not computed its transport checksum yet (sent by this host with
+// checksum offload), or the interface verified it.
+func (s *liveSource) checksumTrusted() bool {
+	return s.status&(unix.TP_STATUS_CSUMNOTREADY|unix.TP_STATUS_CSUM_VALID) != 0
+}
+
+// readError turns a failed wait for the ring into ReadPacket's error.
+func (s *liveSource) readError(err error) error {
+	closed := s.state.Load()&stateClosed != 0
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded) && !closed:
+		s.file.SetReadDeadline(time.Time{})
+		return errWoken
+	case closed || errors.Is(err, os.ErrClosed):
+		s.returned()
+		return io.EOF
+	}
+	return fmt.Errorf("read %s: %w", s.iface, err)
+}
+
+// lend marks the ring as in use by the reader, until it returns an error or
+// release is called. It reports false, and gives the ring up, once the source is
+// closed.
+func (s *liveSource) lend() bool {
+	for {
+		old := s.state.Load()
+		if old&stateClosed != 0 {
+			s.returned()
+			return false
+		}
+		if old&stateLent != 0 || s.state.CompareAndSwap(old, old|stateLent) {
+			return true
+		}
+	}
+}
+
+// returned marks the ring as no longer in use by the reader, and unmaps it if
+// the source was closed meanwhile.
+func (s *liveSource) returned() {
+	for {
+		old := s.state.Load()
+		if s.state.CompareAndSwap(old, old&^stateLent) {
+			if old&stateClosed != 0 {
+				s.unmap()
 			}
-			copy(s.buf[0:12], s.buf[vlanHeadroom:vlanHeadroom+12])
-			s.buf[12], s.buf[13] = byte(tpid>>8), byte(tpid)
-			s.buf[14], s.buf[15] = byte(aux.Vlan_tci>>8), byte(aux.Vlan_tci)
-			data = s.buf[:vlanHeadroom+capLen]
-			wire += vlanHeadroom
+			return
 		}
 	}
-	ci.CaptureLength = len(data)
-	ci.Length = max(wire, len(data))
-	return data, ci
+}
+
+// release implements releaser: the reader will not read again.
+func (s *liveSource) release() { s.returned() }
+
+// unmap unmaps the ring, once.
+func (s *liveSource) unmap() {
+	s.unmapOnce.Do(func() {
+		if s.ring != nil {
+			unix.Munmap(s.ring)
+			s.ring = nil
+		}
+		s.state.Or(stateUnmapped)
+	})
 }
 
 // wakeUp makes a blocked (or the next) ReadPacket return errWoken, so that Run can
 // serve its Feed and calls while no packets arrive.
 func (s *liveSource) wakeUp() { s.file.SetReadDeadline(time.Now()) }
 
-// Close implements Source. It wakes a ReadPacket blocked in another goroutine, which
-// then returns io.EOF. Closing twice is harmless.
-func (s *liveSource) Close() error {
-	if s.closed.Swap(true) {
-		return nil
+// captureStats implements statsSource: the kernel's counters since the capture
+// was opened (PACKET_STATISTICS resets them at each read, so they are summed).
+func (s *liveSource) captureStats() CaptureStats {
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	if s.state.Load()&stateClosed == 0 {
+		s.readStats()
 	}
-	return s.file.Close()
+	return s.stats
+}
+
+// readStats adds the kernel's counters to s.stats; statsMu must be held.
+func (s *liveSource) readStats() {
+	s.rc.Control(func(fd uintptr) {
+		st, err := unix.GetsockoptTpacketStatsV3(int(fd), unix.SOL_PACKET, unix.PACKET_STATISTICS)
+		if err == nil {
+			s.stats.Received += uint64(st.Packets)
+			s.stats.Dropped += uint64(st.Drops)
+		}
+	})
+}
+
+// Close implements Source. It wakes a ReadPacket blocked in another goroutine,
+// which then returns io.EOF. The ring stays mapped until the reader has come back
+// (or Run has returned), since the last packet's data aliases it. Closing twice is
+// harmless.
+func (s *liveSource) Close() error {
+	s.statsMu.Lock()
+	if s.state.Load()&stateClosed == 0 {
+		s.readStats() // the last counts, kept for captureStats
+	}
+	s.statsMu.Unlock()
+	for {
+		old := s.state.Load()
+		if old&stateClosed != 0 {
+			return nil
+		}
+		if s.state.CompareAndSwap(old, old|stateClosed) {
+			err := s.file.Close()
+			if old&stateLent == 0 {
+				s.unmap()
+			}
+			return err
+		}
+	}
 }
 
 // permissionError is the error for a capture without the needed privileges.
@@ -338,93 +570,3 @@ func (e *permissionError) Error() string {
 func (e *permissionError) Unwrap() error { return e.err }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
-
-// DefaultInterface returns the interface to capture on when none is given: the one
-// holding the IPv4 default route (the IPv6 one if there is no IPv4 default), else
-// the first interface that is up and not loopback.
-func DefaultInterface() (string, error) {
-	for _, r := range []struct {
-		path  string
-		parse func(io.Reader) string
-	}{
-		{"/proc/net/route", defaultRouteIPv4},
-		{"/proc/net/ipv6_route", defaultRouteIPv6},
-	} {
-		f, err := os.Open(r.path)
-		if err != nil {
-			continue
-		}
-		name := r.parse(f)
-		f.Close()
-		if name == "" {
-			continue
-		}
-		if _, err := net.InterfaceByName(name); err == nil {
-			return name, nil
-		}
-	}
-	ifs, err := net.Interfaces()
-	if err != nil {
-		return "", fmt.Errorf("find default interface: %w", err)
-	}
-	for _, ifi := range ifs {
-		if ifi.Flags&net.FlagUp != 0 && ifi.Flags&net.FlagLoopback == 0 {
-			return ifi.Name, nil
-		}
-	}
-	return "", errors.New("find default interface: no default route and no interface is up besides loopback")
-}
-
-// Route flags from linux/route.h.
-const (
-	rtfUp     = 0x0001
-	rtfReject = 0x0200
-)
-
-// defaultRouteIPv4 returns the interface of the lowest-metric usable default route
-// in a /proc/net/route table, or "".
-//
-//	Iface Destination Gateway Flags RefCnt Use Metric Mask MTU Window IRTT
-func defaultRouteIPv4(r io.Reader) string {
-	best, bestMetric := "", uint64(0)
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) < 8 || f[1] != "00000000" || f[7] != "00000000" {
-			continue
-		}
-		flags, err1 := strconv.ParseUint(f[3], 16, 32)
-		metric, err2 := strconv.ParseUint(f[6], 10, 64)
-		if err1 != nil || err2 != nil || flags&rtfUp == 0 || flags&rtfReject != 0 || f[0] == "*" || f[0] == "lo" {
-			continue
-		}
-		if best == "" || metric < bestMetric {
-			best, bestMetric = f[0], metric
-		}
-	}
-	return best
-}
-
-// defaultRouteIPv6 returns the interface of the lowest-metric usable ::/0 route in
-// a /proc/net/ipv6_route table, or "".
-//
-//	dest destlen src srclen nexthop metric refcnt use flags iface
-func defaultRouteIPv6(r io.Reader) string {
-	best, bestMetric := "", uint64(0)
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) < 10 || f[0] != "00000000000000000000000000000000" || f[1] != "00" {
-			continue
-		}
-		metric, err1 := strconv.ParseUint(f[5], 16, 64)
-		flags, err2 := strconv.ParseUint(f[8], 16, 32)
-		if err1 != nil || err2 != nil || flags&rtfUp == 0 || flags&rtfReject != 0 || f[9] == "lo" {
-			continue
-		}
-		if best == "" || metric < bestMetric {
-			best, bestMetric = f[9], metric
-		}
-	}
-	return best
-}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
 
@@ -478,72 +479,136 @@ func TestLiveVLAN(t *testing.T) {
 	r.closeAndWait(t, src)
 }
 
-// TestLiveControlMessages feeds packet() hand-made control messages: VLAN tag
-// re-insertion (with an 802.1ad TPID), the nanosecond timestamp and the lengths.
-func TestLiveControlMessages(t *testing.T) {
+// ringPacket lays out one packet in a fake ring block as TPACKET_V3 does: the
+// tpacket3_hdr at 0, the sockaddr_ll after it, and the frame at mac.
+func ringPacket(frame []byte, mac int, h unix.Tpacket3Hdr, sll unix.RawSockaddrLinklayer) ([]byte, *unix.Tpacket3Hdr, *unix.RawSockaddrLinklayer) {
+	blk := make([]byte, 512)
+	h.Mac = uint16(mac)
+	h.Snaplen, h.Len = uint32(len(frame)), max(h.Len, uint32(len(frame)))
+	hp := (*unix.Tpacket3Hdr)(unsafe.Pointer(&blk[0]))
+	*hp = h
+	sp := (*unix.RawSockaddrLinklayer)(unsafe.Pointer(&blk[tpacket3HdrLen]))
+	*sp = sll
+	copy(blk[mac:], frame)
+	return blk, hp, sp
+}
+
+// TestLiveRingFrame feeds frame() hand-made ring headers: VLAN tag re-insertion
+// (with an 802.1ad TPID), the cooked header of "any", the nanosecond timestamp,
+// the lengths and the snaplen.
+func TestLiveRingFrame(t *testing.T) {
 	frame := []byte{
 		1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, // MACs
 		0x08, 0x00, 0x45, 0, 0, 20, // EtherType IPv4, start of IP
 	}
-	build := func(aux *unix.TpacketAuxdata, ts *unix.Timespec) *liveSource {
-		s := &liveSource{link: layers.LinkTypeEthernet, buf: make([]byte, vlanHeadroom+64), oob: make([]byte, 128)}
-		copy(s.buf[vlanHeadroom:], frame)
-		s.n = len(frame)
-		off := 0
-		if aux != nil {
-			h := (*unix.Cmsghdr)(unsafe.Pointer(&s.oob[off]))
-			h.Level, h.Type = unix.SOL_PACKET, unix.PACKET_AUXDATA
-			h.SetLen(unix.CmsgLen(auxdataSize))
-			*(*unix.TpacketAuxdata)(unsafe.Pointer(&s.oob[off+cmsgHdrLen])) = *aux
-			off += unix.CmsgSpace(auxdataSize)
-		}
-		if ts != nil {
-			h := (*unix.Cmsghdr)(unsafe.Pointer(&s.oob[off]))
-			h.Level, h.Type = unix.SOL_SOCKET, unix.SO_TIMESTAMPNS
-			h.SetLen(unix.CmsgLen(timespecLen))
-			*(*unix.Timespec)(unsafe.Pointer(&s.oob[off+cmsgHdrLen])) = *ts
-			off += unix.CmsgSpace(timespecLen)
-		}
-		s.msg.SetControllen(off)
-		return s
-	}
-	ts := unix.Timespec{Sec: 1700000000, Nsec: 123456789}
+	eth := &liveSource{link: layers.LinkTypeEthernet, snaplen: DefaultSnaplen}
+	const mac = 86 // where the kernel puts an Ethernet frame with 4 bytes reserved
+	ts := unix.Tpacket3Hdr{Sec: 1700000000, Nsec: 123456789}
 
 	// Tagged: 802.1ad TPID, PCP 3, VLAN 42; the wire was 1000 bytes.
-	s := build(&unix.TpacketAuxdata{
-		Status:    unix.TP_STATUS_VLAN_VALID | unix.TP_STATUS_VLAN_TPID_VALID,
-		Len:       1000,
-		Snaplen:   uint32(len(frame)),
-		Vlan_tci:  3<<13 | 42,
-		Vlan_tpid: 0x88a8,
-	}, &ts)
-	data, ci := s.packet()
+	h := ts
+	h.Status = unix.TP_STATUS_VLAN_VALID | unix.TP_STATUS_VLAN_TPID_VALID
+	h.Len = 1000
+	h.Hv1.Vlan_tci, h.Hv1.Vlan_tpid = 3<<13|42, 0x88a8
+	blk, hp, sp := ringPacket(frame, mac, h, unix.RawSockaddrLinklayer{Ifindex: 7})
+	data, ci, ok := eth.frame(blk, 0, hp, sp)
 	want := append(append(append([]byte{}, frame[:12]...), 0x88, 0xa8, 0x60, 42), frame[12:]...)
-	if !bytes.Equal(data, want) {
-		t.Errorf("tagged frame\n got %x\nwant %x", data, want)
+	if !ok || !bytes.Equal(data, want) {
+		t.Errorf("tagged frame (ok %v)\n got %x\nwant %x", ok, data, want)
 	}
-	if ci.CaptureLength != len(frame)+4 || ci.Length != 1004 {
-		t.Errorf("tagged: CaptureLength %d Length %d, want %d 1004", ci.CaptureLength, ci.Length, len(frame)+4)
+	if ci.CaptureLength != len(frame)+4 || ci.Length != 1004 || ci.InterfaceIndex != 7 {
+		t.Errorf("tagged: CaptureLength %d Length %d ifindex %d, want %d 1004 7", ci.CaptureLength, ci.Length, ci.InterfaceIndex, len(frame)+4)
 	}
 	if !ci.Timestamp.Equal(time.Unix(1700000000, 123456789)) {
 		t.Errorf("timestamp %v", ci.Timestamp)
 	}
 
-	// Tagged without a TPID: 802.1Q.
-	s = build(&unix.TpacketAuxdata{Status: unix.TP_STATUS_VLAN_VALID, Len: uint32(len(frame)), Vlan_tci: 7}, &ts)
-	if data, _ := s.packet(); !bytes.Equal(data[12:16], []byte{0x81, 0x00, 0, 7}) {
+	// A TCI without the status bit (older kernels), no TPID: 802.1Q.
+	h = ts
+	h.Hv1.Vlan_tci = 7
+	blk, hp, sp = ringPacket(frame, mac, h, unix.RawSockaddrLinklayer{})
+	if data, _, _ := eth.frame(blk, 0, hp, sp); !bytes.Equal(data[12:16], []byte{0x81, 0x00, 0, 7}) {
 		t.Errorf("802.1Q tag %x", data[12:16])
 	}
 
-	// Untagged, and no control messages at all: data as received.
-	for _, s := range []*liveSource{
-		build(&unix.TpacketAuxdata{Len: uint32(len(frame))}, &ts),
-		build(nil, nil),
-	} {
-		data, ci := s.packet()
-		if !bytes.Equal(data, frame) || ci.Length != len(frame) || ci.CaptureLength != len(frame) || ci.Timestamp.IsZero() {
-			t.Errorf("untagged: %x Length %d CaptureLength %d ts %v", data, ci.Length, ci.CaptureLength, ci.Timestamp)
+	// Untagged: data as received.
+	blk, hp, sp = ringPacket(frame, mac, ts, unix.RawSockaddrLinklayer{})
+	if data, ci, _ := eth.frame(blk, 0, hp, sp); !bytes.Equal(data, frame) || ci.Length != len(frame) || ci.CaptureLength != len(frame) {
+		t.Errorf("untagged: %x Length %d CaptureLength %d", data, ci.Length, ci.CaptureLength)
+	}
+
+	// A small snaplen clips the data, not the wire length.
+	small := &liveSource{link: layers.LinkTypeEthernet, snaplen: 14}
+	blk, hp, sp = ringPacket(frame, mac, ts, unix.RawSockaddrLinklayer{})
+	if data, ci, _ := small.frame(blk, 0, hp, sp); len(data) != 14 || ci.CaptureLength != 14 || ci.Length != len(frame) {
+		t.Errorf("snaplen 14: %d bytes, CaptureLength %d Length %d", len(data), ci.CaptureLength, ci.Length)
+	}
+
+	// A frame whose offsets leave the block, or overlap the headers, is refused.
+	blk, hp, sp = ringPacket(frame, mac, ts, unix.RawSockaddrLinklayer{})
+	hp.Snaplen = 1 << 20
+	if _, _, ok := eth.frame(blk, 0, hp, sp); ok {
+		t.Error("a frame longer than the block was accepted")
+	}
+	hp.Snaplen, hp.Mac = uint32(len(frame)), tpacket3HdrLen
+	if _, _, ok := eth.frame(blk, 0, hp, sp); ok {
+		t.Error("a frame over the sockaddr_ll was accepted")
+	}
+
+	// "any": the network header, preceded by a cooked header built from the
+	// sockaddr_ll (outgoing, Ethernet, 6-byte address, IPv4), and by a VLAN tag.
+	any := &liveSource{link: layers.LinkTypeLinuxSLL, cooked: true, snaplen: DefaultSnaplen}
+	ip := frame[14:]
+	sll := unix.RawSockaddrLinklayer{Protocol: htons(0x0800), Hatype: unix.ARPHRD_ETHER, Pkttype: unix.PACKET_OUTGOING, Halen: 6, Addr: [8]byte{0xa, 0xb, 0xc, 0xd, 0xe, 0xf}, Ifindex: 3}
+	const net = 116 // where the kernel puts the network header with 20 bytes reserved
+	blk, hp, sp = ringPacket(ip, net, ts, sll)
+	data, ci, ok = any.frame(blk, 0, hp, sp)
+	wantSLL := []byte{0, 4, 0, 1, 0, 6, 0xa, 0xb, 0xc, 0xd, 0xe, 0xf, 0, 0, 0x08, 0x00}
+	if !ok || !bytes.Equal(data, append(append([]byte{}, wantSLL...), ip...)) || ci.Length != 16+len(ip) || ci.InterfaceIndex != 3 {
+		t.Errorf("cooked: ok %v %x Length %d ifindex %d", ok, data, ci.Length, ci.InterfaceIndex)
+	}
+	h = ts
+	h.Status, h.Hv1.Vlan_tci = unix.TP_STATUS_VLAN_VALID, 42
+	blk, hp, sp = ringPacket(ip, net, h, sll)
+	data, ci, _ = any.frame(blk, 0, hp, sp)
+	wantTagged := append(append(append([]byte{}, wantSLL[:14]...), 0x81, 0x00, 0, 42, 0x08, 0x00), ip...)
+	if !bytes.Equal(data, wantTagged) || ci.CaptureLength != 20+len(ip) {
+		t.Errorf("cooked, tagged:\n got %x\nwant %x", data, wantTagged)
+	}
+}
+
+// TestCookedProgram checks the rewriting of a program for the cooked header into
+// one the kernel runs on a SOCK_DGRAM packet, as libpcap's fix_offset does.
+func TestCookedProgram(t *testing.T) {
+	ld := func(mode uint16, k uint32) bpf.RawInstruction {
+		return bpf.RawInstruction{Op: 0x00 | mode | 0x08, K: k}
+	} // BPF_LD|BPF_H
+	const abs, ind = 0x20, 0x40
+	prog := []bpf.RawInstruction{
+		ld(abs, 14),                   // protocol
+		ld(abs, 0),                    // packet type
+		ld(abs, 16+9),                 // IPv4 protocol
+		{Op: 0xb1, K: 16},             // ldxb 4*([16]&0xf)
+		ld(ind, 16+2),                 // a port
+		{Op: 0x15, Jt: 1, K: 0x0800},  // jeq: not a load, kept
+		{Op: 0x06, K: DefaultSnaplen}, // ret
+	}
+	got, ok := cookedProgram(prog)
+	if !ok {
+		t.Fatal("cookedProgram refused a program it can rewrite")
+	}
+	want := []uint32{skfAdOff + skfAdProtocol, skfAdOff + skfAdPktType, 9, 0, 2, 0x0800, DefaultSnaplen}
+	for i := range got {
+		if got[i].K != want[i] || got[i].Op != prog[i].Op {
+			t.Errorf("instruction %d: %+v, want K %#x", i, got[i], want[i])
 		}
+	}
+	if prog[0].K != 14 {
+		t.Error("cookedProgram changed its input")
+	}
+	// The hardware address (offset 6) has no ancillary load.
+	if _, ok := cookedProgram([]bpf.RawInstruction{ld(abs, 6)}); ok {
+		t.Error("a load of the link-layer address was rewritten")
 	}
 }
 

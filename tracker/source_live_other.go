@@ -4,16 +4,8 @@ package tracker
 
 import "errors"
 
-// DefaultSnaplen is the capture length used when LiveOptions.Snaplen is zero.
-const DefaultSnaplen = 262144
-
-// LiveOptions configures a live capture.
-type LiveOptions struct {
-	// Snaplen is the number of bytes kept of each packet; zero means DefaultSnaplen.
-	Snaplen int
-	// Promisc puts the interface into promiscuous mode while capturing.
-	Promisc bool
-}
+// AnyInterface is the pseudo-interface that captures on every interface at once.
+const AnyInterface = "any"
 
 var errLiveUnsupported = errors.New("live capture is only supported on Linux")
 

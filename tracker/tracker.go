@@ -26,6 +26,9 @@ type Stats struct {
 	Conns     uint64 // connections created
 	Evicted   uint64 // connections evicted because the table was full (Config.MaxConns)
 	Active    int    // connections in the table now
+	// Capture holds a live capture's kernel counters, read every second while Run
+	// runs and once more at its end; zero for a file.
+	Capture CaptureStats
 }
 
 // slabChunk is the number of connections (and of TCP states) per slab chunk; chunks
@@ -70,6 +73,8 @@ type Tracker struct {
 	// keepPayload makes a pipelined Run copy transport data for content delivery.
 	keepPayload atomic.Bool
 	attn        atomic.Bool             // Do or the Feed's ticker wants the owner's attention
+	statsDue    atomic.Bool             // the ticker asks for the capture's kernel counters
+	capture     statsSource             // the running source's kernel counters, if it has any
 	wake        atomic.Pointer[wakeRef] // the running source, if it can be woken
 }
 
@@ -136,7 +141,14 @@ func (t *Tracker) Stats() Stats {
 
 // Packet processes one captured packet of the given link type. data is not retained.
 func (t *Tracker) Packet(data []byte, ci gopacket.CaptureInfo, link layers.LinkType) {
+	t.packet(data, ci, link, false)
+}
+
+// packet is Packet for a packet whose transport checksum the capture vouches for
+// when trusted is set (see offloadSource).
+func (t *Tracker) packet(data []byte, ci gopacket.CaptureInfo, link layers.LinkType, trusted bool) {
 	var p packet
+	p.csumTrusted = trusted
 	t.dec.frame(data, ci, link, &p)
 	t.handle(&p)
 }

@@ -54,6 +54,16 @@ func (m *Model) statusView() string {
 		value.Render(fmt.Sprint(f.stats.Active)) + label.Render(" active ") + value.Render(fmt.Sprint(f.closed)) + label.Render(" closed ") +
 			value.Render(fmt.Sprint(f.stats.Conns)) + label.Render(" total"),
 	}
+	if m.opts.Live {
+		// The kernel's drops: packets the tracker never saw.
+		c := f.stats.Capture
+		d := value.Render(fmt.Sprint(c.Dropped))
+		if c.Dropped > 0 {
+			d = m.style(themes.Error).Inherit(value).Render(fmt.Sprint(c.Dropped)) +
+				label.Render(fmt.Sprintf(" (%.2g%%)", 100*float64(c.Dropped)/float64(max(c.Received, 1))))
+		}
+		parts = append(parts, label.Render("drops ")+d)
+	}
 	if f.stats.Evicted > 0 || f.drops.Removals+f.drops.Crossings > 0 {
 		parts = append(parts, label.Render("evicted ")+value.Render(fmt.Sprint(f.stats.Evicted))+
 			label.Render(" events lost ")+value.Render(fmt.Sprint(f.drops.Removals+f.drops.Crossings)))
