@@ -424,3 +424,29 @@ func TestThresholdAndExtractOnConnection(t *testing.T) {
 		t.Errorf("resp file: %v, %v; want %d bytes (the body after offset %d), progress %+v", fi, err, 307404-start, start, p)
 	}
 }
+
+// TestStatusDrops checks the kernel's drop count in the status bar: shown for a
+// live capture, with its share of the packets once there are drops, and never for
+// a file.
+func TestStatusDrops(t *testing.T) {
+	for _, c := range []struct {
+		live bool
+		st   tracker.CaptureStats
+		want string
+	}{
+		{true, tracker.CaptureStats{Received: 500}, "drops 0 "},
+		{true, tracker.CaptureStats{Received: 1000, Dropped: 12}, "drops 12 (1.2%)"},
+		{false, tracker.CaptureStats{}, ""},
+	} {
+		tm := newTestModel(t, 220, 20, Options{Source: "eth0", Live: c.live}, nil, nil)
+		tm.apply(&tracker.Snapshot{Time: t0, Stats: tracker.Stats{Capture: c.st}})
+		status := tm.statusView()
+		if c.want == "" {
+			if strings.Contains(status, "drops") {
+				t.Errorf("file source: status %q shows drops", status)
+			}
+		} else if !strings.Contains(status, c.want) {
+			t.Errorf("live %+v: status %q lacks %q", c.st, status, c.want)
+		}
+	}
+}
