@@ -81,7 +81,7 @@ func interactive(o *options, stdout, stderr io.Writer) error {
 	if !term.IsTerminal(os.Stdin.Fd()) || !term.IsTerminal(os.Stdout.Fd()) {
 		return errNoTerminal
 	}
-	src, name, err := openSource(o)
+	src, name, err := openCapture(o)
 	if err != nil {
 		return err
 	}
@@ -152,6 +152,9 @@ func interactive(o *options, stdout, stderr io.Writer) error {
 	src.Close() // unblocks a live read
 	runErr := <-runDone
 	outErr := out.close()
+	if o.read == "" {
+		reportCapture(stderr, name, tr.Stats().Capture)
+	}
 	if uiErr != nil {
 		return fmt.Errorf("terminal: %w", uiErr)
 	}

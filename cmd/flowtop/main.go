@@ -2,8 +2,12 @@
 // connections with Zeek's conn.log semantics, live from an interface or from a
 // pcap/pcapng file, and writes a Zeek-compatible conn.log.
 //
-//	flowtop [-i IFACE | -r FILE [--speed max|N]] [-C] [--config FILE] [--theme NAME] [--headless]
-//	        [-w FILE] [--json] [--events FILE] [--extract all] [--extract-dir DIR]
+//	flowtop [-i IFACE|any | -r FILE [--speed max|N]] [-f EXPR] [-s SNAPLEN] [--buffer SIZE] [--no-promisc]
+//	        [-Z USER] [-C] [--config FILE] [--theme NAME] [--headless] [-w FILE] [--json]
+//	        [--events FILE] [--extract all] [--extract-dir DIR] [EXPR]
+//
+// EXPR is a capture filter in tcpdump's syntax, given with -f or as the trailing
+// arguments.
 //
 // Without --headless it runs the interactive view (package ui); -w then writes
 // conn.log only when given.
@@ -17,6 +21,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -42,10 +47,16 @@ type options struct {
 	iface, read, configPath, write string
 	events, extract, extractDir    string
 	theme, speed                   string
+	filter, user                   string // -f (or the trailing arguments), -Z
+	snaplen, buffer                int    // -s, --buffer; 0: the default
 	ignoreChecksums, headless      bool
 	json, verbose, showVersion     bool
+	noPromisc                      bool
 	writeSet                       bool // -w was given
 }
+
+// usage is the synopsis printed by -h.
+const usage = "usage: flowtop [-i IFACE|any | -r FILE [--speed max|N]] [-f EXPR] [-s SNAPLEN] [--buffer SIZE] [--no-promisc] [-Z USER] [-C] [--config FILE] [--theme NAME] [--headless] [-w FILE] [--json] [--events FILE] [--extract all] [--extract-dir DIR] [EXPR]\n"
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -55,8 +66,16 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	var o options
 	fs := flag.NewFlagSet("flowtop", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported in one line by run; -h prints usage
-	fs.StringVar(&o.iface, "i", "", "capture live on `IFACE` (default: the interface of the default route)")
+	fs.StringVar(&o.iface, "i", "", "capture live on `IFACE`, or on every interface with any (default: the interface of the default route)")
 	fs.StringVar(&o.read, "r", "", "read packets from a pcap or pcapng `FILE` (- for standard input)")
+	fs.StringVar(&o.filter, "f", "", "capture filter `EXPR` in tcpdump's syntax, e.g. 'tcp port 443 or udp' (or give it as the trailing arguments)")
+	fs.Var(snaplenFlag{&o.snaplen}, "s", "keep at most `SNAPLEN` bytes of each live packet (default 262144)")
+	fs.Var(snaplenFlag{&o.snaplen}, "snaplen", "same as -s")
+	fs.Var(bufferFlag{&o.buffer}, "buffer", fmt.Sprintf("kernel ring buffer `SIZE` for a live capture, e.g. 64MiB (default %dMiB)", tracker.DefaultBuffer>>20))
+	fs.BoolVar(&o.noPromisc, "no-promisc", false, "do not put the interface into promiscuous mode")
+	fs.BoolVar(&o.noPromisc, "p", false, "same as --no-promisc (as tcpdump -p)")
+	fs.BoolFunc("promisc", "put the interface into promiscuous mode (the default)", func(string) error { o.noPromisc = false; return nil })
+	fs.StringVar(&o.user, "Z", "", "after opening the capture, drop privileges and run as `USER`")
 	fs.BoolVar(&o.ignoreChecksums, "C", false, "ignore checksums (like zeek -C)")
 	fs.StringVar(&o.configPath, "config", "", "configuration `FILE` (default: $XDG_CONFIG_HOME/flowtop/config.toml if present)")
 	fs.BoolVar(&o.headless, "headless", false, "no user interface: write each connection's record when it is removed")
@@ -71,7 +90,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.showVersion, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(stderr, "usage: flowtop [-i IFACE | -r FILE [--speed max|N]] [-C] [--config FILE] [--theme NAME] [--headless] [-w FILE] [--json] [--events FILE] [--extract all] [--extract-dir DIR]\n")
+			fmt.Fprint(stderr, usage)
 			fs.SetOutput(stderr)
 			fs.PrintDefaults()
 		}
@@ -79,7 +98,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	fs.Visit(func(f *flag.Flag) { o.writeSet = o.writeSet || f.Name == "w" })
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		// tcpdump's convention: the arguments after the options are the filter.
+		if o.filter != "" {
+			return nil, fmt.Errorf("unexpected argument %q: the filter was given with -f", fs.Arg(0))
+		}
+		o.filter = strings.Join(fs.Args(), " ")
 	}
 	if o.iface != "" && o.read != "" {
 		return nil, errors.New("-i and -r cannot be used together")
@@ -157,30 +180,13 @@ func trackerConfig(o *options) (tracker.Config, *config.Config, error) {
 	return cfg, file, nil
 }
 
-// openSource opens the file, the named interface or the default interface.
-func openSource(o *options) (tracker.Source, string, error) {
-	if o.read != "" {
-		src, err := tracker.OpenFile(o.read)
-		return src, o.read, err
-	}
-	iface := o.iface
-	if iface == "" {
-		var err error
-		if iface, err = tracker.DefaultInterface(); err != nil {
-			return nil, "", fmt.Errorf("no interface to capture on: %v (name one with -i)", err)
-		}
-	}
-	src, err := tracker.OpenLive(iface, tracker.LiveOptions{Promisc: true})
-	return src, iface, err
-}
-
 // headless tracks the source and writes each removed connection's record.
 func headless(o *options, stdout, stderr io.Writer) error {
 	cfg, file, err := trackerConfig(o)
 	if err != nil {
 		return err
 	}
-	src, name, err := openSource(o)
+	src, name, err := openCapture(o)
 	if err != nil {
 		return err
 	}
@@ -210,6 +216,9 @@ func headless(o *options, stdout, stderr io.Writer) error {
 
 	runErr := tr.Run(ctx, src)
 	outErr := out.close()
+	if o.read == "" {
+		reportCapture(stderr, name, tr.Stats().Capture)
+	}
 	if err := runError(name, runErr, stderr); err != nil {
 		return err
 	}
@@ -289,6 +298,9 @@ func (out *outputs) handle(h *tracker.Handlers) {
 	if out.ev != nil {
 		h.Threshold = func(x *tracker.Crossing) {
 			out.ev.log(func(w *connlog.EventWriter) error { return w.WriteCrossing(x) })
+		}
+		h.Drops = func(st tracker.CaptureStats, now time.Time) {
+			out.ev.log(func(w *connlog.EventWriter) error { return w.WriteDrops(now, st) })
 		}
 	}
 }

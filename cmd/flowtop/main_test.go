@@ -29,6 +29,7 @@ func TestExitStatusAndErrors(t *testing.T) {
 	badConfig := filepath.Join(dir, "bad.toml")
 	os.WriteFile(badConfig, []byte("[tracker]\nignore_checksums = true\nbogus = 1\n"), 0o644)
 
+	ordinary := filepath.Join("..", "..", "testdata", "ordinary", "ordinary.pcap")
 	tests := map[string]struct {
 		args       []string
 		status     int
@@ -37,7 +38,12 @@ func TestExitStatusAndErrors(t *testing.T) {
 	}{
 		"unknown flag":      {[]string{"-x"}, exitUsage, "flag provided but not defined: -x", true},
 		"both sources":      {[]string{"-i", "lo", "-r", "x"}, exitUsage, "-i and -r cannot be used together", true},
-		"stray argument":    {[]string{"-r", "x", "extra"}, exitUsage, `unexpected argument "extra"`, true},
+		"filter twice":      {[]string{"-r", "x", "-f", "tcp", "udp"}, exitUsage, `unexpected argument "udp": the filter was given with -f`, true},
+		"bad filter":        {[]string{"--headless", "-r", ordinary, "tcp", "prot", "80"}, exitError, `filter "tcp prot 80"`, true},
+		"bad filter -f":     {[]string{"--headless", "-r", ordinary, "-f", "port 99999"}, exitError, `filter "port 99999"`, true},
+		"bad snaplen":       {[]string{"-i", "lo", "-s", "0"}, exitUsage, "want a number of bytes from 1 to 262144", true},
+		"bad buffer":        {[]string{"-i", "lo", "--buffer", "64"}, exitUsage, "64 is outside 2MiB..1TiB", true},
+		"unknown user":      {[]string{"--headless", "-r", ordinary, "-Z", "ft-no-such-user"}, exitError, "-Z ft-no-such-user: no such user", true},
 		"missing file":      {[]string{"--headless", "-r", filepath.Join(dir, "nope.pcap")}, exitError, "no such file or directory", true},
 		"not a capture":     {[]string{"--headless", "-r", notPcap}, exitError, "not a pcap or pcapng file", true},
 		"bad config":        {[]string{"--headless", "--config", badConfig, "-r", notPcap}, exitError, "bogus", true},
