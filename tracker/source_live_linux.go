@@ -352,31 +352,40 @@ func (s *liveSource) ReadPacket() ([]byte, gopacket.CaptureInfo, layers.LinkType
 			s.held, s.left, s.next = true, int(h.Num_pkts), int(h.Offset_to_first_pkt)
 			continue
 		}
-		off := s.next
-		blk := s.block(s.cur)
-		if off+tpacket3HdrLen+int(unsafe.Sizeof(unix.RawSockaddrLinklayer{})) > len(blk) {
-			s.left = 0 // a corrupt block: skip the rest of it
-			continue
+		if data, ci, ok := s.nextPacket(); ok {
+			return data, ci, s.link, nil
 		}
-		h := (*unix.Tpacket3Hdr)(unsafe.Pointer(&blk[off]))
-		s.left--
-		s.next = off + int(h.Next_offset)
-		sll := (*unix.RawSockaddrLinklayer)(unsafe.Pointer(&blk[off+tpacket3HdrLen]))
-		if sll.Pkttype == unix.PACKET_OUTGOING && (s.skipOutgoing || (s.cooked && sll.Ifindex == s.loIndex)) {
-			continue
-		}
-		data, ci, ok := s.frame(blk, off, h, sll)
-		if !ok {
-			continue
-		}
-		if s.user != nil {
-			if n, err := s.user.Run(data); err != nil || n == 0 {
-				continue
-			}
-		}
-		s.status = h.Status
-		return data, ci, s.link, nil
 	}
+}
+
+// nextPacket walks to the next packet of the held block and builds it. ok is
+// false for a packet that is skipped: an outgoing copy on loopback, one the
+// user-space filter rejects, or a header that does not fit the block (a corrupt
+// block: the rest of it is skipped).
+func (s *liveSource) nextPacket() (data []byte, ci gopacket.CaptureInfo, ok bool) {
+	off := s.next
+	blk := s.block(s.cur)
+	if off < 0 || off%4 != 0 || off+tpacket3HdrLen+int(unsafe.Sizeof(unix.RawSockaddrLinklayer{})) > len(blk) {
+		s.left = 0
+		return nil, ci, false
+	}
+	h := (*unix.Tpacket3Hdr)(unsafe.Pointer(&blk[off]))
+	s.left--
+	s.next = off + int(h.Next_offset)
+	sll := (*unix.RawSockaddrLinklayer)(unsafe.Pointer(&blk[off+tpacket3HdrLen]))
+	if sll.Pkttype == unix.PACKET_OUTGOING && (s.skipOutgoing || (s.cooked && sll.Ifindex == s.loIndex)) {
+		return nil, ci, false
+	}
+	if data, ci, ok = s.frame(blk, off, h, sll); !ok {
+		return nil, ci, false
+	}
+	if s.user != nil {
+		if n, err := s.user.Run(data); err != nil || n == 0 {
+			return nil, ci, false
+		}
+	}
+	s.status = h.Status
+	return data, ci, true
 }
 
 // frame builds the packet whose header h is at off in blk: it puts back a VLAN
