@@ -18,12 +18,8 @@ const DefaultSnaplen = 262144
 // link while the tracker catches up (tcpdump's default is 2 MiB).
 const DefaultBuffer = 32 << 20
 
-// MinBuffer is the smallest ring buffer accepted: two ring blocks.
-const MinBuffer = 2 * ringBlockSize
-
-// ringBlockSize is the size of one block of a live capture's ring: a multiple of
-// the page size that holds the largest packet.
-const ringBlockSize = 1 << 20
+// MinBuffer is the smallest ring buffer accepted: 2 MiB, tcpdump's default.
+const MinBuffer = 2 << 20
 
 // Filter is a capture filter, compiled to a classic BPF program per link type (a
 // *pcapfilter.Filter). A program accepts a packet by returning non-zero.

@@ -21,6 +21,8 @@ import (
 // Ring geometry. TPACKET_V3 packs packets of any size one after another into
 // blocks; ringFrameSize only serves the kernel's bookkeeping checks.
 const (
+	ringMaxBlock     = 1 << 20 // blocks are at most this large
+	ringMinBlocks    = 8       // and, when the snaplen allows, at least this many
 	ringFrameSize    = 2048
 	ringBlockTimeout = 20 // ms after which a block that is not full is handed over
 	vlanHeadroom     = 4  // room to put back an 802.1Q tag in front of the frame
@@ -61,7 +63,8 @@ type liveSource struct {
 	readyFn func(fd uintptr) bool // s.ready, bound once so reads do not allocate
 	state   atomic.Uint32
 
-	ring      []byte // the mapped ring: nblocks blocks of ringBlockSize bytes
+	ring      []byte // the mapped ring: nblocks blocks of blockSize bytes
+	blockSize int
 	nblocks   int
 	cur       int    // block the reader is at
 	held      bool   // the reader holds block cur (it is the user's until released)
@@ -160,20 +163,20 @@ func (s *liveSource) setup(fd, ifindex int, opt LiveOptions) error {
 	if size <= 0 {
 		size = DefaultBuffer
 	}
-	s.nblocks = max(2, (size+ringBlockSize-1)/ringBlockSize)
+	s.blockSize, s.nblocks = ringGeometry(size, s.snaplen)
 	req := unix.TpacketReq3{
-		Block_size:     ringBlockSize,
+		Block_size:     uint32(s.blockSize),
 		Block_nr:       uint32(s.nblocks),
 		Frame_size:     ringFrameSize,
-		Frame_nr:       uint32(s.nblocks * (ringBlockSize / ringFrameSize)),
+		Frame_nr:       uint32(s.nblocks * (s.blockSize / ringFrameSize)),
 		Retire_blk_tov: ringBlockTimeout,
 	}
 	if err := unix.SetsockoptTpacketReq3(fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
-		return fmt.Errorf("ring of %d MiB: %w", s.nblocks*ringBlockSize>>20, err)
+		return fmt.Errorf("ring of %d MiB: %w", s.nblocks*s.blockSize>>20, err)
 	}
-	ring, err := unix.Mmap(fd, 0, s.nblocks*ringBlockSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	ring, err := unix.Mmap(fd, 0, s.nblocks*s.blockSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 	if err != nil {
-		return fmt.Errorf("map the ring of %d MiB: %w", s.nblocks*ringBlockSize>>20, err)
+		return fmt.Errorf("map the ring of %d MiB: %w", s.nblocks*s.blockSize>>20, err)
 	}
 	s.ring = ring
 
@@ -200,6 +203,24 @@ func (s *liveSource) setup(fd, ifindex int, opt LiveOptions) error {
 		}
 	}
 	return nil
+}
+
+// ringGeometry returns the block size and count of a ring of about size bytes:
+// blocks of a power of two that hold the largest packet (snaplen plus headers),
+// up to ringMaxBlock, and at least ringMinBlocks of them when that allows. Many
+// blocks let the kernel go on filling while flowtop holds one; large ones cost
+// fewer hand-overs.
+func ringGeometry(size, snaplen int) (blockSize, nblocks int) {
+	minBlock := os.Getpagesize()
+	for minBlock < snaplen+512 { // tpacket3_hdr, sockaddr_ll, headroom, alignment
+		minBlock <<= 1
+	}
+	blockSize = ringMaxBlock
+	for blockSize > minBlock && blockSize*ringMinBlocks > size {
+		blockSize >>= 1
+	}
+	blockSize = max(blockSize, minBlock)
+	return blockSize, max(2, (size+blockSize-1)/blockSize)
 }
 
 // bindError words a bind failure; a missing device was removed since the lookup.
@@ -314,13 +335,13 @@ func cookedProgram(prog []bpf.RawInstruction) (out []bpf.RawInstruction, ok bool
 
 // block returns block i of the ring.
 func (s *liveSource) block(i int) []byte {
-	return s.ring[i*ringBlockSize : (i+1)*ringBlockSize : (i+1)*ringBlockSize]
+	return s.ring[i*s.blockSize : (i+1)*s.blockSize : (i+1)*s.blockSize]
 }
 
 // blockHdr returns the header of block i (struct tpacket_hdr_v1, after the
 // block descriptor's version and private-area offset).
 func (s *liveSource) blockHdr(i int) *unix.TpacketHdrV1 {
-	return (*unix.TpacketHdrV1)(unsafe.Pointer(&s.ring[i*ringBlockSize+8]))
+	return (*unix.TpacketHdrV1)(unsafe.Pointer(&s.ring[i*s.blockSize+8]))
 }
 
 // ready is the RawConn read callback: it reports whether the kernel has handed

@@ -930,6 +930,22 @@ func TestLiveWake(t *testing.T) {
 	r.closeAndWait(t, src)
 }
 
+func TestRingGeometry(t *testing.T) {
+	for _, c := range []struct{ size, snaplen, block, n int }{
+		{DefaultBuffer, DefaultSnaplen, 1 << 20, 32},
+		{MinBuffer, DefaultSnaplen, 512 << 10, 4}, // as libpcap: the block holds the largest packet
+		{MinBuffer, 1500, 256 << 10, 8},
+		{MinBuffer, 64, 256 << 10, 8},
+		{256 << 20, DefaultSnaplen, 1 << 20, 256},
+		{3 << 20, 100, 256 << 10, 12},
+	} {
+		b, n := ringGeometry(c.size, c.snaplen)
+		if b != c.block || n != c.n {
+			t.Errorf("ringGeometry(%d, %d) = %d×%d, want %d×%d", c.size, c.snaplen, n, b, c.n, c.block)
+		}
+	}
+}
+
 // fillBlock lays out packets in a ring block as the kernel does: the block
 // header, then each packet's tpacket3_hdr, sockaddr_ll and frame, 16-byte
 // aligned, chained by Next_offset. It returns the number of packets.
@@ -955,8 +971,8 @@ func fillBlock(blk []byte, frame []byte, n int) {
 // block's headers and building each packet in place.
 func BenchmarkRingWalk(b *testing.B) {
 	frame := make([]byte, 128)
-	s := &liveSource{link: layers.LinkTypeEthernet, snaplen: DefaultSnaplen, ring: make([]byte, ringBlockSize), nblocks: 1}
-	n := ringBlockSize / ((86 + len(frame) + 15) &^ 15)
+	s := &liveSource{link: layers.LinkTypeEthernet, snaplen: DefaultSnaplen, ring: make([]byte, ringMaxBlock), blockSize: ringMaxBlock, nblocks: 1}
+	n := ringMaxBlock / ((86 + len(frame) + 15) &^ 15)
 	fillBlock(s.ring, frame, n-1)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -980,7 +996,7 @@ func FuzzRingBlock(f *testing.F) {
 	f.Add(seed[:1024], false)
 	f.Add(seed[:200], true)
 	f.Fuzz(func(t *testing.T, data []byte, cooked bool) {
-		s := &liveSource{link: layers.LinkTypeEthernet, cooked: cooked, snaplen: DefaultSnaplen, ring: make([]byte, ringBlockSize), nblocks: 1}
+		s := &liveSource{link: layers.LinkTypeEthernet, cooked: cooked, snaplen: DefaultSnaplen, ring: make([]byte, ringMaxBlock), blockSize: ringMaxBlock, nblocks: 1}
 		copy(s.ring, data)
 		h := s.blockHdr(0)
 		s.left, s.next = min(int(h.Num_pkts), 1<<16), int(h.Offset_to_first_pkt)

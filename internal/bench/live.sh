@@ -13,6 +13,7 @@
 #
 # Each round runs, one after the other on the same replay:
 #   flowtop     flowtop --headless -i PEER -w /dev/null   (TSV, default buffer)
+#   flowtop-2M  the same with --buffer 2MiB, tcpdump's default buffer
 #   tcpdump     tcpdump -i PEER -w /dev/null              (default buffer)
 #   tcpdump-B   tcpdump -B KiB -i PEER -w /dev/null       (flowtop's default
 #               --buffer, as read from `flowtop -h`; skipped if it has none)
@@ -145,6 +146,7 @@ run_one() {
 	local -a cmd
 	case $name in
 	flowtop) cmd=("$work/flowtop" --headless -i "$RCV" -w /dev/null) ;;
+	flowtop-2M) cmd=("$work/flowtop" --headless --buffer 2MiB -i "$RCV" -w /dev/null) ;;
 	tcpdump) cmd=(tcpdump -i "$RCV" -w /dev/null) ;;
 	tcpdump-B) cmd=(tcpdump -B "$buffer_kib" -i "$RCV" -w /dev/null) ;;
 	esac
@@ -174,7 +176,7 @@ run_one() {
 	local sent pps recv drop
 	sent=$(sed -n 's/^[[:space:]]*Successful packets:[[:space:]]*\([0-9]*\).*/\1/p' "$replay" | head -n 1)
 	pps=$(sed -n 's/^Rated:.*, \([0-9.]*\) pps.*/\1/p' "$replay" | head -n 1)
-	if [ "$name" = flowtop ]; then
+	if [ "${name#flowtop}" != "$name" ]; then
 		local line
 		line=$(grep -E "^flowtop: $RCV: [0-9]+ packets received, [0-9]+ dropped by the kernel$" "$log" | tail -n 1 || true)
 		recv=$(sed -n 's/.*: \([0-9]*\) packets received, .*/\1/p' <<<"$line")
@@ -188,7 +190,7 @@ run_one() {
 
 # --- the rounds ----------------------------------------------------------------
 
-tools=(flowtop tcpdump)
+tools=(flowtop flowtop-2M tcpdump)
 [ -n "$buffer_kib" ] && tools+=(tcpdump-B)
 echo "replaying $pcap${limit:+ (first $limit packets)} into $SND, capturing on $RCV in netns $NS; $count rounds"
 for round in $(seq "$count"); do
