@@ -586,13 +586,13 @@ func (p *program) dropReloads() bool {
 
 // changesA reports whether a straight-line instruction may change A.
 func changesA(in bpf.Instruction) bool {
-	switch in.(type) {
+	switch in := in.(type) {
 	case bpf.StoreScratch, bpf.TAX, bpf.LoadMemShift:
 		return false
 	case bpf.LoadConstant:
-		return in.(bpf.LoadConstant).Dst == bpf.RegA
+		return in.Dst == bpf.RegA
 	case bpf.LoadScratch:
-		return in.(bpf.LoadScratch).Dst == bpf.RegA
+		return in.Dst == bpf.RegA
 	}
 	return true
 }

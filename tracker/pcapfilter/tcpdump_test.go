@@ -542,14 +542,14 @@ func insnsOf(t testing.TB, prog []bpf.RawInstruction) []bpf.Instruction {
 	t.Helper()
 	ins, _ := bpf.Disassemble(prog)
 	for i, in := range ins {
-		switch in.(type) {
+		switch in := in.(type) {
 		case bpf.NegateA:
 			ins[i] = bpf.ALUOpConstant{Op: bpf.ALUOpMul, Val: 0xffffffff}
 		case bpf.LoadExtension:
 			// x/net/bpf reads word loads at offsets near 4 GiB as Linux
 			// extensions; for a capture file they are out of range.
-			if e := in.(bpf.LoadExtension); e.Num != bpf.ExtLen {
-				ins[i] = bpf.LoadAbsolute{Off: 0xfffff000 + uint32(e.Num), Size: 4}
+			if in.Num != bpf.ExtLen {
+				ins[i] = bpf.LoadAbsolute{Off: 0xfffff000 + uint32(in.Num), Size: 4}
 			}
 		case bpf.RawInstruction:
 			t.Fatalf("instruction %d of tcpdump program is not supported by x/net/bpf: %v", i, in)
