@@ -31,7 +31,8 @@ import (
 
 // liveHelperEnv makes TestLiveHelperProcess act as a helper when the test binary
 // re-executes itself: "peer ADDR COUNT" (UDP echo peer inside the netns) or
-// "open IFACE" (print OpenLive's error, run as an unprivileged user).
+// "open IFACE" (print OpenLive's error, run as an unprivileged user) or "inject
+// IFACE SRC DST" (send vlanFrames on IFACE through a packet socket).
 const liveHelperEnv = "FLOWTOP_LIVE_HELPER"
 
 // TestLiveHelperProcess is not a test: it is the helper run by the other live tests.
@@ -45,6 +46,8 @@ func TestLiveHelperProcess(t *testing.T) {
 	switch {
 	case len(f) == 3 && f[0] == "peer":
 		err = runUDPPeer(f[1], f[2])
+	case len(f) == 4 && f[0] == "inject":
+		err = injectFrames(f[1], netip.MustParseAddr(f[2]), netip.MustParseAddr(f[3]))
 	case len(f) == 2 && f[0] == "open":
 		_, oerr := OpenLive(f[1], LiveOptions{})
 		fmt.Printf("OPEN-ERROR: %q\n", fmt.Sprint(oerr))
@@ -79,6 +82,46 @@ func runUDPPeer(addr, count string) error {
 			return err
 		}
 		if _, err := c.WriteToUDP(payload(replySize(m), byte(m)), from); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// vlanTags are the 802.1Q tags of the frames injectFrames sends (0: untagged).
+var vlanTags = []uint16{0, 42, 43, 42, 0}
+
+// vlanPort is the UDP port of the injected frames.
+const vlanPort = 9999
+
+// injectFrames sends one broadcast UDP datagram from src to dst per entry of
+// vlanTags, tagged in the frame itself, through a packet socket on iface.
+func injectFrames(iface string, src, dst netip.Addr) error {
+	ifi, err := net.InterfaceByName(iface)
+	if err != nil {
+		return err
+	}
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	for i, tag := range vlanTags {
+		eth := &layers.Ethernet{SrcMAC: ifi.HardwareAddr, DstMAC: layers.EthernetBroadcast, EthernetType: layers.EthernetTypeIPv4}
+		ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: src.AsSlice(), DstIP: dst.AsSlice()}
+		udp := &layers.UDP{SrcPort: layers.UDPPort(20000 + i), DstPort: vlanPort}
+		udp.SetNetworkLayerForChecksum(ip)
+		ls := []gopacket.SerializableLayer{eth}
+		if tag != 0 {
+			eth.EthernetType = layers.EthernetTypeDot1Q
+			ls = append(ls, &layers.Dot1Q{VLANIdentifier: tag, Type: layers.EthernetTypeIPv4})
+		}
+		ls = append(ls, ip, udp, gopacket.Payload(payload(50+i, byte(i))))
+		buf := gopacket.NewSerializeBuffer()
+		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {
+			return err
+		}
+		if err := unix.Sendto(fd, buf.Bytes(), 0, &unix.SockaddrLinklayer{Ifindex: ifi.Index, Protocol: htons(unix.ETH_P_ALL)}); err != nil {
 			return err
 		}
 	}
