@@ -78,12 +78,14 @@ const (
 	linkTypeIPv6  layers.LinkType = 229
 	// linkTypeSLL2 is LINKTYPE_LINUX_SLL2 (276) as gopacket v1's uint8 LinkType sees it
 	// (276 mod 256); 20 is otherwise unassigned.
-	linkTypeSLL2   layers.LinkType = 276 & 0xff
-	linkTypeLoop   layers.LinkType = 108
-	linkTypeRawIP  layers.LinkType = layers.LinkTypeRaw
-	linkTypeNull   layers.LinkType = layers.LinkTypeNull
-	linkTypeEth    layers.LinkType = layers.LinkTypeEthernet
-	linkTypeLinSLL layers.LinkType = layers.LinkTypeLinuxSLL
+	linkTypeSLL2    layers.LinkType = 276 & 0xff
+	linkTypeLoop    layers.LinkType = 108
+	linkTypeRawIP   layers.LinkType = layers.LinkTypeRaw
+	linkTypeNull    layers.LinkType = layers.LinkTypeNull
+	linkTypeEth     layers.LinkType = layers.LinkTypeEthernet
+	linkTypeLinSLL  layers.LinkType = layers.LinkTypeLinuxSLL
+	linkTypePPP     layers.LinkType = layers.LinkTypePPP // 9: with or without HDLC-like framing
+	linkTypePPPHDLC layers.LinkType = 50                 // LINKTYPE_PPP_HDLC (PPP in HDLC-like framing)
 )
 
 // hdrKind is a header the decoder knows how to read.
@@ -98,6 +100,13 @@ const (
 	hdrLoopback
 	hdrIPv4
 	hdrIPv6
+	hdrIP         // IPv4 or IPv6, by the version nibble
+	hdrMPLS       // an MPLS label stack
+	hdrPPPoE      // a PPPoE session header and the PPP protocol
+	hdrPPP        // LINKTYPE_PPP's header: HDLC-like framing or not
+	hdrPPPSerial  // LINKTYPE_PPP_HDLC's header
+	hdrVNTag      // a Cisco VN-Tag
+	hdrFabricPath // the end of a Cisco FabricPath header
 )
 
 // firstHeader returns the outermost header of a frame of the given link type.
@@ -115,6 +124,10 @@ func firstHeader(link layers.LinkType, data []byte) hdrKind {
 		return hdrIPv4
 	case linkTypeIPv6:
 		return hdrIPv6
+	case linkTypePPP:
+		return hdrPPP
+	case linkTypePPPHDLC:
+		return hdrPPPSerial
 	case linkTypeRawIP, linkTypeRaw12, linkTypeRaw14:
 		if len(data) > 0 && data[0]>>4 == 6 {
 			return hdrIPv6
@@ -135,6 +148,44 @@ func etherTypeHeader(t uint16) hdrKind {
 		return hdrDot1Q
 	case layers.EthernetTypeTransparentEthernetBridging:
 		return hdrEthernet
+	case layers.EthernetTypeMPLSUnicast, layers.EthernetTypeMPLSMulticast:
+		return hdrMPLS
+	case layers.EthernetTypePPPoESession:
+		return hdrPPPoE
+	case etherTypeVNTag:
+		return hdrVNTag
+	case etherTypeFabricPath:
+		return hdrFabricPath
+	}
+	return hdrNone
+}
+
+// EtherTypes gopacket does not name.
+const (
+	etherTypeVNTag      = 0x8926 // Cisco VN-Tag
+	etherTypeFabricPath = 0x8903 // Cisco FabricPath
+)
+
+// ipVersionHeader returns the IP header that data starts with, by its version
+// nibble, as Zeek's IP analyzer decides: hdrNone for anything else.
+func ipVersionHeader(data []byte) hdrKind {
+	switch data[0] >> 4 {
+	case 4:
+		return hdrIPv4
+	case 6:
+		return hdrIPv6
+	}
+	return hdrNone
+}
+
+// pppHeader returns the header a PPP protocol number announces (RFC 1661): IP
+// (0x0021, 0x0057, told apart by the version nibble, as Zeek does) or MPLS (0x0281).
+func pppHeader(proto uint16) hdrKind {
+	switch proto {
+	case 0x0021, 0x0057:
+		return hdrIP
+	case 0x0281:
+		return hdrMPLS
 	}
 	return hdrNone
 }
@@ -239,6 +290,67 @@ func (d *decoder) parse(frame []byte, wireLen int, link layers.LinkType, p *pack
 				return malformed, nil
 			}
 			next, payload = loopbackHeader(family), data[4:]
+		case hdrMPLS:
+			// RFC 3032 label stack entries, 4 bytes each, up to the bottom of
+			// the stack; Zeek wants more than 4 bytes left at each entry, then
+			// takes what follows for IP if it is longer than 20 bytes.
+			for {
+				if len(data) <= 4 {
+					return malformed, nil
+				}
+				bottom := data[2]&1 != 0
+				data = data[4:]
+				if bottom {
+					break
+				}
+			}
+			next, payload = hdrNone, data
+			if len(data) > 20 {
+				next = hdrIP
+			}
+		case hdrPPPoE:
+			// RFC 2516 session header (6 bytes) and the PPP protocol (2).
+			if len(data) <= 8 {
+				return malformed, nil
+			}
+			next, payload = pppHeader(binary.BigEndian.Uint16(data[6:8])), data[8:]
+		case hdrPPP:
+			// LINKTYPE_PPP: after 0xff 0x03 (RFC 1662 address and control), or
+			// at once, the PPP protocol (RFC 1661).
+			if len(data) <= 2 {
+				return malformed, nil
+			}
+			if data[0] == 0xff && data[1] == 0x03 {
+				if len(data) <= 4 {
+					return malformed, nil
+				}
+				next, payload = pppHeader(binary.BigEndian.Uint16(data[2:4])), data[4:]
+			} else {
+				next, payload = pppHeader(binary.BigEndian.Uint16(data[0:2])), data[2:]
+			}
+		case hdrPPPSerial:
+			// RFC 1662: address, control, protocol; Zeek assumes all four bytes.
+			if len(data) <= 4 {
+				return malformed, nil
+			}
+			next, payload = pppHeader(binary.BigEndian.Uint16(data[2:4])), data[4:]
+		case hdrVNTag:
+			if len(data) <= 6 {
+				return malformed, nil
+			}
+			next, payload = etherTypeHeader(binary.BigEndian.Uint16(data[4:6])), data[6:]
+		case hdrFabricPath:
+			// After the outer EtherType: FTag and TTL (2 bytes), then the
+			// encapsulated Ethernet frame, which must be longer than its header.
+			if len(data) <= 16 {
+				return malformed, nil
+			}
+			next, payload = hdrEthernet, data[2:]
+		case hdrIP:
+			if kind = ipVersionHeader(data); kind == hdrNone {
+				return notIP, nil
+			}
+			continue
 		case hdrIPv4:
 			return d.ipv4(frame, data, wireLen, p)
 		case hdrIPv6:

@@ -39,17 +39,25 @@ type refDecoder struct {
 	ip4   refIPv4Layer
 	ip6   refIPv6Layer
 	ext   refIPv6ExtLayer
+	mpls  refMPLS
+	pppoe refPPPoE
+	ppp   refPPPSerial
+	ppp9  refPPPLink
+	vntag refVNTag
+	fp    refFabricPath
 
 	ignoreChecksums bool
 
 	ethParser, sllParser, sll2Parser, loopParser, ip4Parser, ip6Parser *gopacket.DecodingLayerParser
+	pppParser, pppHDLCParser                                           *gopacket.DecodingLayerParser
 	decoded                                                            []gopacket.LayerType
 }
 
 func newRefDecoder(ignoreChecksums bool) *refDecoder {
 	d := &refDecoder{ignoreChecksums: ignoreChecksums, decoded: make([]gopacket.LayerType, 0, 16)}
 	d.ext.d = d
-	all := []gopacket.DecodingLayer{&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.ip4, &d.ip6, &d.ext}
+	all := []gopacket.DecodingLayer{&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.ip4, &d.ip6, &d.ext,
+		&d.mpls, &d.pppoe, &d.ppp, &d.ppp9, &d.vntag, &d.fp}
 	mk := func(first gopacket.LayerType) *gopacket.DecodingLayerParser {
 		p := gopacket.NewDecodingLayerParser(first, all...)
 		p.IgnoreUnsupported = true
@@ -61,6 +69,8 @@ func newRefDecoder(ignoreChecksums bool) *refDecoder {
 	d.loopParser = mk(layers.LayerTypeLoopback)
 	d.ip4Parser = mk(layers.LayerTypeIPv4)
 	d.ip6Parser = mk(layers.LayerTypeIPv6)
+	d.pppParser = mk(refLayerTypePPPLink)
+	d.pppHDLCParser = mk(refLayerTypePPPSerial)
 	return d
 }
 
@@ -78,6 +88,10 @@ func (d *refDecoder) parserFor(link layers.LinkType, data []byte) *gopacket.Deco
 		return d.ip4Parser
 	case linkTypeIPv6:
 		return d.ip6Parser
+	case linkTypePPP:
+		return d.pppParser
+	case linkTypePPPHDLC:
+		return d.pppHDLCParser
 	case linkTypeRawIP, linkTypeRaw12, linkTypeRaw14:
 		if len(data) > 0 && data[0]>>4 == 6 {
 			return d.ip6Parser

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/google/gopacket"
@@ -165,6 +167,7 @@ func syntheticFrames(tb testing.TB) []testFrame {
 	add(layers.LinkTypeEthernet, append(qinq, ip4...))
 	teb := append(bytes.Clone(eth4[:12]), 0x65, 0x58)
 	add(layers.LinkTypeEthernet, append(teb, eth4...))
+	out = append(out, linkLayerFrames(eth4, eth6, qinq)...)
 	// IPv6 with extension headers: destination options, hop-by-hop, fragments.
 	for _, ext := range []gopacket.SerializableLayer{
 		&layers.IPv6Destination{Options: []*layers.IPv6DestinationOption{{OptionType: 1, OptionLength: 4, OptionData: make([]byte, 4)}}},
@@ -181,6 +184,32 @@ func syntheticFrames(tb testing.TB) []testFrame {
 	frag := bytes.Clone(eth4)
 	frag[14+6] = 0x20 // more fragments
 	add(layers.LinkTypeEthernet, frag)
+	return out
+}
+
+// linkLayerFrames returns frames of the link layers of SPAN ports and access
+// networks, each carrying the IPv4 (or IPv6) packet of eth4 (eth6): MPLS (two
+// labels; one inside a VLAN), PPPoE (over QinQ, whose first 16 bytes are qinq),
+// PPP with and without HDLC-like framing, PPP in HDLC framing carrying MPLS,
+// VN-Tag inside a VLAN, and Cisco FabricPath.
+func linkLayerFrames(eth4, eth6, qinq []byte) []testFrame {
+	ip4, ip6 := eth4[14:], eth6[14:]
+	var out []testFrame
+	add := func(link layers.LinkType, data []byte) {
+		out = append(out, testFrame{data, len(data), link})
+	}
+	ethType := func(t uint16) []byte { return binary.BigEndian.AppendUint16(bytes.Clone(eth4[:12]), t) }
+	labels := []byte{0, 0x10, 0x00, 0x40, 0, 0x20, 0x01, 0x40} // two entries, the second at the bottom
+	add(layers.LinkTypeEthernet, slices.Concat(ethType(0x8847), labels, ip4))
+	add(layers.LinkTypeEthernet, slices.Concat(ethType(0x8100), []byte{0, 5, 0x88, 0x47}, labels[4:], ip6))
+	pppoe := []byte{0x11, 0, 0, 1, 0, 0, 0, 0x21}
+	add(layers.LinkTypeEthernet, slices.Concat(qinq[:len(qinq)-2], []byte{0x88, 0x64}, pppoe, ip4))
+	add(layers.LinkTypeEthernet, slices.Concat(ethType(0x8864), pppoe[:6], []byte{0, 0x57}, ip6))
+	add(linkTypePPP, slices.Concat([]byte{0, 0x57}, ip6))
+	add(linkTypePPP, slices.Concat([]byte{0xff, 0x03, 0, 0x21}, ip4))
+	add(linkTypePPPHDLC, slices.Concat([]byte{0xff, 0x03, 0x02, 0x81}, labels[4:], ip4))
+	add(layers.LinkTypeEthernet, slices.Concat(ethType(0x8100), []byte{0, 9, 0x89, 0x26}, []byte{0x80, 1, 0, 2, 0x08, 0}, ip4))
+	add(layers.LinkTypeEthernet, slices.Concat(ethType(0x8903), []byte{0x01, 0x3f}, eth6))
 	return out
 }
 
@@ -340,6 +369,49 @@ func TestDecodeSLLAddressLength(t *testing.T) {
 		var p packet
 		if r := newDecoder(false).decode(frame, len(frame), layers.LinkTypeLinuxSLL, &p); r != decodedIP {
 			t.Errorf("address length %d: result %d, want decoded", addrLen, r)
+		}
+	}
+}
+
+// TestDecodeLinkLayers checks that every frame of linkLayerFrames decodes to its
+// inner IP packet (the comparison with the reference decoder alone would also
+// pass if both gave up), and that cutting the link header short is malformed.
+func TestDecodeLinkLayers(t *testing.T) {
+	tcp4 := testSeg{src: testCli4, dst: testSrv4, sport: 40000, dport: 80, seq: 7, flags: flagACK}
+	tcp6 := tcp4
+	tcp6.src, tcp6.dst = testCli6, testSrv6
+	eth4, eth6 := tcp4.build(t), tcp6.build(t)
+	qinq := append(bytes.Clone(eth4[:12]), 0x88, 0xa8, 0, 7, 0x81, 0, 0, 8, 0x08, 0)
+	d := newDecoder(false)
+	for i, f := range linkLayerFrames(eth4, eth6, qinq) {
+		var p packet
+		if r := d.decode(f.data, f.wireLen, f.link, &p); r != decodedIP {
+			t.Errorf("frame %d (link %d): %v, want decoded IP\n%x", i, f.link, r, f.data)
+			continue
+		}
+		want := testCli4
+		if p.v6 {
+			want = testCli6
+		}
+		if src := netip.AddrFrom16(p.src).Unmap(); src != want || p.proto != ProtoTCP || binary.BigEndian.Uint16(p.hdr[2:4]) != 80 {
+			t.Errorf("frame %d (link %d): %v proto %d port %d, want TCP from %v to port 80", i, f.link, src, p.proto, binary.BigEndian.Uint16(p.hdr[2:4]), want)
+		}
+	}
+	for _, c := range []struct {
+		link layers.LinkType
+		data []byte
+	}{
+		{linkTypePPP, []byte{0, 0x57}},
+		{linkTypePPP, []byte{0xff, 0x03, 0, 0x21}},
+		{linkTypePPPHDLC, []byte{0xff, 0x03, 0, 0x21}},
+		{layers.LinkTypeEthernet, append(bytes.Clone(eth4[:12]), 0x88, 0x47, 0, 0, 1, 64)},                  // a label and nothing after
+		{layers.LinkTypeEthernet, append(bytes.Clone(eth4[:12]), 0x88, 0x64, 0x11, 0, 0, 1, 0, 0, 0, 0x21)}, // PPPoE header only
+		{layers.LinkTypeEthernet, append(bytes.Clone(eth4[:12]), 0x89, 0x26, 0x80, 1, 0, 2, 8, 0)},          // VN-Tag only
+		{layers.LinkTypeEthernet, append(bytes.Clone(eth4[:12]), 0x89, 0x03, 1, 0x3f)},                      // FabricPath, no inner frame
+	} {
+		var p packet
+		if r := d.decode(c.data, len(c.data), c.link, &p); r != malformed {
+			t.Errorf("%x (link %d): %v, want malformed", c.data, c.link, r)
 		}
 	}
 }
