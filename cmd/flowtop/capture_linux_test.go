@@ -80,53 +80,30 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// capture is a running flowtop.
-type capture struct {
-	cmd    *exec.Cmd
-	stderr *bytes.Buffer
-	done   chan error
-}
-
-// startCapture starts the binary with args and waits until the capture is open,
-// which a headless flowtop says by creating its output: the file named by -w.
-func startCapture(t *testing.T, bin, out string, uid uint32, args ...string) *capture {
+// startCapture starts the binary with args (as uid, unless it is 0) and waits
+// until the capture is open, which a headless flowtop says by creating its output:
+// the file named by -w (after dropping privileges, with -Z).
+func startCapture(t *testing.T, bin, out string, uid uint32, args ...string) *liveProc {
 	t.Helper()
-	c := &capture{cmd: exec.Command(bin, args...), stderr: new(bytes.Buffer), done: make(chan error, 1)}
-	c.cmd.Stderr = c.stderr
+	var cred *syscall.Credential
 	if uid != 0 {
-		c.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}
+		cred = &syscall.Credential{Uid: uid, Gid: uid}
 	}
-	if err := c.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { c.done <- c.cmd.Wait() }()
-	t.Cleanup(func() { c.cmd.Process.Kill() })
-	deadline := time.Now().Add(10 * time.Second)
+	lp := liveStartAs(t, cred, "flowtop", bin, args...)
+	deadline := time.Now().Add(liveStartTimeout)
 	for {
 		if _, err := os.Stat(out); err == nil {
-			return c
+			return lp
 		}
 		select {
-		case err := <-c.done:
-			t.Fatalf("flowtop %s exited early (%v): %s", strings.Join(args, " "), err, c.stderr)
+		case <-lp.done:
+			t.Fatalf("flowtop %s exited early (%v): %s", strings.Join(args, " "), lp.err, lp.stderr.String())
 		case <-time.After(10 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("flowtop %s did not open its output in 10s", strings.Join(args, " "))
+			t.Fatalf("flowtop %s did not open its output in %v", strings.Join(args, " "), liveStartTimeout)
 		}
 	}
-}
-
-// stop sends sig and returns the exit status and standard error.
-func (c *capture) stop(t *testing.T, sig os.Signal) (int, string) {
-	t.Helper()
-	c.cmd.Process.Signal(sig)
-	select {
-	case <-c.done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("flowtop did not exit within 10s of the signal")
-	}
-	return c.cmd.ProcessState.ExitCode(), c.stderr.String()
 }
 
 // tcpOnLoopback opens a TCP connection on 127.0.0.1 and exchanges up and down
@@ -193,10 +170,8 @@ func TestSigtermFlushes(t *testing.T) {
 		"--extract", "all", "--extract-dir", filepath.Join(dir, "x"), "tcp")
 	cport, sport := tcpOnLoopback(t, 3000, 70000)
 	time.Sleep(200 * time.Millisecond) // the ring hands over blocks within 20 ms
-	status, stderr := c.stop(t, syscall.SIGTERM)
-	if status != 0 {
-		t.Fatalf("exit status %d after SIGTERM: %s", status, stderr)
-	}
+	c.stop(t, syscall.SIGTERM)         // requires exit status 0
+	stderr := c.stderr.String()
 	if !strings.Contains(stderr, "flowtop: lo: ") || !strings.Contains(stderr, " dropped by the kernel") {
 		t.Errorf("stderr %q lacks the capture counts", stderr)
 	}
@@ -247,10 +222,7 @@ func TestDropPrivileges(t *testing.T) {
 	}
 	_, sport := tcpOnLoopback(t, 10, 10)
 	time.Sleep(200 * time.Millisecond)
-	status, stderr := c.stop(t, syscall.SIGINT)
-	if status != 0 {
-		t.Fatalf("exit status %d: %s", status, stderr)
-	}
+	c.interrupt(t)
 	data, _ := os.ReadFile(out)
 	if !strings.Contains(string(data), fmt.Sprintf("\t%d\ttcp\t", sport)) {
 		t.Errorf("conn.log written as nobody lacks the connection to port %d:\n%s", sport, data)
@@ -289,7 +261,5 @@ func TestUnprivileged(t *testing.T) {
 	}
 	out := filepath.Join(dir, "cap.log")
 	c := startCapture(t, capBin, out, 65534, "--headless", "-i", "lo", "-w", out)
-	if status, stderr := c.stop(t, syscall.SIGINT); status != 0 {
-		t.Fatalf("nobody with the capabilities: exit %d: %s", status, stderr)
-	}
+	c.interrupt(t) // nobody with the capabilities captures and exits 0
 }

@@ -500,7 +500,16 @@ type liveProc struct {
 // liveStart starts a capturer; the test fails if it cannot.
 func liveStart(t *testing.T, name, path string, args ...string) *liveProc {
 	t.Helper()
+	return liveStartAs(t, nil, name, path, args...)
+}
+
+// liveStartAs is liveStart as another user, when cred is not nil.
+func liveStartAs(t *testing.T, cred *syscall.Credential, name, path string, args ...string) *liveProc {
+	t.Helper()
 	lp := &liveProc{name: name, cmd: exec.Command(path, args...), stderr: newLiveWatch(), done: make(chan struct{})}
+	if cred != nil {
+		lp.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	}
 	lp.cmd.Stdout = io.Discard
 	lp.cmd.Stderr = lp.stderr
 	if err := lp.cmd.Start(); err != nil {
@@ -561,7 +570,13 @@ func (lp *liveProc) waitStderr(t *testing.T, s string) {
 // interrupt sends SIGINT and requires exit status 0 within liveStopTimeout.
 func (lp *liveProc) interrupt(t *testing.T) {
 	t.Helper()
-	if err := lp.cmd.Process.Signal(os.Interrupt); err != nil {
+	lp.stop(t, os.Interrupt)
+}
+
+// stop sends sig and requires exit status 0 within liveStopTimeout.
+func (lp *liveProc) stop(t *testing.T, sig os.Signal) {
+	t.Helper()
+	if err := lp.cmd.Process.Signal(sig); err != nil {
 		t.Fatalf("signal %s: %v", lp.name, err)
 	}
 	select {
@@ -569,10 +584,10 @@ func (lp *liveProc) interrupt(t *testing.T) {
 	case <-time.After(liveStopTimeout):
 		lp.cmd.Process.Kill()
 		<-lp.done
-		t.Fatalf("%s did not exit within %v of SIGINT; stderr: %s", lp.name, liveStopTimeout, lp.stderr.String())
+		t.Fatalf("%s did not exit within %v of %v; stderr: %s", lp.name, liveStopTimeout, sig, lp.stderr.String())
 	}
 	if lp.err != nil {
-		t.Fatalf("%s after SIGINT: %v; stderr: %s", lp.name, lp.err, lp.stderr.String())
+		t.Fatalf("%s after %v: %v; stderr: %s", lp.name, sig, lp.err, lp.stderr.String())
 	}
 	t.Logf("%s stderr: %s", lp.name, strings.TrimSpace(lp.stderr.String()))
 }
