@@ -32,9 +32,8 @@ const (
 
 // Socket states of liveSource.state.
 const (
-	stateClosed   = 1 << iota // Close was called
-	stateLent                 // the reader is in ReadPacket or holds the last packet's data
-	stateUnmapped             // the ring is unmapped
+	stateClosed = 1 << iota // Close was called
+	stateLent               // the reader is in ReadPacket or holds the last packet's data
 )
 
 // liveSource is a live capture on one Linux interface, or on all of them: an
@@ -532,7 +531,6 @@ func (s *liveSource) unmap() {
 			unix.Munmap(s.ring)
 			s.ring = nil
 		}
-		s.state.Or(stateUnmapped)
 	})
 }
 
