@@ -470,9 +470,10 @@ func (d *decoder) ipv6(frame, data []byte, wireLen int, p *packet) (decodeResult
 			return malformed, nil
 		}
 		payload = payload[n:]
-	} else if length == 0 {
-		return malformed, nil
 	}
+	// A payload length of 0 without a jumbo option is taken at its word, as Zeek
+	// does: a 40-byte datagram, whose empty transport no connection accepts but an
+	// unknown protocol's session counts.
 	// gopacket clips the payload to the payload length, counted after a hop-by-hop header.
 	if length < len(payload) {
 		payload = payload[:length]

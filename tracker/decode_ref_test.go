@@ -171,7 +171,7 @@ func (d *refDecoder) finishIPv6(frame []byte, wireLen int, p *refPacket) decodeR
 	ip := &d.ip6.IPv6
 	hdr := ip.Contents
 	ipStart := refOffsetIn(frame, hdr)
-	if ip.Length == 0 {
+	if ip.Length == 0 && ip.HopByHop != nil {
 		return droppedIP // jumbograms are not supported
 	}
 	total := int(ip.Length) + 40
@@ -231,8 +231,30 @@ func (l *refIPv4Layer) NextLayerType() gopacket.LayerType { return gopacket.Laye
 // refIPv6Layer is gopacket's IPv6 layer; decoding continues only into extension headers.
 type refIPv6Layer struct{ layers.IPv6 }
 
+// DecodeFromBytes is gopacket's, except that a payload length of 0 without a
+// hop-by-hop header is a 40-byte datagram (Zeek's reading), not an error.
+func (l *refIPv6Layer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	if len(data) >= 40 && data[4] == 0 && data[5] == 0 && data[6] != 0 {
+		l.IPv6 = layers.IPv6{
+			BaseLayer:    layers.BaseLayer{Contents: data[:40], Payload: data[40:40]},
+			Version:      data[0] >> 4,
+			TrafficClass: data[0]<<4 | data[1]>>4,
+			FlowLabel:    binary.BigEndian.Uint32(data[0:4]) & 0x000fffff,
+			NextHeader:   layers.IPProtocol(data[6]),
+			HopLimit:     data[7],
+			SrcIP:        data[8:24],
+			DstIP:        data[24:40],
+		}
+		return nil
+	}
+	return l.IPv6.DecodeFromBytes(data, df)
+}
+
 // NextLayerType continues into extension headers and ends at the transport layer.
 func (l *refIPv6Layer) NextLayerType() gopacket.LayerType {
+	if len(l.Payload) == 0 {
+		return gopacket.LayerTypeZero
+	}
 	next := l.NextHeader
 	if l.HopByHop != nil {
 		next = l.HopByHop.NextHeader

@@ -415,3 +415,27 @@ func TestDecodeLinkLayers(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeIPv6ZeroPayloadLength: a payload length of 0 without a jumbo option is
+// a 40-byte datagram (Zeek's reading; oracle l2-cisco-fabric-path), not a
+// malformed frame: an unknown protocol's session counts 40 IP bytes, and a TCP
+// segment has no captured header.
+func TestDecodeIPv6ZeroPayloadLength(t *testing.T) {
+	tcp6 := testSeg{src: testCli6, dst: testSrv6, sport: 40000, dport: 80, seq: 7, flags: flagACK}
+	f := tcp6.build(t)
+	f[14+4], f[14+5] = 0, 0
+	for _, c := range []struct {
+		next  uint8
+		proto Proto
+	}{{99, 99}, {6, ProtoTCP}, {43, 43}} {
+		f[14+6] = c.next
+		var p packet
+		if r := newDecoder(false).decode(f, len(f), layers.LinkTypeEthernet, &p); r != decodedIP {
+			t.Fatalf("next header %d: %v, want decoded IP", c.next, r)
+		}
+		if p.ipLen != 40 || p.l4Len != 0 || p.capLen != 0 || p.proto != c.proto {
+			t.Errorf("next header %d: ipLen %d l4Len %d capLen %d proto %d; want 40, 0, 0, %d",
+				c.next, p.ipLen, p.l4Len, p.capLen, p.proto, c.proto)
+		}
+	}
+}
