@@ -473,7 +473,10 @@ func (d *decoder) ipv6(frame, data []byte, wireLen int, p *packet) (decodeResult
 	}
 	// A payload length of 0 without a jumbo option is taken at its word, as Zeek
 	// does: a 40-byte datagram, whose empty transport no connection accepts but an
-	// unknown protocol's session counts.
+	// unknown protocol's session counts. Extension headers do not fit in it.
+	if length == 0 && isIPv6Ext(next) {
+		return droppedIP, nil
+	}
 	// gopacket clips the payload to the payload length, counted after a hop-by-hop header.
 	if length < len(payload) {
 		payload = payload[:length]

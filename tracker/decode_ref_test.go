@@ -171,8 +171,8 @@ func (d *refDecoder) finishIPv6(frame []byte, wireLen int, p *refPacket) decodeR
 	ip := &d.ip6.IPv6
 	hdr := ip.Contents
 	ipStart := refOffsetIn(frame, hdr)
-	if ip.Length == 0 && ip.HopByHop != nil {
-		return droppedIP // jumbograms are not supported
+	if ip.Length == 0 && (ip.HopByHop != nil || refIsIPv6Ext(ip.NextHeader)) {
+		return droppedIP // jumbograms are not supported; extension headers do not fit
 	}
 	total := int(ip.Length) + 40
 	if wireLen-ipStart < total {

@@ -427,7 +427,7 @@ func TestDecodeIPv6ZeroPayloadLength(t *testing.T) {
 	for _, c := range []struct {
 		next  uint8
 		proto Proto
-	}{{99, 99}, {6, ProtoTCP}, {43, 43}} {
+	}{{99, 99}, {6, ProtoTCP}} {
 		f[14+6] = c.next
 		var p packet
 		if r := newDecoder(false).decode(f, len(f), layers.LinkTypeEthernet, &p); r != decodedIP {
@@ -437,5 +437,10 @@ func TestDecodeIPv6ZeroPayloadLength(t *testing.T) {
 			t.Errorf("next header %d: ipLen %d l4Len %d capLen %d proto %d; want 40, 0, 0, %d",
 				c.next, p.ipLen, p.l4Len, p.capLen, p.proto, c.proto)
 		}
+	}
+	f[14+6] = 43 // a routing header does not fit in 40 bytes: invalid_IP_header_size
+	var p packet
+	if r := newDecoder(false).decode(f, len(f), layers.LinkTypeEthernet, &p); r != droppedIP {
+		t.Errorf("routing header in a zero-length payload: %v, want dropped", r)
 	}
 }
