@@ -3,6 +3,7 @@ package tracker
 import (
 	"encoding/binary"
 
+	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 )
 
@@ -64,6 +65,11 @@ const (
 // reference, and TestDecodeMatchesReference and FuzzDecode compare the two.
 type decoder struct {
 	ignoreChecksums bool
+
+	// DecodingLayers for the rare headers gopacket has no layer for.
+	vntag      VNTag
+	fabricPath FabricPath
+	pbb        PBB
 }
 
 func newDecoder(ignoreChecksums bool) *decoder {
@@ -86,6 +92,9 @@ const (
 	linkTypeLinSLL  layers.LinkType = layers.LinkTypeLinuxSLL
 	linkTypePPP     layers.LinkType = layers.LinkTypePPP // 9: with or without HDLC-like framing
 	linkTypePPPHDLC layers.LinkType = 50                 // LINKTYPE_PPP_HDLC (PPP in HDLC-like framing)
+	linkTypeFDDI    layers.LinkType = layers.LinkTypeFDDI
+	linkTypeDot11   layers.LinkType = layers.LinkTypeIEEE802_11     // 105
+	linkTypeRadio   layers.LinkType = layers.LinkTypeIEEE80211Radio // 127: radiotap, then 802.11
 )
 
 // hdrKind is a header the decoder knows how to read.
@@ -107,6 +116,10 @@ const (
 	hdrPPPSerial  // LINKTYPE_PPP_HDLC's header
 	hdrVNTag      // a Cisco VN-Tag
 	hdrFabricPath // the end of a Cisco FabricPath header
+	hdrPBB        // an 802.1ah I-TAG
+	hdrFDDI       // an FDDI header and LLC/SNAP
+	hdrRadiotap   // a radiotap header
+	hdrDot11      // an 802.11 MAC header and LLC/SNAP
 )
 
 // firstHeader returns the outermost header of a frame of the given link type.
@@ -128,6 +141,12 @@ func firstHeader(link layers.LinkType, data []byte) hdrKind {
 		return hdrPPP
 	case linkTypePPPHDLC:
 		return hdrPPPSerial
+	case linkTypeFDDI:
+		return hdrFDDI
+	case linkTypeDot11:
+		return hdrDot11
+	case linkTypeRadio:
+		return hdrRadiotap
 	case linkTypeRawIP, linkTypeRaw12, linkTypeRaw14:
 		if len(data) > 0 && data[0]>>4 == 6 {
 			return hdrIPv6
@@ -152,19 +171,25 @@ func etherTypeHeader(t uint16) hdrKind {
 		return hdrMPLS
 	case layers.EthernetTypePPPoESession:
 		return hdrPPPoE
-	case etherTypeVNTag:
+	case EthernetTypeVNTag:
 		return hdrVNTag
-	case etherTypeFabricPath:
+	case EthernetTypeFabricPath:
 		return hdrFabricPath
+	case EthernetTypePBB:
+		return hdrPBB
 	}
 	return hdrNone
 }
 
-// EtherTypes gopacket does not name.
-const (
-	etherTypeVNTag      = 0x8926 // Cisco VN-Tag
-	etherTypeFabricPath = 0x8903 // Cisco FabricPath
-)
+// snapIPHeader returns the header an LLC/SNAP EtherType announces where Zeek's
+// 802.11 and SNAP analyzers look for IP: 0x0800 and 0x86dd lead to IP, told apart
+// by the version nibble; ARP and anything else are not IP.
+func snapIPHeader(t uint16) hdrKind {
+	if t == uint16(layers.EthernetTypeIPv4) || t == uint16(layers.EthernetTypeIPv6) {
+		return hdrIP
+	}
+	return hdrNone
+}
 
 // ipVersionHeader returns the IP header that data starts with, by its version
 // nibble, as Zeek's IP analyzer decides: hdrNone for anything else.
@@ -249,7 +274,11 @@ func (d *decoder) parse(frame []byte, wireLen int, link layers.LinkType, p *pack
 			}
 			t := binary.BigEndian.Uint16(data[12:14])
 			if t < 0x0600 {
-				return notIP, nil // an 802.3 length: LLC follows
+				var res decodeResult
+				if res, next, payload = llc(data[14:], t); res != decodedIP {
+					return res, nil
+				}
+				break
 			}
 			next, payload = etherTypeHeader(t), data[14:]
 		case hdrDot1Q:
@@ -335,17 +364,44 @@ func (d *decoder) parse(frame []byte, wireLen int, link layers.LinkType, p *pack
 			}
 			next, payload = pppHeader(binary.BigEndian.Uint16(data[2:4])), data[4:]
 		case hdrVNTag:
-			if len(data) <= 6 {
+			if d.vntag.DecodeFromBytes(data, gopacket.NilDecodeFeedback) != nil {
 				return malformed, nil
 			}
-			next, payload = etherTypeHeader(binary.BigEndian.Uint16(data[4:6])), data[6:]
+			next, payload = etherTypeHeader(uint16(d.vntag.Type)), d.vntag.Payload
 		case hdrFabricPath:
-			// After the outer EtherType: FTag and TTL (2 bytes), then the
-			// encapsulated Ethernet frame, which must be longer than its header.
-			if len(data) <= 16 {
+			if d.fabricPath.DecodeFromBytes(data, gopacket.NilDecodeFeedback) != nil {
 				return malformed, nil
 			}
-			next, payload = hdrEthernet, data[2:]
+			next, payload = hdrEthernet, d.fabricPath.Payload
+		case hdrPBB:
+			if d.pbb.DecodeFromBytes(data, gopacket.NilDecodeFeedback) != nil {
+				return malformed, nil
+			}
+			next, payload = hdrEthernet, d.pbb.Payload
+		case hdrFDDI:
+			// Zeek skips the FDDI header (frame control and two addresses, 13
+			// bytes) and an LLC/SNAP header (8) without reading them, and takes
+			// what follows for IP.
+			if len(data) <= 21 {
+				return malformed, nil
+			}
+			next, payload = hdrIP, data[21:]
+		case hdrRadiotap:
+			// The radiotap header's own length is at offset 2, little-endian
+			// (radiotap.org); an 802.11 frame follows.
+			if len(data) <= 3 {
+				return malformed, nil
+			}
+			n := int(binary.LittleEndian.Uint16(data[2:4]))
+			if n >= len(data) {
+				return malformed, nil
+			}
+			next, payload = hdrDot11, data[n:]
+		case hdrDot11:
+			var res decodeResult
+			if res, next, payload = dot11(data); res != decodedIP {
+				return res, nil
+			}
 		case hdrIP:
 			if kind = ipVersionHeader(data); kind == hdrNone {
 				return notIP, nil
@@ -363,6 +419,78 @@ func (d *decoder) parse(frame []byte, wireLen int, link layers.LinkType, p *pack
 		}
 		kind, data = next, payload
 	}
+}
+
+// dot11 reads an IEEE 802.11 data frame's MAC header (IEEE 802.11-2020 §9.2.4)
+// and the LLC/SNAP header after it, as Zeek's IEEE802_11 analyzer does: management,
+// control and no-data frames are not IP, four-address frames have 6 more bytes,
+// QoS frames 2 more, protected QoS frames are not read, and the payload must start
+// with SNAP (aa aa 03) and a zero OUI. An A-MSDU is not split (Zeek reads each of its
+// subframes); it is not IP here. The HT Control field is not accounted for, as in
+// Zeek. It returns decodedIP with the header that follows and its bytes.
+func dot11(data []byte) (decodeResult, hdrKind, []byte) {
+	n := 24
+	if len(data) <= n {
+		return malformed, hdrNone, nil
+	}
+	fc := data[0]
+	if fc>>2&0x02 == 0 || fc>>4&0x04 != 0 {
+		return notIP, hdrNone, nil // management or control, or a subtype without data
+	}
+	if data[1]&0x03 == 0x03 {
+		n += 6 // from one distribution system to another: a fourth address
+	}
+	if fc>>4&0x08 != 0 { // QoS data: a 2-byte QoS control field
+		if len(data) <= n {
+			return malformed, hdrNone, nil
+		}
+		if data[n]&0x80 != 0 || data[1]&0x40 != 0 {
+			return notIP, hdrNone, nil // an A-MSDU, or protected
+		}
+		n += 2
+	}
+	if len(data) <= n {
+		return malformed, hdrNone, nil
+	}
+	llc := data[n:]
+	if len(llc) < 8 {
+		return malformed, hdrNone, nil
+	}
+	if llc[0] != 0xaa || llc[1] != 0xaa || llc[2] != 0x03 || llc[3] != 0 || llc[4] != 0 || llc[5] != 0 {
+		return notIP, hdrNone, nil
+	}
+	return decodedIP, snapIPHeader(binary.BigEndian.Uint16(llc[6:8])), llc[8:]
+}
+
+// llc reads an IEEE 802.3 frame's payload (length is the frame's length field) as
+// Zeek's Ethernet and SNAP analyzers do: a length beyond the frame is malformed,
+// and only SNAP (aa aa) with a zero OUI can lead to IP (RFC 1042); the LLC header
+// is 3 bytes, or 4 with an I or S format control field. It returns decodedIP with
+// the header that follows and its bytes.
+func llc(data []byte, length uint16) (decodeResult, hdrKind, []byte) {
+	if length > 1500 {
+		return notIP, hdrNone, nil // neither a length nor an EtherType
+	}
+	if len(data) < int(length) {
+		return malformed, hdrNone, nil
+	}
+	if len(data) < 2 || data[0] != 0xaa || data[1] != 0xaa {
+		return notIP, hdrNone, nil
+	}
+	if len(data) < 3 {
+		return malformed, hdrNone, nil
+	}
+	n := 3
+	if data[2]&0x03 != 0x03 {
+		n = 4
+	}
+	if len(data) < n+5 {
+		return malformed, hdrNone, nil
+	}
+	if data[n] != 0 || data[n+1] != 0 || data[n+2] != 0 {
+		return notIP, hdrNone, nil
+	}
+	return decodedIP, snapIPHeader(binary.BigEndian.Uint16(data[n+3 : n+5])), data[n+5:]
 }
 
 // offsetIn returns where sub starts inside frame; both slice one backing array.

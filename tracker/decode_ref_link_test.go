@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"bytes"
 	"encoding/binary"
 
 	"github.com/google/gopacket"
@@ -12,17 +13,19 @@ import (
 // tracker's own decoder (decode.go) must agree with them on every frame.
 
 var (
-	refLayerTypeVNTag      = gopacket.RegisterLayerType(4277, gopacket.LayerTypeMetadata{Name: "VNTag"})
-	refLayerTypeFabricPath = gopacket.RegisterLayerType(4278, gopacket.LayerTypeMetadata{Name: "FabricPath"})
-	refLayerTypePPPSerial  = gopacket.RegisterLayerType(4279, gopacket.LayerTypeMetadata{Name: "PPPSerial"})
-	refLayerTypePPPLink    = gopacket.RegisterLayerType(4280, gopacket.LayerTypeMetadata{Name: "PPP"})
+	refLayerTypeFDDI      = gopacket.RegisterLayerType(4277, gopacket.LayerTypeMetadata{Name: "refFDDI"})
+	refLayerTypeRadiotap  = gopacket.RegisterLayerType(4278, gopacket.LayerTypeMetadata{Name: "refRadiotap"})
+	refLayerTypeDot11     = gopacket.RegisterLayerType(4281, gopacket.LayerTypeMetadata{Name: "refDot11"})
+	refLayerTypePPPSerial = gopacket.RegisterLayerType(4279, gopacket.LayerTypeMetadata{Name: "PPPSerial"})
+	refLayerTypePPPLink   = gopacket.RegisterLayerType(4280, gopacket.LayerTypeMetadata{Name: "PPP"})
 )
 
 func init() {
 	// EtherTypes gopacket does not know, so that Ethernet, 802.1Q and VN-Tag
 	// layers hand their payload to the layers below.
-	layers.EthernetTypeMetadata[0x8926] = layers.EnumMetadata{Name: "VNTag", LayerType: refLayerTypeVNTag}
-	layers.EthernetTypeMetadata[0x8903] = layers.EnumMetadata{Name: "FabricPath", LayerType: refLayerTypeFabricPath}
+	layers.EthernetTypeMetadata[EthernetTypeVNTag] = layers.EnumMetadata{Name: "VNTag", LayerType: LayerTypeVNTag}
+	layers.EthernetTypeMetadata[EthernetTypeFabricPath] = layers.EnumMetadata{Name: "FabricPath", LayerType: LayerTypeFabricPath}
+	layers.EthernetTypeMetadata[EthernetTypePBB] = layers.EnumMetadata{Name: "PBB", LayerType: LayerTypePBB}
 }
 
 // refIPByVersion is the layer type of an IP header by its version nibble, as
@@ -141,38 +144,143 @@ func (l *refPPPSerial) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) 
 	return nil
 }
 
-// refVNTag reads a Cisco VN-Tag (IEEE 802.1Qbh draft; EtherType 0x8926): 4 bytes of
-// tag, then the EtherType of what follows.
-type refVNTag struct {
-	proto   layers.EthernetType
-	payload []byte
-}
+// refEthernet is gopacket's Ethernet layer, except for IEEE 802.3 frames, which it
+// reads as Zeek does: a length field beyond the frame fails it, and the payload is
+// not cut to the length (gopacket cuts it, Zeek passes trailers on).
+type refEthernet struct{ layers.Ethernet }
 
-func (l *refVNTag) CanDecode() gopacket.LayerClass    { return refLayerTypeVNTag }
-func (l *refVNTag) LayerPayload() []byte              { return l.payload }
-func (l *refVNTag) NextLayerType() gopacket.LayerType { return l.proto.LayerType() }
-func (l *refVNTag) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	if len(data) <= 6 {
-		df.SetTruncated()
-		return refDecodeError("truncated VN-Tag")
+func (l *refEthernet) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	if err := l.Ethernet.DecodeFromBytes(data, df); err != nil {
+		return err
 	}
-	l.proto, l.payload = layers.EthernetType(binary.BigEndian.Uint16(data[4:6])), data[6:]
+	if l.EthernetType == layers.EthernetTypeLLC && l.Length <= 1500 {
+		if int(l.Length) > len(data)-14 {
+			return refDecodeError("802.3 length beyond the frame")
+		}
+		l.Payload = data[14:]
+	}
 	return nil
 }
 
-// refFabricPath skips the rest of a Cisco FabricPath header (EtherType 0x8903,
-// then 2 bytes of FTag and TTL) to the encapsulated Ethernet frame, which Zeek's
-// Ethernet analyzer requires to be longer than an Ethernet header.
-type refFabricPath struct{ payload []byte }
-
-func (l *refFabricPath) CanDecode() gopacket.LayerClass    { return refLayerTypeFabricPath }
-func (l *refFabricPath) LayerPayload() []byte              { return l.payload }
-func (l *refFabricPath) NextLayerType() gopacket.LayerType { return layers.LayerTypeEthernet }
-func (l *refFabricPath) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	if len(data) <= 16 {
-		df.SetTruncated()
-		return refDecodeError("truncated FabricPath frame")
+func (l *refEthernet) NextLayerType() gopacket.LayerType {
+	if l.EthernetType == layers.EthernetTypeLLC && l.Length > 1500 {
+		return gopacket.LayerTypeZero // neither a length nor an EtherType
 	}
-	l.payload = data[2:]
+	return l.Ethernet.NextLayerType()
+}
+
+// refSNAP reads an 802.2 LLC header and, for SNAP (DSAP and SSAP 0xaa), the OUI and
+// EtherType (RFC 1042), as Zeek's SNAP analyzer does; only a zero OUI and an IP
+// EtherType lead on, to IP by the version nibble.
+type refSNAP struct {
+	next    gopacket.LayerType
+	payload []byte
+}
+
+func (l *refSNAP) CanDecode() gopacket.LayerClass    { return layers.LayerTypeLLC }
+func (l *refSNAP) LayerPayload() []byte              { return l.payload }
+func (l *refSNAP) NextLayerType() gopacket.LayerType { return l.next }
+func (l *refSNAP) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	l.next, l.payload = gopacket.LayerTypeZero, nil
+	if len(data) < 2 || data[0] != 0xaa || data[1] != 0xaa {
+		return nil // plain LLC or Novell: nothing follows
+	}
+	hdr := 3
+	if len(data) >= 3 && data[2]&3 != 3 {
+		hdr = 4
+	}
+	if len(data) < 3 || len(data) < hdr+5 {
+		return refDecodeError("truncated SNAP header")
+	}
+	if oui := data[hdr : hdr+3]; oui[0]|oui[1]|oui[2] != 0 {
+		return nil
+	}
+	l.payload = data[hdr+5:]
+	if t := layers.EthernetType(binary.BigEndian.Uint16(data[hdr+3:])); t == layers.EthernetTypeIPv4 || t == layers.EthernetTypeIPv6 {
+		l.next = refIPByVersion(l.payload)
+	}
+	return nil
+}
+
+// refFDDI skips an FDDI MAC header (13 bytes) and LLC/SNAP (8) unread, as Zeek's
+// FDDI analyzer does, and takes what follows for IP.
+type refFDDI struct {
+	next    gopacket.LayerType
+	payload []byte
+}
+
+func (l *refFDDI) CanDecode() gopacket.LayerClass    { return refLayerTypeFDDI }
+func (l *refFDDI) LayerPayload() []byte              { return l.payload }
+func (l *refFDDI) NextLayerType() gopacket.LayerType { return l.next }
+func (l *refFDDI) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	if len(data) < 22 {
+		return refDecodeError("truncated FDDI header")
+	}
+	l.payload = data[21:]
+	l.next = refIPByVersion(l.payload)
+	return nil
+}
+
+// refRadiotap skips a radiotap header by its little-endian length (offset 2).
+type refRadiotap struct{ payload []byte }
+
+func (l *refRadiotap) CanDecode() gopacket.LayerClass    { return refLayerTypeRadiotap }
+func (l *refRadiotap) LayerPayload() []byte              { return l.payload }
+func (l *refRadiotap) NextLayerType() gopacket.LayerType { return refLayerTypeDot11 }
+func (l *refRadiotap) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	if len(data) < 4 {
+		return refDecodeError("truncated radiotap header")
+	}
+	n := int(data[2]) | int(data[3])<<8
+	if len(data) <= n {
+		return refDecodeError("radiotap length beyond the frame")
+	}
+	l.payload = data[n:]
+	return nil
+}
+
+// refDot11 reads an 802.11 data frame's MAC header and LLC/SNAP as Zeek's
+// IEEE802_11 analyzer does (see dot11 in decode.go for the rules).
+type refDot11 struct {
+	next    gopacket.LayerType
+	payload []byte
+}
+
+func (l *refDot11) CanDecode() gopacket.LayerClass    { return refLayerTypeDot11 }
+func (l *refDot11) LayerPayload() []byte              { return l.payload }
+func (l *refDot11) NextLayerType() gopacket.LayerType { return l.next }
+func (l *refDot11) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	l.next, l.payload = gopacket.LayerTypeZero, nil
+	if len(data) < 25 {
+		return refDecodeError("truncated 802.11 header")
+	}
+	typ, subtype := data[0]>>2&3, data[0]>>4
+	if typ < 2 || subtype&4 != 0 {
+		return nil // management, control or no data
+	}
+	hdr := 24
+	if data[1]&3 == 3 {
+		hdr += 6
+	}
+	if subtype&8 != 0 {
+		if hdr >= len(data) {
+			return refDecodeError("truncated 802.11 QoS header")
+		}
+		if data[hdr]&0x80 != 0 || data[1]&0x40 != 0 {
+			return nil // A-MSDU or protected
+		}
+		hdr += 2
+	}
+	if hdr >= len(data) || len(data)-hdr < 8 {
+		return refDecodeError("truncated 802.11 frame")
+	}
+	snap := data[hdr:]
+	if !bytes.Equal(snap[:6], []byte{0xaa, 0xaa, 3, 0, 0, 0}) {
+		return nil
+	}
+	l.payload = snap[8:]
+	if t := layers.EthernetType(binary.BigEndian.Uint16(snap[6:8])); t == layers.EthernetTypeIPv4 || t == layers.EthernetTypeIPv6 {
+		l.next = refIPByVersion(l.payload)
+	}
 	return nil
 }

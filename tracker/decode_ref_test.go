@@ -31,7 +31,12 @@ var (
 // refDecoder turns frames into packets. It is owned by one goroutine and reuses its
 // layers, so decoding allocates nothing.
 type refDecoder struct {
-	eth   layers.Ethernet
+	eth   refEthernet
+	snap  refSNAP
+	pbb   PBB
+	fddi  refFDDI
+	radio refRadiotap
+	dot11 refDot11
 	dot1q layers.Dot1Q
 	sll   layers.LinuxSLL
 	sll2  refSLL2
@@ -43,13 +48,13 @@ type refDecoder struct {
 	pppoe refPPPoE
 	ppp   refPPPSerial
 	ppp9  refPPPLink
-	vntag refVNTag
-	fp    refFabricPath
+	vntag VNTag
+	fp    FabricPath
 
 	ignoreChecksums bool
 
 	ethParser, sllParser, sll2Parser, loopParser, ip4Parser, ip6Parser *gopacket.DecodingLayerParser
-	pppParser, pppHDLCParser                                           *gopacket.DecodingLayerParser
+	pppParser, pppHDLCParser, fddiParser, radioParser, dot11Parser     *gopacket.DecodingLayerParser
 	decoded                                                            []gopacket.LayerType
 }
 
@@ -57,7 +62,7 @@ func newRefDecoder(ignoreChecksums bool) *refDecoder {
 	d := &refDecoder{ignoreChecksums: ignoreChecksums, decoded: make([]gopacket.LayerType, 0, 16)}
 	d.ext.d = d
 	all := []gopacket.DecodingLayer{&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.ip4, &d.ip6, &d.ext,
-		&d.mpls, &d.pppoe, &d.ppp, &d.ppp9, &d.vntag, &d.fp}
+		&d.mpls, &d.pppoe, &d.ppp, &d.ppp9, &d.vntag, &d.fp, &d.snap, &d.pbb, &d.fddi, &d.radio, &d.dot11}
 	mk := func(first gopacket.LayerType) *gopacket.DecodingLayerParser {
 		p := gopacket.NewDecodingLayerParser(first, all...)
 		p.IgnoreUnsupported = true
@@ -71,6 +76,9 @@ func newRefDecoder(ignoreChecksums bool) *refDecoder {
 	d.ip6Parser = mk(layers.LayerTypeIPv6)
 	d.pppParser = mk(refLayerTypePPPLink)
 	d.pppHDLCParser = mk(refLayerTypePPPSerial)
+	d.fddiParser = mk(refLayerTypeFDDI)
+	d.radioParser = mk(refLayerTypeRadiotap)
+	d.dot11Parser = mk(refLayerTypeDot11)
 	return d
 }
 
@@ -92,6 +100,12 @@ func (d *refDecoder) parserFor(link layers.LinkType, data []byte) *gopacket.Deco
 		return d.pppParser
 	case linkTypePPPHDLC:
 		return d.pppHDLCParser
+	case linkTypeFDDI:
+		return d.fddiParser
+	case linkTypeRadio:
+		return d.radioParser
+	case linkTypeDot11:
+		return d.dot11Parser
 	case linkTypeRawIP, linkTypeRaw12, linkTypeRaw14:
 		if len(data) > 0 && data[0]>>4 == 6 {
 			return d.ip6Parser

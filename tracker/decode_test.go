@@ -210,6 +210,23 @@ func linkLayerFrames(eth4, eth6, qinq []byte) []testFrame {
 	add(linkTypePPPHDLC, slices.Concat([]byte{0xff, 0x03, 0x02, 0x81}, labels[4:], ip4))
 	add(layers.LinkTypeEthernet, slices.Concat(ethType(0x8100), []byte{0, 9, 0x89, 0x26}, []byte{0x80, 1, 0, 2, 0x08, 0}, ip4))
 	add(layers.LinkTypeEthernet, slices.Concat(ethType(0x8903), []byte{0x01, 0x3f}, eth6))
+	// 802.1ah: a B-TAG, the I-TAG, then the customer's frame.
+	add(layers.LinkTypeEthernet, slices.Concat(ethType(0x88a8), []byte{0, 3, 0x88, 0xe7}, []byte{0x60, 0, 0x12, 0x34}, eth4))
+	// IEEE 802.3 with an LLC/SNAP header (RFC 1042), with a trailer after the length.
+	snap := []byte{0xaa, 0xaa, 0x03, 0, 0, 0, 0x86, 0xdd}
+	add(layers.LinkTypeEthernet, slices.Concat(ethType(uint16(len(snap)+len(ip6))), snap, ip6, []byte{0, 0, 0, 0}))
+	add(linkTypeFDDI, slices.Concat([]byte{0x50}, eth4[:12], snap[:6], []byte{0x08, 0}, ip4))
+	// Radiotap (8 bytes: version, pad, length, present flags), then 802.11 data
+	// frames with LLC/SNAP: from the access point, QoS data, and four addresses.
+	radiotap := []byte{0, 0, 8, 0, 0, 0, 0, 0}
+	mac := func(fc0, fc1 byte, n int) []byte {
+		h := make([]byte, n)
+		h[0], h[1] = fc0, fc1
+		return h
+	}
+	add(linkTypeRadio, slices.Concat(radiotap, mac(0x08, 0x02, 24), snap[:6], []byte{0x08, 0}, ip4))
+	add(linkTypeDot11, slices.Concat(mac(0x88, 0x01, 26), snap, ip6))
+	add(linkTypeDot11, slices.Concat(mac(0x08, 0x03, 30), snap[:6], []byte{0x08, 0}, ip4))
 	return out
 }
 
@@ -404,14 +421,37 @@ func TestDecodeLinkLayers(t *testing.T) {
 		{linkTypePPP, []byte{0, 0x57}},
 		{linkTypePPP, []byte{0xff, 0x03, 0, 0x21}},
 		{linkTypePPPHDLC, []byte{0xff, 0x03, 0, 0x21}},
-		{layers.LinkTypeEthernet, append(bytes.Clone(eth4[:12]), 0x88, 0x47, 0, 0, 1, 64)},                  // a label and nothing after
-		{layers.LinkTypeEthernet, append(bytes.Clone(eth4[:12]), 0x88, 0x64, 0x11, 0, 0, 1, 0, 0, 0, 0x21)}, // PPPoE header only
-		{layers.LinkTypeEthernet, append(bytes.Clone(eth4[:12]), 0x89, 0x26, 0x80, 1, 0, 2, 8, 0)},          // VN-Tag only
-		{layers.LinkTypeEthernet, append(bytes.Clone(eth4[:12]), 0x89, 0x03, 1, 0x3f)},                      // FabricPath, no inner frame
+		{layers.LinkTypeEthernet, append(bytes.Clone(eth4[:12]), 0x88, 0x47, 0, 0, 1, 64)},                      // a label and nothing after
+		{layers.LinkTypeEthernet, append(bytes.Clone(eth4[:12]), 0x88, 0x64, 0x11, 0, 0, 1, 0, 0, 0, 0x21)},     // PPPoE header only
+		{layers.LinkTypeEthernet, append(bytes.Clone(eth4[:12]), 0x89, 0x26, 0x80, 1, 0, 2, 8, 0)},              // VN-Tag only
+		{layers.LinkTypeEthernet, append(bytes.Clone(eth4[:12]), 0x89, 0x03, 1, 0x3f)},                          // FabricPath, no inner frame
+		{layers.LinkTypeEthernet, slices.Concat(eth4[:12], []byte{0x88, 0xe7, 0x60, 0, 0x12, 0x34}, eth4[:14])}, // PBB, no payload
+		{layers.LinkTypeEthernet, slices.Concat(eth4[:12], []byte{0, 100, 0xaa, 0xaa, 3, 0, 0, 0, 8, 0})},       // 802.3 length beyond the frame
+		{layers.LinkTypeEthernet, slices.Concat(eth4[:12], []byte{0, 4, 0xaa, 0xaa, 3, 0})},                     // SNAP cut short
+		{linkTypeFDDI, make([]byte, 21)},
+		{linkTypeRadio, []byte{0, 0, 8, 0, 0, 0, 0, 0}},
+		{linkTypeDot11, make([]byte, 24)},
 	} {
 		var p packet
 		if r := d.decode(c.data, len(c.data), c.link, &p); r != malformed {
 			t.Errorf("%x (link %d): %v, want malformed", c.data, c.link, r)
+		}
+	}
+	// Frames that are not IP, and IP that Zeek does not read.
+	for _, c := range []struct {
+		link layers.LinkType
+		data []byte
+	}{
+		{linkTypeDot11, slices.Concat([]byte{0x80, 0}, make([]byte, 22), eth4)},                        // a beacon
+		{linkTypeDot11, slices.Concat([]byte{0x48, 0x01}, make([]byte, 22), eth4)},                     // null data
+		{linkTypeDot11, slices.Concat([]byte{0x88, 0x41}, make([]byte, 24), []byte{0xaa, 0xaa}, eth4)}, // protected QoS
+		{linkTypeDot11, slices.Concat([]byte{0x08, 0x02}, make([]byte, 22), []byte{0xaa, 0xaa, 3, 0, 0, 1, 8, 0}, eth4[14:])},
+		{layers.LinkTypeEthernet, slices.Concat(eth4[:12], []byte{0, 46, 0x42, 0x42, 3}, make([]byte, 43))},           // LLC (STP)
+		{layers.LinkTypeEthernet, slices.Concat(eth4[:12], []byte{0, 28, 0xaa, 0xaa, 3, 0, 0, 0, 0x08, 6}, eth4[14:34])}, // SNAP ARP
+	} {
+		var p packet
+		if r := d.decode(c.data, len(c.data), c.link, &p); r != notIP {
+			t.Errorf("%x (link %d): %v, want not IP", c.data, c.link, r)
 		}
 	}
 }
