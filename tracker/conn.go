@@ -25,6 +25,7 @@ const (
 	histData   uint16 = 0x10
 	histACK    uint16 = 0x20
 	histMulti  uint16 = 0x40
+	histTunnel uint16 = 0x80 // X: too many tunnel changes, or a tunnel too deep
 
 	histResp = 8
 )
@@ -39,6 +40,8 @@ const (
 	connActiveResp                   // UDP: the responder role sent a good packet
 	connThresholds                   // has a thresholdSet: check it on counted packets
 	connDirty                        // changed since the feed's last snapshot
+	connTunnel                       // seen inside a tunnel: check every packet's encapsulation
+	connDNS                          // UDP to a DNS port: Zeek's DNS analyzer expires it (dnsDeadline)
 )
 
 // conn is one tracked connection. Its fields are owned by the tracker goroutine.
@@ -93,6 +96,10 @@ type connExtra struct {
 	th      *thresholdSet          // thresholds, when connThresholds is set
 	hooks   []*RemovalHook         // removal hooks
 	content *contentState          // payload delivery to a ContentSink
+	tunnel  *tunnelState           // encapsulation, for connections seen in tunnels
+	// tunViolated: the UDP tunnel this connection carries violated its protocol,
+	// and is not decapsulated any more.
+	tunViolated bool
 }
 
 // isOrigSide reports whether side s is the current originator.
@@ -137,11 +144,16 @@ func (t *Tracker) freeExtra(c *conn) {
 		}
 	}
 	clear(x.hooks)
+	tun := x.tunnel
+	if tun != nil {
+		*tun = tunnelState{parents: tun.parents[:0]}
+	}
 	*x = connExtra{
 		history: x.history[:0],
 		pending: [2]rangeSet{{x.pending[0].r[:0]}, {x.pending[1].r[:0]}},
 		th:      th,
 		hooks:   x.hooks[:0],
+		tunnel:  tun,
 	}
 	t.extraFree = append(t.extraFree, c.extra-1)
 	c.extra = 0

@@ -37,6 +37,16 @@ type packet struct {
 	// delivery. It aliases the frame while Packet runs; a pipelined Run copies it
 	// only when payload is kept, and sets it nil otherwise.
 	l4data []byte
+
+	// Encapsulation. A frame decodes to a chain of packets: its own, then what
+	// a tunnel carried or a fragment completed (see decoder.next).
+	depth uint8      // levels of encapsulation around this packet
+	cont  bool       // not the frame's first packet
+	tun   tunnelKind // an IP tunnel (ipTunnel), or the UDP tunnel the payload may be
+	// tunPort is the port that made the UDP payload a tunnel; 0 when the payload
+	// itself was recognised (Teredo and AYIYA on other ports).
+	tunPort    uint16
+	tunVerdict tunnelVerdict // what the UDP tunnel's header came to
 }
 
 // decodeResult says what became of a frame.
@@ -48,7 +58,8 @@ const (
 	malformed                       // a header could not be decoded
 	droppedIP                       // Zeek's IP checks drop it: bad length or header checksum
 	fragment                        // an IP fragment (reassembly is not done yet)
-	noTransport                     // ESP, mobility, or a tunnel whose inner packets are not decoded yet
+	noTransport                     // ESP or mobility: Zeek's analysis stops
+	ipTunnel                        // IP in IP or GRE: the tunnel's inner packet comes next, if it decodes
 )
 
 // decoder turns frames into packets. It keeps no state between frames and allocates
@@ -65,6 +76,21 @@ const (
 // reference, and TestDecodeMatchesReference and FuzzDecode compare the two.
 type decoder struct {
 	ignoreChecksums bool
+
+	// The rest of the frame being decoded, for next: a header of kind at data,
+	// inside buf (whose offsets the walk counts in) of wire length wire, at
+	// encapsulation depth depth.
+	cont struct {
+		kind    hdrKind
+		buf     []byte
+		data    []byte
+		wire    int
+		depth   uint8
+		lastGTP bool // inside a GTP tunnel already
+	}
+	depth      uint8 // of the packet being decoded
+	lastGTP    bool
+	uncaptured int // bytes of the frame on the wire beyond the capture
 
 	// DecodingLayers for the rare headers gopacket has no layer for.
 	vntag      VNTag
@@ -227,11 +253,54 @@ func loopbackHeader(family uint32) hdrKind {
 	return hdrNone
 }
 
+// frame decodes one captured frame into p, result and capture details included.
+// Packets inside it follow from next.
+func (d *decoder) frame(data []byte, ci gopacket.CaptureInfo, link layers.LinkType, p *packet) {
+	p.ts = ci.Timestamp.UnixNano()
+	p.wireLen = ci.Length
+	p.depth, p.cont, p.tun, p.tunPort = 0, false, tunNone, 0
+	d.cont.kind, d.depth, d.lastGTP = hdrNone, 0, false
+	d.uncaptured = max(ci.Length-len(data), 0)
+	p.res = d.decode(data, ci.Length, link, p)
+}
+
+// next decodes the next packet of the frame that frame or next last decoded: the
+// inner packet of a tunnel, or the datagram a fragment completed. It reports false
+// when the frame holds no more. p keeps its timestamp.
+func (d *decoder) next(p *packet) bool {
+	c := &d.cont
+	if c.kind == hdrNone {
+		return false
+	}
+	kind := c.kind
+	c.kind = hdrNone
+	*p = packet{ts: p.ts, depth: c.depth, cont: true}
+	d.depth, d.lastGTP = c.depth, c.lastGTP
+	res, l4 := d.walk(c.buf, c.data, kind, c.wire, p)
+	p.res = d.finish(res, l4, p)
+	return true
+}
+
+// follow makes the frame continue with a header of kind at data, inside buf, one
+// tunnel level deeper than the packet being decoded.
+func (d *decoder) follow(kind hdrKind, buf, data []byte, wire int, tun tunnelKind) {
+	c := &d.cont
+	c.kind, c.buf, c.data, c.wire = kind, buf, data, wire
+	c.depth = d.depth + 1
+	c.lastGTP = tun == tunGTP
+}
+
 // decode fills p from one frame of the given link type; wireLen is the frame's
 // length on the wire. It applies Zeek's IP-layer checks (conn-semantics §0.4) and,
 // unless checksums are ignored, verifies the transport checksum.
 func (d *decoder) decode(data []byte, wireLen int, link layers.LinkType, p *packet) decodeResult {
 	res, l4 := d.parse(data, wireLen, link, p)
+	return d.finish(res, l4, p)
+}
+
+// finish completes a decoded packet: it copies the transport header, verifies the
+// transport checksum and looks for a tunnel in a UDP payload.
+func (d *decoder) finish(res decodeResult, l4 []byte, p *packet) decodeResult {
 	if res != decodedIP {
 		return res
 	}
@@ -250,7 +319,45 @@ func (d *decoder) decode(data []byte, wireLen int, link layers.LinkType, p *pack
 	case p.proto == ProtoICMP:
 		p.csumOK = p.checksumOK(l4[:p.l4Len], false)
 	}
+	if p.proto == ProtoUDP && len(l4) >= udpHeader && p.l4Len >= udpHeader {
+		d.udpTunnel(p, l4)
+	}
 	return decodedIP
+}
+
+// udpTunnel looks for a tunnel in the payload of UDP packet p: by port (Zeek's
+// analyzers register on the responder's port; the tracker checks which that is),
+// or, on other ports, by recognising Teredo or AYIYA. It records the candidate in
+// p and makes the frame continue with its inner packet.
+func (d *decoder) udpTunnel(p *packet, l4 []byte) {
+	sport, dport := binary.BigEndian.Uint16(l4[0:2]), binary.BigEndian.Uint16(l4[2:4])
+	payload := l4[udpHeader:]
+	kind, port := udpTunnelPort(dport), dport
+	if kind == tunNone {
+		kind, port = udpTunnelPort(sport), sport
+	}
+	if kind == tunNone {
+		switch {
+		case ayiyaDetect(payload):
+			kind, port = tunAYIYA, 0
+		case teredoDetect(payload):
+			kind, port = tunTeredo, 0
+		default:
+			return
+		}
+	}
+	p.tun, p.tunPort = kind, port
+	if d.depth >= maxTunnelDepth {
+		p.tunVerdict = tunTooDeep
+		return
+	}
+	var next hdrKind
+	var inner []byte
+	if p.tunVerdict, next, inner = udpTunnel(kind, payload, d.lastGTP); p.tunVerdict == tunInner {
+		// The inner packet's wire length counts what the capture missed of the
+		// outer frame, but not the outer frame's trailer (Zeek's build_inner_packet).
+		d.follow(next, l4, inner, len(l4)+d.uncaptured, kind)
+	}
 }
 
 // parse walks the headers of a frame down to the transport header and fills p's IP
@@ -262,8 +369,11 @@ func (d *decoder) decode(data []byte, wireLen int, link layers.LinkType, p *pack
 // walk (not IP), and a header that fails to decode before the IP layer makes the
 // frame malformed.
 func (d *decoder) parse(frame []byte, wireLen int, link layers.LinkType, p *packet) (decodeResult, []byte) {
-	data := frame
-	kind := firstHeader(link, data)
+	return d.walk(frame, frame, firstHeader(link, frame), wireLen, p)
+}
+
+// walk is parse from a header of kind at data, inside frame.
+func (d *decoder) walk(frame, data []byte, kind hdrKind, wireLen int, p *packet) (decodeResult, []byte) {
 	for {
 		var next hdrKind
 		var payload []byte
@@ -733,8 +843,10 @@ func walkIPv6Ext(frame, data []byte, next uint8) ipv6ExtWalk {
 // starts at ipStart. Tunnels, ESP and mobility headers stop here.
 func (d *decoder) transport(frame []byte, ipStart, tOff, dgLen int, p *packet) (decodeResult, []byte) {
 	switch p.proto {
-	case 4, 41, 47, 50, 135: // IP-in-IP, GRE: tunnels; ESP and mobility stop Zeek's analysis
+	case 50, 135: // ESP and mobility stop Zeek's analysis
 		return noTransport, nil
+	case 4, 41, 47:
+		return d.ipTunnel(frame, tOff, dgLen-(tOff-ipStart), p), nil
 	}
 	end := ipStart + dgLen
 	if tOff > end {
@@ -746,4 +858,28 @@ func (d *decoder) transport(frame []byte, ipStart, tOff, dgLen int, p *packet) (
 		return decodedIP, frame[capEnd:capEnd]
 	}
 	return decodedIP, frame[tOff:capEnd]
+}
+
+// ipTunnel reads the payload of an IP-in-IP or GRE datagram, at tOff in frame, of
+// length l4Len by its IP header, and makes the frame continue with the inner packet
+// when there is one. Like Zeek, it reads what was captured after the outer IP header,
+// trailers included, and counts the inner packet's wire length from the captured part.
+func (d *decoder) ipTunnel(frame []byte, tOff, l4Len int, p *packet) decodeResult {
+	p.tun = tunIP
+	if p.proto == 47 {
+		p.tun = tunGRE
+	}
+	p.l4Len = l4Len
+	if d.depth >= maxTunnelDepth || tOff > len(frame) {
+		return ipTunnel
+	}
+	data := frame[tOff:]
+	if p.tun == tunGRE {
+		if next, inner := gre(data); next != hdrNone {
+			d.follow(next, data, inner, len(data), p.tun)
+		}
+	} else if next, inner := ipInIP(p.proto, data); next != hdrNone {
+		d.follow(next, inner, inner, len(inner), p.tun)
+	}
+	return ipTunnel
 }

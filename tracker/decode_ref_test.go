@@ -215,8 +215,10 @@ func (d *refDecoder) finishIPv6(frame []byte, wireLen int, p *refPacket) decodeR
 
 func (d *refDecoder) finishTransport(frame []byte, ipStart, tOff int, p *refPacket) decodeResult {
 	switch p.proto {
-	case 4, 41, 47, 50, 135: // IP-in-IP, GRE: tunnels; ESP and mobility stop Zeek's analysis
+	case 50, 135: // ESP and mobility stop Zeek's analysis
 		return noTransport
+	case 4, 41, 47: // IP in IP and GRE: the tunnel's inner packet follows
+		return ipTunnel
 	}
 	end := ipStart + p.dgLen
 	if tOff > end {

@@ -19,7 +19,10 @@ var layerCases = []struct {
 }{
 	{"vntag", func() gopacket.DecodingLayer { return new(VNTag) },
 		[]byte{0x80, 0x01, 0x00, 0x02, 0x08, 0x00, 0x45}, 6, layers.LayerTypeIPv4,
-		func(l gopacket.DecodingLayer) bool { v := l.(*VNTag); return v.Tag == 0x80010002 && v.Type == layers.EthernetTypeIPv4 }},
+		func(l gopacket.DecodingLayer) bool {
+			v := l.(*VNTag)
+			return v.Tag == 0x80010002 && v.Type == layers.EthernetTypeIPv4
+		}},
 	{"fabricpath", func() gopacket.DecodingLayer { return new(FabricPath) },
 		append([]byte{0x01, 0x3f}, make([]byte, 15)...), 2, layers.LayerTypeEthernet,
 		func(l gopacket.DecodingLayer) bool { f := l.(*FabricPath); return f.FTag == 4 && f.TTL == 63 }},

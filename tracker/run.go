@@ -295,6 +295,10 @@ const (
 	batchesAhead = 8
 )
 
+// maxFramePackets bounds the packets one frame decodes to: its own, one per tunnel
+// level, and a reassembled datagram at each level.
+const maxFramePackets = 2 * (maxTunnelDepth + 1)
+
 // batch is a run of decoded packets, and the read error that ended the input after
 // them, if any.
 type batch struct {
@@ -379,7 +383,8 @@ func (t *Tracker) readBatches(src Source, empty <-chan *batch, full chan<- *batc
 			return
 		}
 		b.n, b.err = 0, nil
-		for b.n < batchSize {
+		// A frame decodes to up to maxFramePackets packets, which go in one batch.
+		for b.n <= batchSize-maxFramePackets {
 			data, ci, link, err := src.ReadPacket()
 			if err != nil {
 				if err == errWoken {
@@ -396,17 +401,28 @@ func (t *Tracker) readBatches(src Source, empty <-chan *batch, full chan<- *batc
 			}
 			p := &b.pkts[b.n]
 			t.dec.frame(data, ci, link, p)
-			if p.l4data != nil {
-				// The frame's buffer is reused by the next read: keep a copy of the
-				// transport data only if content delivery may want it.
-				if t.keepPayload.Load() {
-					b.bufs[b.n] = append(b.bufs[b.n][:0], p.l4data...)
-					p.l4data = b.bufs[b.n]
-				} else {
-					p.l4data = nil
+			for {
+				if p.l4data != nil {
+					// The frame's buffer is reused by the next read: keep a copy of the
+					// transport data only if content delivery may want it.
+					if t.keepPayload.Load() {
+						b.bufs[b.n] = append(b.bufs[b.n][:0], p.l4data...)
+						p.l4data = b.bufs[b.n]
+					} else {
+						p.l4data = nil
+					}
 				}
+				b.n++
+				if b.n == batchSize {
+					break
+				}
+				next := &b.pkts[b.n]
+				next.ts = p.ts
+				if !t.dec.next(next) {
+					break
+				}
+				p = next
 			}
-			b.n++
 		}
 		select {
 		case full <- b:

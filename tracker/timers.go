@@ -66,11 +66,33 @@ func (h *timerHeap) pop() timerEntry {
 	return top
 }
 
+// dnsSessionTimeout is Zeek's dns_session_timeout.
+const dnsSessionTimeout = 10_000_000_000
+
+// dnsPort reports the UDP ports Zeek's DNS analyzer registers on (DNS, NetBIOS name
+// service, mDNS, LLMNR).
+func dnsPort(port uint16) bool { return port == 53 || port == 137 || port == 5353 || port == 5355 }
+
+// dnsDeadline is when Zeek's DNS analyzer removes a UDP connection: its ExpireTimer
+// fires every dns_session_timeout from the connection's start and removes the
+// connection once it has been quiet for dns_session_timeout less a second. Computed
+// from start and last_time, it needs no state of its own.
+func dnsDeadline(c *conn) int64 {
+	quietBy := c.last + dnsSessionTimeout - 1_000_000_000
+	k := (quietBy - c.start + dnsSessionTimeout - 1) / dnsSessionTimeout
+	return c.start + max(k, 1)*dnsSessionTimeout
+}
+
 // nextDeadline returns the connection's earliest deadline, inactivity included.
 func (t *Tracker) nextDeadline(c *conn) int64 {
 	next := c.last + c.inactivity
 	if c.inactivity == 0 {
 		next = 0
+	}
+	if c.flags&connDNS != 0 {
+		if d := dnsDeadline(c); next == 0 || d < next {
+			next = d
+		}
 	}
 	if c.tcp != 0 {
 		for _, at := range t.tcpOf(c).at {
@@ -180,7 +202,7 @@ func (t *Tracker) fireDue(c *conn, now int64) bool {
 			}
 		}
 		inact := c.inactivity != 0 && c.last+c.inactivity <= now
-		if inact && (kind < 0 || c.last+c.inactivity <= at) {
+		if inact && (kind < 0 || c.last+c.inactivity <= at) || c.flags&connDNS != 0 && dnsDeadline(c) <= now {
 			t.removeConn(c, ReasonInactivity)
 			return false
 		}

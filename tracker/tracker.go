@@ -21,8 +21,8 @@ type Stats struct {
 	NotIP     uint64 // frames without an IP layer
 	Malformed uint64 // frames whose headers could not be decoded
 	Dropped   uint64 // IP datagrams dropped by Zeek's checks (length, header checksum, truncated transport header)
-	Fragments uint64 // IP fragments (not reassembled yet)
-	Tunnels   uint64 // ESP, mobility and tunnel packets whose inner packets are not decoded yet
+	Fragments uint64 // IP fragments
+	Tunnels   uint64 // inner packets taken out of tunnels
 	Conns     uint64 // connections created
 	Evicted   uint64 // connections evicted because the table was full (Config.MaxConns)
 	Active    int    // connections in the table now
@@ -38,18 +38,23 @@ const slabChunk = 1024
 // Tracker owns the connection table. It is not safe for concurrent use: one goroutine
 // (the one calling Run, or Packet and Flush) owns it and every connection in it.
 type Tracker struct {
-	cfg            Config
-	timeouts       Timeouts
-	h              Handlers
-	dec            *decoder
-	table          flowTable
-	slab           [][]conn     // connections
-	free           []uint32     // free slab slots
-	tcpSlab        [][]tcpConn  // TCP states of connections
-	tcpFree        []uint32     // free TCP slab slots
-	extras         []*connExtra // rare per-connection state
-	extraFree      []uint32     // free extras
-	histBuf        []byte       // scratch space for a history
+	cfg       Config
+	timeouts  Timeouts
+	h         Handlers
+	dec       *decoder
+	table     flowTable
+	slab      [][]conn     // connections
+	free      []uint32     // free slab slots
+	tcpSlab   [][]tcpConn  // TCP states of connections
+	tcpFree   []uint32     // free TCP slab slots
+	extras    []*connExtra // rare per-connection state
+	extraFree []uint32     // free extras
+	histBuf   []byte       // scratch space for a history
+
+	enc            [maxTunnelDepth]encapLevel // encapsulation of the frame's packets so far
+	encN           uint8                      // its depth: packets deeper than this are not processed
+	ipTunnels      map[[32]byte]ipTunnelEntry // IP tunnels by address pair
+	ipTunnelsMade  uint64
 	heap           timerHeap
 	now            int64 // network time, ns
 	likely         [2][65536 / 64]uint64
@@ -104,6 +109,7 @@ func New(cfg Config, h Handlers) *Tracker {
 	if t.localNets == nil {
 		t.localNets = DefaultLocalNets()
 	}
+	t.ipTunnels = make(map[[32]byte]ipTunnelEntry)
 	t.portInactivity = cfg.PortInactivity
 	if t.portInactivity == nil {
 		t.portInactivity = DefaultPortInactivity()
@@ -151,35 +157,42 @@ func (t *Tracker) packet(data []byte, ci gopacket.CaptureInfo, link layers.LinkT
 	p.csumTrusted = trusted
 	t.dec.frame(data, ci, link, &p)
 	t.handle(&p)
-}
-
-// frame decodes one captured frame into p, result and capture details included.
-func (d *decoder) frame(data []byte, ci gopacket.CaptureInfo, link layers.LinkType, p *packet) {
-	p.ts = ci.Timestamp.UnixNano()
-	p.wireLen = ci.Length
-	p.res = d.decode(data, ci.Length, link, p)
+	for t.dec.next(&p) {
+		t.handle(&p)
+	}
 }
 
 // handle processes a decoded frame: it advances network time, fires due timers and
 // updates the connection table.
+//
+// A frame's packets come in order: its own, then those inside it (p.cont), which
+// are processed only inside tunnels the tracker accepted.
 func (t *Tracker) handle(p *packet) {
-	t.stats.Packets++
-	t.stats.Bytes += uint64(p.wireLen)
+	if !p.cont {
+		t.stats.Packets++
+		t.stats.Bytes += uint64(p.wireLen)
+		t.encN = 0
+	} else if p.depth > t.encN {
+		return // its tunnel was not decapsulated
+	}
 	t.depth++
 	t.advance(p.ts)
-	switch p.res {
-	case decodedIP:
+	switch {
+	case p.res == decodedIP:
 		t.process(p)
-	case notIP:
+	case p.res == ipTunnel:
+		if p.depth < maxTunnelDepth {
+			t.ipTunnelLevel(p)
+		}
+	case p.cont: // what a tunnel carried that is not IP is not counted
+	case p.res == notIP:
 		t.stats.NotIP++
-	case malformed:
+	case p.res == malformed:
 		t.stats.Malformed++
-	case droppedIP:
+	case p.res == droppedIP:
 		t.stats.Dropped++
-	case fragment:
+	case p.res == fragment:
 		t.stats.Fragments++
-	case noTransport:
-		t.stats.Tunnels++
 	}
 	t.depth--
 	if len(t.queue) != 0 {
@@ -248,6 +261,11 @@ func (t *Tracker) process(p *packet) {
 	}
 	if c == nil {
 		c = t.newConn(&key, h, p, side, sport, dport)
+		if p.depth > 0 {
+			t.checkEncap(c, p.depth)
+		}
+	} else if p.depth > 0 || c.flags&connTunnel != 0 {
+		t.checkEncap(c, p.depth)
 	}
 	switch p.proto {
 	case ProtoTCP:
@@ -255,7 +273,10 @@ func (t *Tracker) process(p *packet) {
 			t.count(c, p, side)
 		}
 	case ProtoUDP:
-		t.udpPacket(c, p, side)
+		good := t.udpPacket(c, p, side)
+		if p.tun != tunNone {
+			t.udpTunnelLevel(c, p, good)
+		}
 	case ProtoICMP, ProtoICMPv6:
 		t.icmpPacket(c, p, side)
 	default:
@@ -277,13 +298,14 @@ func (t *Tracker) count(c *conn, p *packet, s int) {
 	}
 }
 
-func (t *Tracker) udpPacket(c *conn, p *packet, s int) {
+// udpPacket processes a UDP packet of side s; it reports false for a bad checksum.
+func (t *Tracker) udpPacket(c *conn, p *packet, s int) bool {
 	l4 := &p.hdr
 	isOrig := c.isOrigSide(s)
 	captured := p.capLen >= p.l4Len
 	if !t.cfg.IgnoreChecksums && captured && !(!p.v6 && l4[6] == 0 && l4[7] == 0) && !p.csumOK {
 		t.scaledHistory(c, roleCode('C', isOrig), cntChecksum, s)
-		return
+		return false
 	}
 	// Zeek's UDP adapter keeps sizes by role and does not swap them when an
 	// application analyzer flips the roles later; so do we.
@@ -306,6 +328,7 @@ func (t *Tracker) udpPacket(c *conn, p *packet, s int) {
 	}
 	// The conn-size analyzer sees the packet last, with the direction it arrived with.
 	t.countRole(c, p, isOrig)
+	return true
 }
 
 // ntpWrongWay reports an NTP message that shows the roles are reversed: a server
@@ -435,6 +458,9 @@ func (t *Tracker) newConn(key *FlowKey, h uint32, p *packet, side int, sport, dp
 	if flip && !isLimitedBroadcast(&p.dst) {
 		t.flip(c)
 	}
+	if p.proto == ProtoUDP && dnsPort(c.port(int(c.origSide^1))) {
+		c.flags |= connDNS
+	}
 	t.armTimers(c)
 	if t.h.Content != nil && p.proto == ProtoUDP {
 		t.askContent(c)
@@ -555,6 +581,9 @@ func (t *Tracker) fillFigures(c *conn, r *Record) {
 	}
 	if x := t.peekExtra(c); x != nil {
 		r.MissedBytes = x.missed
+		if x.tunnel != nil {
+			r.TunnelParents = t.tunnelParents(c)
+		}
 	}
 	if len(t.localNets) > 0 {
 		r.HasLocal = true
