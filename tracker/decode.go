@@ -96,6 +96,9 @@ type decoder struct {
 	vntag      VNTag
 	fabricPath FabricPath
 	pbb        PBB
+	teredo     Teredo
+	ayiya      AYIYA
+	erspan3    ERSPAN3
 }
 
 func newDecoder(ignoreChecksums bool) *decoder {
@@ -353,7 +356,7 @@ func (d *decoder) udpTunnel(p *packet, l4 []byte) {
 	}
 	var next hdrKind
 	var inner []byte
-	if p.tunVerdict, next, inner = udpTunnel(kind, payload, d.lastGTP); p.tunVerdict == tunInner {
+	if p.tunVerdict, next, inner = d.udpTunnelHeader(kind, payload, d.lastGTP); p.tunVerdict == tunInner {
 		// The inner packet's wire length counts what the capture missed of the
 		// outer frame, but not the outer frame's trailer (Zeek's build_inner_packet).
 		d.follow(next, l4, inner, len(l4)+d.uncaptured, kind)
@@ -875,7 +878,7 @@ func (d *decoder) ipTunnel(frame []byte, tOff, l4Len int, p *packet) decodeResul
 	}
 	data := frame[tOff:]
 	if p.tun == tunGRE {
-		if next, inner := gre(data); next != hdrNone {
+		if next, inner := d.gre(data); next != hdrNone {
 			d.follow(next, data, inner, len(data), p.tun)
 		}
 	} else if next, inner := ipInIP(p.proto, data); next != hdrNone {

@@ -2,6 +2,8 @@ package tracker
 
 import (
 	"encoding/binary"
+
+	"github.com/google/gopacket"
 )
 
 // tunnelKind is a kind of encapsulation, as Zeek's Tunnel::Type names them.
@@ -56,16 +58,16 @@ const (
 // udpTunnel reads the header of a UDP tunnel of the given kind at the start of a UDP
 // payload, as Zeek's packet analyzer for it does, and returns the header the inner
 // packet starts with and its bytes. lastGTP says the packet is already inside GTP.
-func udpTunnel(kind tunnelKind, data []byte, lastGTP bool) (tunnelVerdict, hdrKind, []byte) {
+func (d *decoder) udpTunnelHeader(kind tunnelKind, data []byte, lastGTP bool) (tunnelVerdict, hdrKind, []byte) {
 	switch kind {
 	case tunVXLAN:
 		return vxlan(data)
 	case tunGeneve:
 		return geneve(data)
 	case tunTeredo:
-		return teredo(data)
+		return teredo(&d.teredo, data)
 	case tunAYIYA:
-		return ayiya(data)
+		return ayiya(&d.ayiya, data)
 	case tunGTP:
 		return gtp(data, lastGTP)
 	}
@@ -111,54 +113,25 @@ func geneve(data []byte) (tunnelVerdict, hdrKind, []byte) {
 	return tunNoInner, hdrNone, nil
 }
 
-// teredo reads Teredo (RFC 4380 §5.1.1): optional authentication and origin
-// indication headers, then an IPv6 packet, whose length must be exactly what is
-// left, as Zeek's Teredo analyzer wants. A bubble (no next header, no payload) is
-// valid but carries no connection.
-func teredo(data []byte) (tunnelVerdict, hdrKind, []byte) {
-	origin, auth := false, false
-	for {
-		if len(data) < 2 {
-			return tunViolation, hdrNone, nil
-		}
-		tag := binary.BigEndian.Uint16(data)
-		switch {
-		case tag == 0x0000: // origin indication, 8 bytes
-			if origin || len(data) < 8 {
-				return tunViolation, hdrNone, nil
-			}
-			origin, data = true, data[8:]
-			continue
-		case tag == 0x0001: // authentication, before any origin indication
-			if origin || auth || len(data) < 4 {
-				return tunViolation, hdrNone, nil
-			}
-			n := 4 + int(data[2]) + int(data[3]) + 8 + 1
-			if len(data) < n {
-				return tunViolation, hdrNone, nil
-			}
-			auth, data = true, data[n:]
-			continue
-		case tag>>12 == 6:
-		default:
-			return tunViolation, hdrNone, nil
-		}
-		break
-	}
-	if len(data) < 40 {
+// teredo reads Teredo with its layer l and applies Zeek's checks: the IPv6 packet's
+// length must be exactly what is left, and a bubble (no next header, no payload;
+// RFC 4380 §2.8) is valid but carries no connection.
+func teredo(l *Teredo, data []byte) (tunnelVerdict, hdrKind, []byte) {
+	if l.DecodeFromBytes(data, gopacket.NilDecodeFeedback) != nil {
 		return tunViolation, hdrNone, nil
 	}
-	plen := int(binary.BigEndian.Uint16(data[4:6]))
+	ip := l.Payload
+	plen := int(binary.BigEndian.Uint16(ip[4:6]))
 	switch {
-	case len(data) == 40+plen:
-	case len(data) > 40+plen && data[6] == 59 && plen == 0: // a bubble with payload
+	case len(ip) == 40+plen:
+	case len(ip) > 40+plen && ip[6] == 59 && plen == 0: // a bubble with payload
 	default:
 		return tunViolation, hdrNone, nil
 	}
-	if data[6] == 59 {
+	if ip[6] == 59 {
 		return tunNoInner, hdrNone, nil // a bubble
 	}
-	return tunInner, hdrIPv6, data
+	return tunInner, hdrIPv6, ip
 }
 
 // teredoDetect reports a UDP payload on another port that Zeek's Teredo analyzer
@@ -199,26 +172,16 @@ func teredoDetect(data []byte) bool {
 	return false
 }
 
-// ayiya reads an AYIYA header (draft-massar-v6ops-ayiya §5): identity and signature
-// lengths and types, the operation code, the next header, epoch time, then the
-// identity and signature. Only forwarded packets (operation 1) of IPv4 or IPv6 (next
-// header 4 or 41) carry an inner packet.
-func ayiya(data []byte) (tunnelVerdict, hdrKind, []byte) {
-	if len(data) < 8 {
+// ayiya reads an AYIYA header with its layer l: only forwarded packets of IPv4 or
+// IPv6 carry an inner packet, which Zeek takes for IP by its version nibble.
+func ayiya(l *AYIYA, data []byte) (tunnelVerdict, hdrKind, []byte) {
+	if l.DecodeFromBytes(data, gopacket.NilDecodeFeedback) != nil {
 		return tunViolation, hdrNone, nil
 	}
-	id := int(uint8(1) << (data[0] >> 4)) // a uint8 in Zeek: 2^8 and above wrap to 0
-	n := 8 + id + int(data[1]>>4)*4
-	if n > len(data) {
-		return tunViolation, hdrNone, nil
-	}
-	if data[2]&0x0f != 1 {
+	if l.NextLayerType() == gopacket.LayerTypeZero {
 		return tunNoInner, hdrNone, nil
 	}
-	if n == len(data) || (data[3] != 4 && data[3] != 41) {
-		return tunNoInner, hdrNone, nil
-	}
-	return tunInner, hdrIP, data[n:]
+	return tunInner, hdrIP, l.Payload
 }
 
 // ayiyaDetect reports a UDP payload on another port that Zeek's AYIYA analyzer
@@ -296,7 +259,7 @@ func gtp(data []byte, lastGTP bool) (tunnelVerdict, hdrKind, []byte) {
 // bridging (0x6558) and ERSPAN types I, II and III (0x88be, 0x22eb; the ERSPAN
 // header skipped), 802.11 for Aruba, and raw IP (by version) for anything else. A
 // header Zeek rejects leaves nothing to decapsulate.
-func gre(data []byte) (hdrKind, []byte) {
+func (d *decoder) gre(data []byte) (hdrKind, []byte) {
 	if len(data) < 4 {
 		return hdrNone, nil
 	}
@@ -308,6 +271,9 @@ func gre(data []byte) (hdrKind, []byte) {
 		if flags&bit != 0 {
 			n += 4
 		}
+	}
+	if len(data) < n {
+		return hdrNone, nil // truncated_GRE
 	}
 	pptp, eth, erspan := 0, 0, 0
 	next := hdrIP
@@ -331,16 +297,10 @@ func gre(data []byte) (hdrKind, []byte) {
 				}
 			}
 		case proto == 0x22eb: // ERSPAN type III
-			if len(data) <= n+14+12 {
+			if d.erspan3.DecodeFromBytes(data[n:], gopacket.NilDecodeFeedback) != nil {
 				return hdrNone, nil
 			}
-			eth, next, erspan = 14, hdrEthernet, 12
-			if data[n+11]&0x01 != 0 { // a platform-specific subheader
-				if len(data) <= n+12+8+14 {
-					return hdrNone, nil
-				}
-				erspan = 20
-			}
+			eth, next, erspan = 14, hdrEthernet, len(d.erspan3.Contents)
 		case proto&0x8200 == 0x8200 && proto&0xf == 0, proto&0x8300 == 0x8300 && proto&0xf == 0 && proto <= 0x8370, proto == 0x9000:
 			if len(data) <= n {
 				return hdrNone, nil
