@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"net/netip"
@@ -9,9 +10,11 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
+	"github.com/google/gopacket/pcapgo"
 )
 
 // decoderPair runs the tracker's decoder and the reference decoder side by side.
@@ -482,5 +485,57 @@ func TestDecodeIPv6ZeroPayloadLength(t *testing.T) {
 	var p packet
 	if r := newDecoder(false).decode(f, len(f), layers.LinkTypeEthernet, &p); r != droppedIP {
 		t.Errorf("routing header in a zero-length payload: %v, want dropped", r)
+	}
+}
+
+// TestPcapngLinkTypes reads a pcapng file whose interfaces have different link
+// types: each packet is decoded with its own interface's.
+func TestPcapngLinkTypes(t *testing.T) {
+	eth := testSeg{src: testCli4, dst: testSrv4, sport: 40000, dport: 80, seq: 7, flags: flagSYN}.build(t)
+	raw := testSeg{src: testCli6, dst: testSrv6, sport: 40001, dport: 443, seq: 7, flags: flagSYN}.build(t)[14:]
+	ppp := slices.Concat([]byte{0xff, 0x03, 0, 0x21}, testSeg{src: testCli4, dst: testSrv4, sport: 40002, dport: 22, seq: 7, flags: flagSYN}.build(t)[14:54])
+	var buf bytes.Buffer
+	w, err := pcapgo.NewNgWriterInterface(&buf, pcapgo.NgInterface{LinkType: layers.LinkTypeEthernet, SnapLength: 65535}, pcapgo.NgWriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rawID, err := w.AddInterface(pcapgo.NgInterface{LinkType: layers.LinkTypeRaw, SnapLength: 65535})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pppID, err := w.AddInterface(pcapgo.NgInterface{LinkType: linkTypePPPHDLC, SnapLength: 65535})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range []struct {
+		data []byte
+		intf int
+	}{{eth, 0}, {raw, rawID}, {ppp, pppID}} {
+		ci := testCI(f.data, testEpoch.Add(time.Duration(i)*time.Second))
+		ci.InterfaceIndex = f.intf
+		if err := w.WritePacket(ci, f.data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "multi.pcapng")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src, err := OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	var ports []uint16
+	tr := New(Config{}, Handlers{Remove: func(r *Record) { ports = append(ports, r.RespP) }})
+	if err := tr.Run(context.Background(), src); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(ports)
+	if !slices.Equal(ports, []uint16{22, 80, 443}) {
+		t.Errorf("connections to ports %v, want 22, 80 and 443", ports)
 	}
 }

@@ -90,7 +90,7 @@ func NewFileSource(r io.Reader) (src Source, err error) {
 		s.closer = c
 	}
 	if magic[0] == 0x0a && magic[1] == 0x0d && magic[2] == 0x0d && magic[3] == 0x0a {
-		ng, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{})
+		ng, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
 		if err != nil {
 			return nil, fmt.Errorf("not a valid pcapng file: %v", err)
 		}
