@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"encoding/binary"
+	"time"
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
@@ -87,8 +88,14 @@ type decoder struct {
 		wire    int
 		depth   uint8
 		lastGTP bool // inside a GTP tunnel already
+		whole   bool // data is a reassembled datagram
 	}
-	depth      uint8 // of the packet being decoded
+	// whole: the IP header about to be read is a reassembled datagram's: its
+	// fragment fields and stale checksum are not looked at again.
+	whole      bool
+	frags      *fragments // IP fragments being reassembled
+	now        int64      // network time, for the fragments' timeout
+	depth      uint8      // of the packet being decoded
 	lastGTP    bool
 	uncaptured int // bytes of the frame on the wire beyond the capture
 
@@ -102,8 +109,20 @@ type decoder struct {
 }
 
 func newDecoder(ignoreChecksums bool) *decoder {
-	return &decoder{ignoreChecksums: ignoreChecksums}
+	return &decoder{ignoreChecksums: ignoreChecksums,
+		frags: newFragments(FragmentTimeout.Nanoseconds(), maxFragmentBytes, maxFragmentSets)}
 }
+
+// FragmentTimeout is how long an incomplete datagram's fragments are kept after the
+// first arrived (Zeek's frag_timeout as policy/tuning/defaults sets it; conn-semantics
+// §0.4).
+const FragmentTimeout = 5 * time.Minute
+
+// Bounds of the fragments kept for reassembly: the oldest datagrams go first.
+const (
+	maxFragmentBytes = 64 << 20
+	maxFragmentSets  = 1 << 14
+)
 
 // Link types that carry IP directly (DLT_RAW has several numbers across systems).
 const (
@@ -262,8 +281,12 @@ func (d *decoder) frame(data []byte, ci gopacket.CaptureInfo, link layers.LinkTy
 	p.ts = ci.Timestamp.UnixNano()
 	p.wireLen = ci.Length
 	p.depth, p.cont, p.tun, p.tunPort = 0, false, tunNone, 0
-	d.cont.kind, d.depth, d.lastGTP = hdrNone, 0, false
+	d.cont.kind, d.depth, d.lastGTP, d.whole = hdrNone, 0, false, false
 	d.uncaptured = max(ci.Length-len(data), 0)
+	if p.ts > d.now {
+		d.now = p.ts
+	}
+	d.frags.expire(d.now)
 	p.res = d.decode(data, ci.Length, link, p)
 }
 
@@ -278,7 +301,7 @@ func (d *decoder) next(p *packet) bool {
 	kind := c.kind
 	c.kind = hdrNone
 	*p = packet{ts: p.ts, depth: c.depth, cont: true}
-	d.depth, d.lastGTP = c.depth, c.lastGTP
+	d.depth, d.lastGTP, d.whole = c.depth, c.lastGTP, c.whole
 	res, l4 := d.walk(c.buf, c.data, kind, c.wire, p)
 	p.res = d.finish(res, l4, p)
 	return true
@@ -291,6 +314,15 @@ func (d *decoder) follow(kind hdrKind, buf, data []byte, wire int, tun tunnelKin
 	c.kind, c.buf, c.data, c.wire = kind, buf, data, wire
 	c.depth = d.depth + 1
 	c.lastGTP = tun == tunGTP
+	c.whole = false
+}
+
+// reassembled makes the frame continue with datagram dg, which a fragment of the
+// packet being decoded completed, at the same depth.
+func (d *decoder) reassembled(kind hdrKind, dg []byte) {
+	c := &d.cont
+	c.kind, c.buf, c.data, c.wire = kind, dg, dg, len(dg)
+	c.depth, c.lastGTP, c.whole = d.depth, d.lastGTP, true
 }
 
 // decode fills p from one frame of the given link type; wireLen is the frame's
@@ -630,6 +662,8 @@ func (d *decoder) ipv4(frame, data []byte, wireLen int, p *packet) (decodeResult
 
 	ipStart := offsetIn(frame, hdr)
 	total := int(binary.BigEndian.Uint16(hdr[2:4]))
+	whole := d.whole
+	d.whole = false
 	p.ipLen = total // Zeek's IP_Hdr::TotalLen: 0 for TSO packets, and so is their ip_bytes
 	if total == 0 {
 		if !d.ignoreChecksums {
@@ -640,11 +674,28 @@ func (d *decoder) ipv4(frame, data []byte, wireLen int, p *packet) (decodeResult
 	if wireLen-ipStart < total || len(hdr) > total {
 		return droppedIP, nil
 	}
-	if !d.ignoreChecksums && !ipv4HeaderOK(hdr) {
+	if !d.ignoreChecksums && !whole && !ipv4HeaderOK(hdr) {
 		return droppedIP, nil
 	}
-	if frag := binary.BigEndian.Uint16(hdr[6:8]); frag&0x2000 != 0 || frag&0x1fff != 0 {
-		return fragment, nil // more fragments, or a fragment offset
+	if frag := binary.BigEndian.Uint16(hdr[6:8]); !whole && (frag&0x2000 != 0 || frag&0x1fff != 0) {
+		// More fragments, or a fragment offset. A fragment not captured whole
+		// is dropped, unless it is the first: that is read on its own.
+		offset := int(frag&0x1fff) * 8
+		if len(frame)-ipStart >= total {
+			key := fragKey{id: uint32(binary.BigEndian.Uint16(hdr[4:6]))}
+			key.src = [16]byte{10: 0xff, 11: 0xff}
+			key.dst = key.src
+			copy(key.src[12:], hdr[12:16])
+			copy(key.dst[12:], hdr[16:20])
+			payload := frame[ipStart+len(hdr) : ipStart+total]
+			if dg, ok := d.frags.add(key, d.now, hdr, 0, hdr[9], offset, frag&0x2000 != 0, payload); ok {
+				d.reassembled(hdrIPv4, dg)
+			}
+			return fragment, nil
+		}
+		if offset != 0 {
+			return fragment, nil
+		}
 	}
 	p.v6 = false
 	p.src = [16]byte{10: 0xff, 11: 0xff}
@@ -703,7 +754,7 @@ func (d *decoder) ipv6(frame, data []byte, wireLen int, p *packet) (decodeResult
 			if int64(jumbo) < int64(len(payload)) {
 				payload = payload[:jumbo]
 			}
-			if r := walkIPv6Ext(frame, payload, next); r.failed && r.depth == 0 {
+			if r := walkIPv6Ext(frame, payload, next, 0); r.failed && r.depth == 0 {
 				return malformed, nil
 			}
 			return droppedIP, nil
@@ -722,7 +773,11 @@ func (d *decoder) ipv6(frame, data []byte, wireLen int, p *packet) (decodeResult
 	if length < len(payload) {
 		payload = payload[:length]
 	}
-	ext := walkIPv6Ext(frame, payload, next)
+	nextAt := offsetIn(frame, data) + 6 // the byte that names the header after the fixed one
+	if hbhLen > 0 {
+		nextAt = offsetIn(frame, data) + 40
+	}
+	ext := walkIPv6Ext(frame, payload, next, nextAt)
 	if ext.failed && ext.depth == 0 {
 		return malformed, nil // the IPv6 header decoded, the first extension header did not
 	}
@@ -732,8 +787,24 @@ func (d *decoder) ipv6(frame, data []byte, wireLen int, p *packet) (decodeResult
 	if wireLen-ipStart < total {
 		return droppedIP, nil
 	}
+	d.whole = false
 	if ext.fragment {
-		return fragment, nil
+		if len(frame)-ipStart >= total {
+			fh := frame[ext.end-8 : ext.end]
+			key := fragKey{id: binary.BigEndian.Uint32(fh[4:8]), v6: true}
+			copy(key.src[:], data[8:24])
+			copy(key.dst[:], data[24:40])
+			offField := binary.BigEndian.Uint16(fh[2:4])
+			hdr := frame[ipStart : ext.end-8]
+			payload := frame[ext.end : ipStart+total]
+			if dg, ok := d.frags.add(key, d.now, hdr, ext.fragNextAt-ipStart, fh[0], int(offField&0xfff8), offField&1 != 0, payload); ok {
+				d.reassembled(hdrIPv6, dg)
+			}
+			return fragment, nil
+		}
+		if binary.BigEndian.Uint16(frame[ext.end-6:ext.end-4])&0xfff8 != 0 {
+			return fragment, nil // not captured whole, and not the first fragment
+		}
 	}
 	p.v6 = true
 	copy(p.src[:], data[8:24])
@@ -797,6 +868,9 @@ type ipv6ExtWalk struct {
 	next     uint8 // next header of the last one decoded
 	fragment bool  // a fragment header with an offset or more fragments
 	failed   bool  // an extension header was truncated
+	// fragNextAt is the offset in the frame of the byte that names the fragment
+	// header (the next header field of the header before it).
+	fragNextAt int
 }
 
 func isIPv6Ext(p uint8) bool {
@@ -810,10 +884,12 @@ func isIPv6Ext(p uint8) bool {
 
 // walkIPv6Ext walks the extension headers (RFC 8200 §4) in data, inside frame, that
 // start with header type next, up to the first other header, an empty remainder or a
-// fragment.
-func walkIPv6Ext(frame, data []byte, next uint8) ipv6ExtWalk {
+// fragment. nextAt is the offset in the frame of the byte that names the first.
+func walkIPv6Ext(frame, data []byte, next uint8, nextAt int) ipv6ExtWalk {
 	var w ipv6ExtWalk
 	for isIPv6Ext(next) && len(data) > 0 {
+		w.fragNextAt = nextAt
+		nextAt = offsetIn(frame, data)
 		if len(data) < 8 {
 			w.failed = true
 			return w

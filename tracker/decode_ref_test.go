@@ -168,7 +168,9 @@ func (d *refDecoder) finishIPv4(frame []byte, wireLen int, p *refPacket) decodeR
 	if !d.ignoreChecksums && !ipv4HeaderOK(hdr) {
 		return droppedIP
 	}
-	if ip.Flags&layers.IPv4MoreFragments != 0 || ip.FragOffset != 0 {
+	// A fragment is left to reassembly, unless it is the first and was not
+	// captured whole: Zeek reads that one on its own.
+	if (ip.Flags&layers.IPv4MoreFragments != 0 || ip.FragOffset != 0) && (len(frame)-ipStart >= total || ip.FragOffset != 0) {
 		return fragment
 	}
 	p.v6 = false
@@ -192,7 +194,7 @@ func (d *refDecoder) finishIPv6(frame []byte, wireLen int, p *refPacket) decodeR
 	if wireLen-ipStart < total {
 		return droppedIP
 	}
-	if d.ext.fragment {
+	if d.ext.fragment && (len(frame)-ipStart >= total || !d.ext.fragFirst) {
 		return fragment
 	}
 	p.v6 = true
@@ -301,6 +303,8 @@ type refIPv6ExtLayer struct {
 	end      int // offset of the transport header from the start of the IPv6 header
 	depth    int
 	fragment bool
+	// fragFirst: the fragment is the first of its datagram.
+	fragFirst bool
 }
 
 func (l *refIPv6ExtLayer) reset() { l.depth, l.fragment = 0, false }
@@ -330,7 +334,7 @@ func (l *refIPv6ExtLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedbac
 	if cur == layers.IPProtocolIPv6Fragment {
 		off := binary.BigEndian.Uint16(data[2:4])
 		if off>>3 != 0 || off&1 != 0 {
-			l.fragment = true
+			l.fragment, l.fragFirst = true, off>>3 == 0
 		}
 	} else {
 		n = (int(data[1]) + 1) * 8
