@@ -6,7 +6,7 @@ BIN      := bin/flowtop
 FUZZTIME ?= 20s
 ARGS     ?=
 
-.PHONY: build run demo test race vet lint oracle oracle-ratchet bench bench-compare bench-live fuzz setcap clean
+.PHONY: build run demo test race vet lint oracle oracle-ratchet bench bench-compare bench-decode bench-live fuzz setcap clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/flowtop
@@ -49,6 +49,10 @@ bench:
 ## bench-compare: the tracker's throughput at REV against the working tree, alternating runs (REV=commit).
 bench-compare:
 	bash internal/bench/compare.sh $(REV)
+
+## bench-decode: the decoder (BenchmarkDecode) at REV against the working tree, alternating runs (REV=commit).
+bench-decode:
+	bash internal/bench/decode-compare.sh $(REV)
 
 ## bench-live: replay the many-flows capture at top speed onto a veth pair while flowtop, then tcpdump,
 ## capture it; packets per second and kernel drops for both (root, tcpreplay, tcpdump).

@@ -139,3 +139,22 @@ func setPort(frame []byte, off int, port uint16) {
 	_, l4 := testL4Offset(frame)
 	patch16(frame, l4+16, off, port)
 }
+
+// BenchmarkFrame measures the decoding of one frame as Run does it: the frame's own
+// packet, then the packets inside it (none for these shapes).
+func BenchmarkFrame(b *testing.B) {
+	for _, s := range benchShapes(b) {
+		b.Run(s.name, func(b *testing.B) {
+			d := newDecoder(false)
+			var p packet
+			ci := testCI(s.frame, testEpoch)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(s.frame)))
+			for b.Loop() {
+				d.frame(s.frame, ci, layers.LinkTypeEthernet, &p)
+				for d.next(&p) {
+				}
+			}
+		})
+	}
+}

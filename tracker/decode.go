@@ -43,7 +43,7 @@ type packet struct {
 	// a tunnel carried or a fragment completed (see decoder.next).
 	depth uint8      // levels of encapsulation around this packet
 	cont  bool       // not the frame's first packet
-	tun   tunnelKind // an IP tunnel (ipTunnel), or the UDP tunnel the payload may be
+	tun   tunnelKind // ipTunnel: the tunnel; UDP: the tunnel the payload may be (set for these only)
 	// tunPort is the port that made the UDP payload a tunnel; 0 when the payload
 	// itself was recognised (Teredo and AYIYA on other ports).
 	tunPort    uint16
@@ -88,14 +88,10 @@ type decoder struct {
 		wire    int
 		depth   uint8
 		lastGTP bool // inside a GTP tunnel already
-		whole   bool // data is a reassembled datagram
 	}
-	// whole: the IP header about to be read is a reassembled datagram's: its
-	// fragment fields and stale checksum are not looked at again.
-	whole      bool
-	frags      *fragments // IP fragments being reassembled
-	now        int64      // network time, for the fragments' timeout
-	depth      uint8      // of the packet being decoded
+	frags      fragments // IP fragments being reassembled
+	now        int64     // network time, for the fragments' timeout
+	depth      uint8     // of the packet being decoded
 	lastGTP    bool
 	uncaptured int // bytes of the frame on the wire beyond the capture
 
@@ -110,7 +106,7 @@ type decoder struct {
 
 func newDecoder(ignoreChecksums bool) *decoder {
 	return &decoder{ignoreChecksums: ignoreChecksums,
-		frags: newFragments(FragmentTimeout.Nanoseconds(), maxFragmentBytes, maxFragmentSets)}
+		frags: *newFragments(FragmentTimeout.Nanoseconds(), maxFragmentBytes, maxFragmentSets)}
 }
 
 // FragmentTimeout is how long an incomplete datagram's fragments are kept after the
@@ -168,6 +164,7 @@ const (
 	hdrFDDI       // an FDDI header and LLC/SNAP
 	hdrRadiotap   // a radiotap header
 	hdrDot11      // an 802.11 MAC header and LLC/SNAP
+	hdrIPv4Whole  // a reassembled IPv4 datagram: its fragment fields and stale checksum are not read
 )
 
 // firstHeader returns the outermost header of a frame of the given link type.
@@ -280,13 +277,15 @@ func loopbackHeader(family uint32) hdrKind {
 func (d *decoder) frame(data []byte, ci gopacket.CaptureInfo, link layers.LinkType, p *packet) {
 	p.ts = ci.Timestamp.UnixNano()
 	p.wireLen = ci.Length
-	p.depth, p.cont, p.tun, p.tunPort = 0, false, tunNone, 0
-	d.cont.kind, d.depth, d.lastGTP, d.whole = hdrNone, 0, false, false
+	p.depth, p.cont = 0, false
+	d.cont.kind, d.depth, d.lastGTP = hdrNone, 0, false
 	d.uncaptured = max(ci.Length-len(data), 0)
 	if p.ts > d.now {
 		d.now = p.ts
 	}
-	d.frags.expire(d.now)
+	if d.frags.due(d.now) {
+		d.frags.expire(d.now)
+	}
 	p.res = d.decode(data, ci.Length, link, p)
 }
 
@@ -294,17 +293,21 @@ func (d *decoder) frame(data []byte, ci gopacket.CaptureInfo, link layers.LinkTy
 // inner packet of a tunnel, or the datagram a fragment completed. It reports false
 // when the frame holds no more. p keeps its timestamp.
 func (d *decoder) next(p *packet) bool {
-	c := &d.cont
-	if c.kind == hdrNone {
+	if d.cont.kind == hdrNone {
 		return false
 	}
+	d.decodeNext(p)
+	return true
+}
+
+// decodeNext decodes the frame's continuation into p.
+func (d *decoder) decodeNext(p *packet) {
+	c := &d.cont
 	kind := c.kind
 	c.kind = hdrNone
 	*p = packet{ts: p.ts, depth: c.depth, cont: true}
-	d.depth, d.lastGTP, d.whole = c.depth, c.lastGTP, c.whole
-	res, l4 := d.walk(c.buf, c.data, kind, c.wire, p)
-	p.res = d.finish(res, l4, p)
-	return true
+	d.depth, d.lastGTP = c.depth, c.lastGTP
+	p.res = d.decodeAt(c.buf, c.data, kind, 0, c.wire, p)
 }
 
 // follow makes the frame continue with a header of kind at data, inside buf, one
@@ -314,28 +317,34 @@ func (d *decoder) follow(kind hdrKind, buf, data []byte, wire int, tun tunnelKin
 	c.kind, c.buf, c.data, c.wire = kind, buf, data, wire
 	c.depth = d.depth + 1
 	c.lastGTP = tun == tunGTP
-	c.whole = false
 }
 
 // reassembled makes the frame continue with datagram dg, which a fragment of the
 // packet being decoded completed, at the same depth.
 func (d *decoder) reassembled(kind hdrKind, dg []byte) {
 	c := &d.cont
+	if kind == hdrIPv4 {
+		kind = hdrIPv4Whole
+	}
 	c.kind, c.buf, c.data, c.wire = kind, dg, dg, len(dg)
-	c.depth, c.lastGTP, c.whole = d.depth, d.lastGTP, true
+	c.depth, c.lastGTP = d.depth, d.lastGTP
 }
 
 // decode fills p from one frame of the given link type; wireLen is the frame's
 // length on the wire. It applies Zeek's IP-layer checks (conn-semantics §0.4) and,
 // unless checksums are ignored, verifies the transport checksum.
 func (d *decoder) decode(data []byte, wireLen int, link layers.LinkType, p *packet) decodeResult {
-	res, l4 := d.parse(data, wireLen, link, p)
-	return d.finish(res, l4, p)
+	return d.decodeAt(data, data, hdrNone, link, wireLen, p)
 }
 
-// finish completes a decoded packet: it copies the transport header, verifies the
-// transport checksum and looks for a tunnel in a UDP payload.
-func (d *decoder) finish(res decodeResult, l4 []byte, p *packet) decodeResult {
+// decodeAt decodes a packet from a header of kind at data, inside frame (hdrNone:
+// the frame's first header, by link): it walks the headers, copies the transport
+// header, verifies the transport checksum and looks for a tunnel in a UDP payload.
+func (d *decoder) decodeAt(frame, data []byte, kind hdrKind, link layers.LinkType, wireLen int, p *packet) decodeResult {
+	if kind == hdrNone {
+		kind = firstHeader(link, data)
+	}
+	res, l4 := d.walk(frame, data, kind, wireLen, p)
 	if res != decodedIP {
 		return res
 	}
@@ -344,20 +353,45 @@ func (d *decoder) finish(res decodeResult, l4 []byte, p *packet) decodeResult {
 	if n := copy(p.hdr[:], l4); n < l4Copy {
 		clear(p.hdr[n:])
 	}
-	p.csumOK = false
-	switch {
-	case d.ignoreChecksums || len(l4) < p.l4Len:
-	case p.csumTrusted:
-		p.csumOK = true
-	case p.proto == ProtoTCP || p.proto == ProtoUDP || p.proto == ProtoICMPv6:
-		p.csumOK = p.checksumOK(l4[:p.l4Len], true)
-	case p.proto == ProtoICMP:
-		p.csumOK = p.checksumOK(l4[:p.l4Len], false)
-	}
-	if p.proto == ProtoUDP && len(l4) >= udpHeader && p.l4Len >= udpHeader {
-		d.udpTunnel(p, l4)
+	// The checksum verdict: only when checksums are verified and the datagram
+	// was captured whole; trusted when the capture vouches for it.
+	verify := !d.ignoreChecksums && len(l4) >= p.l4Len
+	p.csumOK = verify && p.csumTrusted
+	switch p.proto {
+	case ProtoTCP, ProtoICMPv6:
+		if verify && !p.csumTrusted {
+			p.csumOK = p.checksumOK(l4[:p.l4Len], true)
+		}
+	case ProtoUDP:
+		if verify && !p.csumTrusted {
+			p.csumOK = p.checksumOK(l4[:p.l4Len], true)
+		}
+		p.tun = tunNone
+		if len(l4) >= udpHeader && p.l4Len >= udpHeader && mayTunnel(l4) {
+			d.udpTunnel(p, l4)
+		}
+	case ProtoICMP:
+		if verify && !p.csumTrusted {
+			p.csumOK = p.checksumOK(l4[:p.l4Len], false)
+		}
 	}
 	return decodedIP
+}
+
+// mayTunnel is a quick test of a UDP segment (header and payload) that passes every
+// one udpTunnel may find a tunnel in: a tunnel port (2123-6081), or a payload that
+// could be AYIYA (bytes 1 and 2) or Teredo (an IPv6 version nibble, an
+// authentication header, or an origin indication before IPv6, in at least 40 bytes).
+func mayTunnel(l4 []byte) bool {
+	sp, dp := binary.BigEndian.Uint16(l4[0:2]), binary.BigEndian.Uint16(l4[2:4])
+	if sp-2123 <= 6081-2123 || dp-2123 <= 6081-2123 {
+		return true
+	}
+	pl := l4[udpHeader:]
+	if len(pl) < 40 {
+		return len(pl) >= 3 && pl[1] == 0x52 && pl[2] == 0x11
+	}
+	return pl[1] == 0x52 && pl[2] == 0x11 || pl[0]>>4 == 6 || pl[0] == 0 && (pl[1] == 1 || pl[1] == 0 && len(pl) >= 48 && pl[8]>>4 == 6)
 }
 
 // udpTunnel looks for a tunnel in the payload of UDP packet p: by port (Zeek's
@@ -553,7 +587,9 @@ func (d *decoder) walk(frame, data []byte, kind hdrKind, wireLen int, p *packet)
 			}
 			continue
 		case hdrIPv4:
-			return d.ipv4(frame, data, wireLen, p)
+			return d.ipv4(frame, data, wireLen, p, false)
+		case hdrIPv4Whole:
+			return d.ipv4(frame, data, wireLen, p, true)
 		case hdrIPv6:
 			return d.ipv6(frame, data, wireLen, p)
 		default:
@@ -642,7 +678,8 @@ func llc(data []byte, length uint16) (decodeResult, hdrKind, []byte) {
 func offsetIn(frame, sub []byte) int { return cap(frame) - cap(sub) }
 
 // ipv4 decodes the IPv4 header at the start of data, inside frame.
-func (d *decoder) ipv4(frame, data []byte, wireLen int, p *packet) (decodeResult, []byte) {
+// whole says data is a reassembled datagram.
+func (d *decoder) ipv4(frame, data []byte, wireLen int, p *packet, whole bool) (decodeResult, []byte) {
 	// Header checks, as gopacket's IPv4 layer makes them.
 	if len(data) < 20 {
 		return malformed, nil
@@ -662,8 +699,6 @@ func (d *decoder) ipv4(frame, data []byte, wireLen int, p *packet) (decodeResult
 
 	ipStart := offsetIn(frame, hdr)
 	total := int(binary.BigEndian.Uint16(hdr[2:4]))
-	whole := d.whole
-	d.whole = false
 	p.ipLen = total // Zeek's IP_Hdr::TotalLen: 0 for TSO packets, and so is their ip_bytes
 	if total == 0 {
 		if !d.ignoreChecksums {
@@ -677,33 +712,42 @@ func (d *decoder) ipv4(frame, data []byte, wireLen int, p *packet) (decodeResult
 	if !d.ignoreChecksums && !whole && !ipv4HeaderOK(hdr) {
 		return droppedIP, nil
 	}
-	if frag := binary.BigEndian.Uint16(hdr[6:8]); !whole && (frag&0x2000 != 0 || frag&0x1fff != 0) {
-		// More fragments, or a fragment offset. A fragment not captured whole
-		// is dropped, unless it is the first: that is read on its own.
-		offset := int(frag&0x1fff) * 8
-		if len(frame)-ipStart >= total {
-			key := fragKey{id: uint32(binary.BigEndian.Uint16(hdr[4:6]))}
-			key.src = [16]byte{10: 0xff, 11: 0xff}
-			key.dst = key.src
-			copy(key.src[12:], hdr[12:16])
-			copy(key.dst[12:], hdr[16:20])
-			payload := frame[ipStart+len(hdr) : ipStart+total]
-			if dg, ok := d.frags.add(key, d.now, hdr, 0, hdr[9], offset, frag&0x2000 != 0, payload); ok {
-				d.reassembled(hdrIPv4, dg)
-			}
-			return fragment, nil
-		}
-		if offset != 0 {
+	if frag := binary.BigEndian.Uint16(hdr[6:8]); frag&0x3fff != 0 && !whole {
+		// More fragments, or a fragment offset.
+		if d.fragment4(frame, hdr, ipStart, total, frag) {
 			return fragment, nil
 		}
 	}
 	p.v6 = false
+	// IPv4-mapped addresses. dst is written on its own, not copied from src: a
+	// 16-byte load of the two 8-byte stores just made would wait for them.
 	p.src = [16]byte{10: 0xff, 11: 0xff}
-	p.dst = p.src
+	p.dst = [16]byte{10: 0xff, 11: 0xff}
 	copy(p.src[12:], hdr[12:16])
 	copy(p.dst[12:], hdr[16:20])
 	p.proto = Proto(hdr[9])
 	return d.transport(frame, ipStart, ipStart+len(hdr), total, p)
+}
+
+// fragment4 hands the IPv4 fragment with header hdr at ipStart in frame, of total
+// length total and fragment field frag, to reassembly, and makes the frame continue
+// with the datagram it completes. It reports false for a first fragment not captured
+// whole, which Zeek reads on its own; other fragments not captured whole are dropped.
+func (d *decoder) fragment4(frame, hdr []byte, ipStart, total int, frag uint16) bool {
+	offset := int(frag&0x1fff) * 8
+	if len(frame)-ipStart < total {
+		return offset != 0
+	}
+	key := fragKey{id: uint32(binary.BigEndian.Uint16(hdr[4:6]))}
+	key.src = [16]byte{10: 0xff, 11: 0xff}
+	key.dst = key.src
+	copy(key.src[12:], hdr[12:16])
+	copy(key.dst[12:], hdr[16:20])
+	payload := frame[ipStart+len(hdr) : ipStart+total]
+	if dg, ok := d.frags.add(key, d.now, hdr, 0, hdr[9], offset, frag&0x2000 != 0, payload); ok {
+		d.reassembled(hdrIPv4, dg)
+	}
+	return true
 }
 
 // ipv4OptionsOK walks IPv4 options as gopacket's IPv4 layer does, failing where it
@@ -787,7 +831,6 @@ func (d *decoder) ipv6(frame, data []byte, wireLen int, p *packet) (decodeResult
 	if wireLen-ipStart < total {
 		return droppedIP, nil
 	}
-	d.whole = false
 	if ext.fragment {
 		if len(frame)-ipStart >= total {
 			fh := frame[ext.end-8 : ext.end]

@@ -468,6 +468,11 @@ func (f *fragments) dropOldest(keep *fragSet) bool {
 	return true
 }
 
+// due reports whether expire has sets to drop at now.
+func (f *fragments) due(now int64) bool {
+	return len(f.heap) > 0 && f.timeout != 0 && f.heap[0].first <= now-f.timeout
+}
+
 // expire drops sets whose first fragment arrived at or before now - timeout (Zeek's
 // FragTimer fires when timer time <= network time, before the packet is processed).
 // This is FragReassembler::Expire (src/Frag.cc): no event and no weird. Sets that
