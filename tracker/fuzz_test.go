@@ -25,13 +25,23 @@ func FuzzDecode(f *testing.F) {
 		{src: a6, dst: b6, sport: 1234, dport: 443, flags: flagACK, payload: []byte("data")},
 		{src: a, dst: b, sport: 1, dport: 2, vlan: true, flags: flagFIN | flagACK},
 	}
-	links := []layers.LinkType{linkTypeEth, linkTypeLinSLL, linkTypeSLL2, linkTypeNull, linkTypeRawIP, linkTypeIPv4, linkTypeIPv6}
+	links := []layers.LinkType{linkTypeEth, linkTypeLinSLL, linkTypeSLL2, linkTypeNull, linkTypeRawIP, linkTypeIPv4, linkTypeIPv6,
+		linkTypePPP, linkTypePPPHDLC, linkTypeFDDI, linkTypeDot11, linkTypeRadio}
 	for _, s := range seeds {
 		frame := s.build(f)
 		for i := range links {
 			f.Add(uint8(i), frame)
 			f.Add(uint8(i), frame[14:])
 		}
+	}
+	// Tunnels and fragments, which continue a frame's packet chain.
+	inner := seeds[1].build(f)
+	f.Add(uint8(0), outerUDP(f, 50000, 4789, append([]byte{0x08, 0, 0, 0, 0, 0, 42, 0}, inner...)))
+	f.Add(uint8(0), outerIP(f, 47, append([]byte{0, 0, 0x65, 0x58}, inner...)))
+	f.Add(uint8(0), outerIP(f, 4, inner[14:]))
+	big := testSeg{src: a, dst: b, sport: 1234, dport: 53, udp: true, payload: make([]byte, 100)}.build(f)
+	for _, frag := range fragment4(f, big, 48) {
+		f.Add(uint8(0), frag)
 	}
 	pairs := []*decoderPair{newDecoderPair(false), newDecoderPair(true)}
 	f.Fuzz(func(t *testing.T, li uint8, frame []byte) {

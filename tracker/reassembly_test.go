@@ -11,7 +11,7 @@ import (
 
 // fragment4 splits the IPv4 datagram of Ethernet frame f into fragments of at most
 // size payload bytes (a multiple of 8), as Ethernet frames with fixed checksums.
-func fragment4(t *testing.T, f []byte, size int) [][]byte {
+func fragment4(t testing.TB, f []byte, size int) [][]byte {
 	t.Helper()
 	ip := f[14 : 14+int(binary.BigEndian.Uint16(f[16:18]))]
 	ihl := int(ip[0]&0x0f) * 4
