@@ -342,7 +342,7 @@ var letters = ['Z' + 1]struct {
 	'W': {"zero window advertisement", recScale},
 	'I': {"inconsistent packet (FIN+RST bits set)", recOnce},
 	'Q': {"multi-flag packet (SYN+FIN or SYN+RST bits set)", recOnce},
-	'X': {"connection analysis partial (limits exceeded)", 0},
+	'X': {"limits exceeded: tunnel changed more than 5 times, or nested too deep", 0},
 }
 
 // History explains each character of a history string, in order: upper case is

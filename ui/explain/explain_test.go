@@ -199,7 +199,7 @@ func TestHistoryLetters(t *testing.T) {
 		{'Q', true, "multi-flag packet (SYN+FIN or SYN+RST bits set)"},
 		{'T', true, "packet with retransmitted payload"},
 		{'W', true, "zero window advertisement"},
-		{'X', true, "connection analysis partial (limits exceeded)"},
+		{'X', true, "limits exceeded: tunnel changed more than 5 times, or nested too deep"},
 		{'^', false, "connection direction flipped (roles swapped)"},
 		{'B', true, "unknown"},
 		{'z', false, "unknown"},
@@ -303,7 +303,7 @@ func TestHistory(t *testing.T) {
 			"F orig packet with FIN bit set",
 			"f resp packet with FIN bit set",
 			"F orig packet with FIN bit set, again (new sequence number)",
-			"X orig connection analysis partial (limits exceeded)",
+			"X orig limits exceeded: tunnel changed more than 5 times, or nested too deep",
 		}},
 		{"AaAQq", []string{
 			"A orig pure ACK",
