@@ -18,6 +18,7 @@ var (
 	refLayerTypeDot11     = gopacket.RegisterLayerType(4281, gopacket.LayerTypeMetadata{Name: "refDot11"})
 	refLayerTypePPPSerial = gopacket.RegisterLayerType(4279, gopacket.LayerTypeMetadata{Name: "PPPSerial"})
 	refLayerTypePPPLink   = gopacket.RegisterLayerType(4280, gopacket.LayerTypeMetadata{Name: "PPP"})
+	refLayerTypeSNAP      = gopacket.RegisterLayerType(4282, gopacket.LayerTypeMetadata{Name: "refSNAP"})
 )
 
 func init() {
@@ -163,8 +164,13 @@ func (l *refEthernet) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) e
 }
 
 func (l *refEthernet) NextLayerType() gopacket.LayerType {
-	if l.EthernetType == layers.EthernetTypeLLC && l.Length > 1500 {
-		return gopacket.LayerTypeZero // neither a length nor an EtherType
+	if l.EthernetType == layers.EthernetTypeLLC {
+		if l.Length > 1500 {
+			return gopacket.LayerTypeZero // neither a length nor an EtherType
+		}
+		// Only an 802.3 length field leads to LLC/SNAP, as in Zeek: EtherType 0
+		// after 802.1Q or a cooked header, which gopacket also calls LLC, does not.
+		return refLayerTypeSNAP
 	}
 	return l.Ethernet.NextLayerType()
 }
@@ -177,7 +183,7 @@ type refSNAP struct {
 	payload []byte
 }
 
-func (l *refSNAP) CanDecode() gopacket.LayerClass    { return layers.LayerTypeLLC }
+func (l *refSNAP) CanDecode() gopacket.LayerClass    { return refLayerTypeSNAP }
 func (l *refSNAP) LayerPayload() []byte              { return l.payload }
 func (l *refSNAP) NextLayerType() gopacket.LayerType { return l.next }
 func (l *refSNAP) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {

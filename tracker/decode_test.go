@@ -449,8 +449,9 @@ func TestDecodeLinkLayers(t *testing.T) {
 		{linkTypeDot11, slices.Concat([]byte{0x48, 0x01}, make([]byte, 22), eth4)},                     // null data
 		{linkTypeDot11, slices.Concat([]byte{0x88, 0x41}, make([]byte, 24), []byte{0xaa, 0xaa}, eth4)}, // protected QoS
 		{linkTypeDot11, slices.Concat([]byte{0x08, 0x02}, make([]byte, 22), []byte{0xaa, 0xaa, 3, 0, 0, 1, 8, 0}, eth4[14:])},
-		{layers.LinkTypeEthernet, slices.Concat(eth4[:12], []byte{0, 46, 0x42, 0x42, 3}, make([]byte, 43))},              // LLC (STP)
-		{layers.LinkTypeEthernet, slices.Concat(eth4[:12], []byte{0, 28, 0xaa, 0xaa, 3, 0, 0, 0, 0x08, 6}, eth4[14:34])}, // SNAP ARP
+		{layers.LinkTypeEthernet, slices.Concat(eth4[:12], []byte{0, 46, 0x42, 0x42, 3}, make([]byte, 43))},                       // LLC (STP)
+		{layers.LinkTypeEthernet, slices.Concat(eth4[:12], []byte{0, 28, 0xaa, 0xaa, 3, 0, 0, 0, 0x08, 6}, eth4[14:34])},          // SNAP ARP
+		{layers.LinkTypeEthernet, slices.Concat(eth4[:12], []byte{0x81, 0, 0, 5, 0, 0, 0xaa, 0xaa, 3, 0, 0, 0, 8, 0}, eth4[14:])}, // EtherType 0 in a VLAN tag: not a length
 	} {
 		var p packet
 		if r := d.decode(c.data, len(c.data), c.link, &p); r != notIP {
