@@ -429,19 +429,14 @@ func (d *decoder) udpTunnel(p *packet, l4 []byte) {
 	}
 }
 
-// parse walks the headers of a frame down to the transport header and fills p's IP
-// fields; for decodedIP it returns the transport bytes as captured, clipped to the
-// datagram.
+// walk reads the headers from one of kind at data, inside frame, down to the
+// transport header and fills p's IP fields; for decodedIP it returns the transport
+// bytes as captured, clipped to the datagram.
 //
 // The walk reproduces the DecodingLayerParser loop: each header is checked and
 // decoded, a header whose payload is empty or whose successor is unknown ends the
 // walk (not IP), and a header that fails to decode before the IP layer makes the
 // frame malformed.
-func (d *decoder) parse(frame []byte, wireLen int, link layers.LinkType, p *packet) (decodeResult, []byte) {
-	return d.walk(frame, frame, firstHeader(link, frame), wireLen, p)
-}
-
-// walk is parse from a header of kind at data, inside frame.
 func (d *decoder) walk(frame, data []byte, kind hdrKind, wireLen int, p *packet) (decodeResult, []byte) {
 	for {
 		var next hdrKind

@@ -33,7 +33,7 @@ func (dp *decoderPair) diff(frame []byte, wireLen int, link layers.LinkType) str
 	var rp refPacket
 	want := dp.ref.decode(frame, wireLen, link, &rp)
 	var p packet
-	res, l4 := dp.d.parse(frame, wireLen, link, &p)
+	res, l4 := dp.d.walk(frame, frame, firstHeader(link, frame), wireLen, &p)
 	if want == malformed && sllAddressFails(frame, link) {
 		return "" // the reference fails on the address length, which Zeek ignores
 	}

@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"bytes"
+	"math"
 	"time"
 )
 
@@ -78,37 +79,26 @@ func (t *Tracker) ipTunnelLevel(p *packet) {
 	t.pushLevel(p, encapLevel{e.kind, e.seq})
 }
 
-// pruneIPTunnels forgets the idle IP tunnels, or, when none is idle, the half that
-// has been quiet longest.
+// pruneIPTunnels forgets the idle IP tunnels, or, when none is idle, those last
+// active in the older half of the time the table spans.
 func (t *Tracker) pruneIPTunnels() {
-	var lasts []int64
+	lo, hi := t.now, int64(math.MinInt64)
 	for k, e := range t.ipTunnels {
 		if t.now-e.last >= ipTunnelTimeout.Nanoseconds() {
 			delete(t.ipTunnels, k)
 		} else {
-			lasts = append(lasts, e.last)
+			lo, hi = min(lo, e.last), max(hi, e.last)
 		}
 	}
 	if len(t.ipTunnels) < maxIPTunnels {
 		return
 	}
-	cut := median(lasts)
+	cut := lo + (hi-lo)/2
 	for k, e := range t.ipTunnels {
 		if e.last <= cut {
 			delete(t.ipTunnels, k)
 		}
 	}
-}
-
-func median(v []int64) int64 {
-	if len(v) == 0 {
-		return 0
-	}
-	lo, hi := v[0], v[0]
-	for _, x := range v {
-		lo, hi = min(lo, x), max(hi, x)
-	}
-	return lo + (hi-lo)/2
 }
 
 // pushLevel makes level the encapsulation of the packets that come after p in its

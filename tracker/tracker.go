@@ -20,7 +20,7 @@ type Stats struct {
 	Bytes     uint64 // wire bytes of those packets
 	NotIP     uint64 // frames without an IP layer
 	Malformed uint64 // frames whose headers could not be decoded
-	Dropped   uint64 // IP datagrams dropped by Zeek's checks (length, header checksum, truncated transport header)
+	Dropped   uint64 // IP datagrams dropped by Zeek's checks (length, header checksum, truncated transport header) or not analysed (ESP, mobility)
 	Fragments uint64 // IP fragments
 	Tunnels   uint64 // inner packets taken out of tunnels
 	Conns     uint64 // connections created
@@ -189,7 +189,7 @@ func (t *Tracker) handle(p *packet) {
 		t.stats.NotIP++
 	case p.res == malformed:
 		t.stats.Malformed++
-	case p.res == droppedIP:
+	case p.res == droppedIP, p.res == noTransport:
 		t.stats.Dropped++
 	case p.res == fragment:
 		t.stats.Fragments++
@@ -261,10 +261,8 @@ func (t *Tracker) process(p *packet) {
 	}
 	if c == nil {
 		c = t.newConn(&key, h, p, side, sport, dport)
-		if p.depth > 0 {
-			t.checkEncap(c, p.depth)
-		}
-	} else if p.depth > 0 || c.flags&connTunnel != 0 {
+	}
+	if p.depth > 0 || c.flags&connTunnel != 0 {
 		t.checkEncap(c, p.depth)
 	}
 	switch p.proto {

@@ -277,3 +277,35 @@ func TestTunnelDecodeAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestIPTunnelTableBound: a full IP tunnel table forgets idle tunnels first, then
+// the older half, so that it never grows past maxIPTunnels.
+func TestIPTunnelTableBound(t *testing.T) {
+	tr := New(Config{UIDSeed: 1}, Handlers{})
+	tr.now = 10 * ipTunnelTimeout.Nanoseconds()
+	for i := range maxIPTunnels {
+		var k [32]byte
+		binary.BigEndian.PutUint32(k[:], uint32(i))
+		last := tr.now - int64(i) // all recent: none idle
+		if i%4 == 0 {
+			last = 0 // idle
+		}
+		tr.ipTunnels[k] = ipTunnelEntry{kind: tunIP, seq: ipTunnelSeq | uint64(i), last: last}
+	}
+	p := &packet{src: [16]byte{15: 1}, dst: [16]byte{15: 2}, tun: tunGRE}
+	tr.ipTunnelLevel(p)
+	if n := len(tr.ipTunnels); n != maxIPTunnels-maxIPTunnels/4+1 {
+		t.Errorf("%d tunnels after dropping the idle quarter, want %d", n, maxIPTunnels-maxIPTunnels/4+1)
+	}
+	for i := range maxIPTunnels / 4 {
+		var k [32]byte
+		binary.BigEndian.PutUint32(k[:], uint32(i))
+		k[4] = 1 // a pair not in the table yet
+		tr.ipTunnels[k] = ipTunnelEntry{kind: tunIP, last: tr.now}
+	}
+	p.dst[15] = 3
+	tr.ipTunnelLevel(p)
+	if n := len(tr.ipTunnels); n >= maxIPTunnels*3/4 || n == 0 {
+		t.Errorf("%d tunnels after pruning a full table of active ones", n)
+	}
+}
