@@ -422,7 +422,7 @@ func (d *decoder) udpTunnel(p *packet, l4 []byte) {
 	}
 	var next hdrKind
 	var inner []byte
-	if p.tunVerdict, next, inner = d.udpTunnelHeader(kind, payload, d.lastGTP); p.tunVerdict == tunInner {
+	if p.tunVerdict, next, inner = d.udpTunnelHeader(kind, payload); p.tunVerdict == tunInner {
 		// The inner packet's wire length counts what the capture missed of the
 		// outer frame, but not the outer frame's trailer (Zeek's build_inner_packet).
 		d.follow(next, l4, inner, len(l4)+d.uncaptured, kind)

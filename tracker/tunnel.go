@@ -55,10 +55,10 @@ const (
 	tunTooDeep                        // already inside maxTunnelDepth levels: not read
 )
 
-// udpTunnel reads the header of a UDP tunnel of the given kind at the start of a UDP
-// payload, as Zeek's packet analyzer for it does, and returns the header the inner
-// packet starts with and its bytes. lastGTP says the packet is already inside GTP.
-func (d *decoder) udpTunnelHeader(kind tunnelKind, data []byte, lastGTP bool) (tunnelVerdict, hdrKind, []byte) {
+// udpTunnelHeader reads the header of a UDP tunnel of the given kind at the start of
+// a UDP payload, as Zeek's packet analyzer for it does, and returns the header the
+// inner packet starts with and its bytes.
+func (d *decoder) udpTunnelHeader(kind tunnelKind, data []byte) (tunnelVerdict, hdrKind, []byte) {
 	switch kind {
 	case tunVXLAN:
 		return vxlan(data)
@@ -69,7 +69,7 @@ func (d *decoder) udpTunnelHeader(kind tunnelKind, data []byte, lastGTP bool) (t
 	case tunAYIYA:
 		return ayiya(&d.ayiya, data)
 	case tunGTP:
-		return gtp(data, lastGTP)
+		return gtp(data, d.lastGTP)
 	}
 	return tunNoInner, hdrNone, nil
 }

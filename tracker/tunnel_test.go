@@ -232,7 +232,7 @@ func FuzzTunnelHeaders(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for k := tunVXLAN; k <= tunGTP; k++ {
-			v, next, inner := d.udpTunnelHeader(k, data, false)
+			v, next, inner := d.udpTunnelHeader(k, data)
 			if v == tunInner && (next == hdrNone || len(inner) == 0 || !within(inner, data)) {
 				t.Errorf("kind %d: inner %d bytes, header %d", k, len(inner), next)
 			}
