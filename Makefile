@@ -38,7 +38,7 @@ oracle:
 	$(GO) run ./internal/oracle/cmd/oracle
 
 oracle-ratchet:
-	$(GO) run ./internal/oracle/cmd/oracle -q -update-ratchet testdata/oracle-passing.txt
+	$(GO) run ./internal/oracle/cmd/oracle -q -update-ratchet testdata/oracle-passing.txt -update-service-ratchet testdata/oracle-service-passing.txt
 
 ## bench: flowtop against a minimal read+decode+count loop on generated captures, side by side.
 bench:

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/flowtop/flowtop/analyzer"
 )
 
 // Proto is an IP protocol number (the conn.log ip_proto field).
@@ -147,6 +149,11 @@ type Config struct {
 	// starts keeping payload at the first SetContentSink, and data decoded before
 	// reaches sinks as gaps.
 	KeepPayload bool
+	// Service selects the protocol analyzers that decide each connection's service
+	// and names (package analyzer): the zero value runs every one, as a plain
+	// `zeek -r` does. NoService turns inspection off altogether.
+	Service   analyzer.Config
+	NoService bool
 }
 
 // DefaultPortInactivity is Zeek's Conn::port_inactivity_timeouts: one hour for

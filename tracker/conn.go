@@ -2,6 +2,8 @@ package tracker
 
 import (
 	"math"
+
+	"github.com/flowtop/flowtop/analyzer"
 )
 
 // TCP endpoint states, numbered as Zeek numbers them (TCP_ENDPOINT_*).
@@ -76,7 +78,25 @@ type conn struct {
 	histLen  uint8
 	hist     [histInline]byte // the first history letters
 	extra    uint32           // Tracker.extras index + 1; 0 = none
+
+	// Service identification (inspect.go): the confirmed services in confirmation
+	// order, the inspection under way, the names learned on the wire.
+	svc    [maxServices]analyzer.ID
+	insp   uint32 // Tracker.insps index + 1; 0 = none
+	names  uint32 // Tracker.names index + 1; 0 = none
+	flags2 uint8
 }
+
+// Service identification flags (conn.flags2).
+const (
+	connInspected uint8 = 1 << iota // inspection ended (or never starts): no session again
+	connExpected                    // an expected connection matched: no port analyzers
+	connInitSide1                   // side 1 was the originator at creation (the port analyzers' responder is side 0)
+)
+
+// maxServices is how many services a connection keeps; Zeek's longest layering
+// (http,websocket,ssh) has three.
+const maxServices = 4
 
 // Counters of events recorded in the history with ScaledHistoryEntry, by side.
 const (
@@ -100,6 +120,7 @@ type connExtra struct {
 	// tunViolated: the UDP tunnel this connection carries violated its protocol,
 	// and is not decapsulated any more.
 	tunViolated bool
+	teredoSeen  uint8 // roles (bit 0 orig, 1 resp) that sent a valid Teredo encapsulation
 }
 
 // isOrigSide reports whether side s is the current originator.
@@ -232,6 +253,9 @@ func (t *Tracker) flip(c *conn) {
 		tc.partial = false
 	}
 	t.addHistory(c, '^')
+	if t.insp != nil && (c.key.Proto == ProtoTCP || c.key.Proto == ProtoUDP) {
+		t.expectAt(c)
+	}
 }
 
 // connState computes conn_state (conn-semantics §6).

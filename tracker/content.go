@@ -41,8 +41,9 @@ type contentSide struct {
 
 // contentState is a connection's content delivery, by side.
 type contentState struct {
-	sink ContentSink
-	side [2]contentSide
+	sink  ContentSink
+	side  [2]contentSide
+	limit int // bound of the data held above holes per direction; 0 is maxContentBuffered
 }
 
 // SetContentSink starts delivering the connection's payload to sink, or stops with a
@@ -153,7 +154,11 @@ func (t *Tracker) contentTCP(c *conn, cs *contentState, s int, seq, n uint64, da
 		return
 	}
 	d.insert(seq, data)
-	for d.buffered > maxContentBuffered {
+	limit := cs.limit
+	if limit == 0 {
+		limit = maxContentBuffered
+	}
+	for d.buffered > limit {
 		t.deliverBlocks(cs, d, isOrig, d.blocks[0].seq+1) // give up the first hole
 	}
 }

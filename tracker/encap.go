@@ -116,13 +116,16 @@ func (t *Tracker) pushLevel(p *packet, level encapLevel) {
 // must be good (good), and the connection must not have violated the protocol
 // before. A violation stops decapsulation for good (except for GTP, which goes on),
 // and a tunnel too deep adds X to the history.
-func (t *Tracker) udpTunnelLevel(c *conn, p *packet, good bool) {
+func (t *Tracker) udpTunnelLevel(c *conn, p *packet, good, isOrig bool) {
 	resp := c.port(int(c.origSide ^ 1))
 	if p.tunPort != 0 && resp != p.tunPort || p.tunPort == 0 && udpTunnelPort(resp) != tunNone || !good {
 		return
 	}
 	if x := t.peekExtra(c); x != nil && x.tunViolated && p.tun != tunGTP {
 		return
+	}
+	if confirmsTunnel(p) {
+		t.tunnelConfirm(c, p.tun, isOrig)
 	}
 	switch p.tunVerdict {
 	case tunInner:
@@ -134,6 +137,22 @@ func (t *Tracker) udpTunnelLevel(c *conn, p *packet, good bool) {
 			t.checkHistory(c, histTunnel, 'X')
 		}
 	}
+}
+
+// confirmsTunnel reports whether a UDP tunnel packet confirms its tunnel's
+// protocol (service-detection.md §6): any good VXLAN or Teredo header (a Teredo
+// bubble included), a Geneve header of version 0 whose options fit, and AYIYA and
+// GTP packets that carry an inner packet.
+func confirmsTunnel(p *packet) bool {
+	switch p.tun {
+	case tunVXLAN, tunTeredo:
+		return p.tunVerdict == tunInner || p.tunVerdict == tunNoInner
+	case tunGeneve:
+		return p.tunVerdict == tunInner || p.tunVerdict == tunNoInner && p.capLen > udpHeader && p.hdr[udpHeader]>>6 == 0
+	case tunAYIYA, tunGTP:
+		return p.tunVerdict == tunInner
+	}
+	return false
 }
 
 // checkEncap compares the encapsulation of connection c's packet p, at depth

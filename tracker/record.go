@@ -13,7 +13,14 @@ type Record struct {
 	UID string
 	ConnID
 
-	Service string // port-based guess; "" is unset
+	// Service is conn.log's service: the protocols analyzers confirmed, in
+	// confirmation order, comma-joined; "" is unset.
+	Service string
+	// Names are the names learned on the connection's wire (nil when none), and
+	// OrigName and RespName the names DNS answers seen on the wire gave its
+	// endpoints (passive DNS).
+	Names              *Names
+	OrigName, RespName string
 
 	// Duration is last_time - ts. HasDuration is false when it is not positive, and then
 	// Duration, OrigBytes and RespBytes are unset in conn.log.

@@ -257,6 +257,16 @@ func (t *Tracker) tcpPacket(c *conn, p *packet, s int) bool {
 			}
 			t.contentTCP(c, cs, s, relDataSeq, uint64(length), data)
 		}
+		if c.flags2&connInspected == 0 {
+			var data []byte
+			if p.l4data != nil {
+				data = p.l4data[hdrLen : hdrLen+length]
+			}
+			t.inspectTCP(c, s, relDataSeq, uint64(length), data)
+		}
+	}
+	if fin && c.insp != 0 {
+		t.inspectEnd(c, s)
 	}
 	t.checkEOF(c, tc, s)
 	if doClose {
@@ -707,6 +717,9 @@ func (t *Tracker) ackReceived(c *conn, tc *tcpConn, s int, seq uint64) {
 	}
 	if cs := t.contentOf(c); cs != nil && !(seq <= 2 && tc.partial) {
 		t.contentAcked(c, cs, s, seq)
+	}
+	if c.insp != 0 && !(seq <= 2 && tc.partial) {
+		t.inspectAcked(c, s, seq)
 	}
 	if seq <= e.trimSeq {
 		return

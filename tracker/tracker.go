@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
+
+	"github.com/flowtop/flowtop/analyzer"
 )
 
 // Stats counts what the tracker has seen. Read it only from the owner goroutine,
@@ -64,6 +66,15 @@ type Tracker struct {
 	stats          Stats
 	rec            Record
 
+	insp      *analyzer.Inspector // service identification; nil when off
+	insps     []*inspection       // inspections under way, by conn.insp-1
+	inspFree  []uint32
+	names     []*Names // names learned on the wire, by conn.names-1
+	namesFree []uint32
+	pdns      passiveDNS
+	closing   bool // a removed connection's inspection is flushed: violations do not count
+	dnsOn     bool // the DNS analyzer runs: its session timer expires UDP DNS connections
+
 	queue     []event     // events not yet handled (drain)
 	depth     int         // > 0 while a packet, timer or handler runs: events wait
 	polls     pollHeap    // scheduled poll checks
@@ -84,6 +95,7 @@ type Tracker struct {
 }
 
 // New returns a Tracker with cfg that reports to h, on the owner goroutine.
+// cfg.Service must be valid (analyzer.Config.Validate).
 func New(cfg Config, h Handlers) *Tracker {
 	t := &Tracker{
 		cfg:      cfg,
@@ -104,7 +116,16 @@ func New(cfg Config, h Handlers) *Tracker {
 			t.likely[i][p.Port/64] |= 1 << (p.Port % 64)
 		}
 	}
-	t.keepPayload.Store(cfg.KeepPayload)
+	insp, err := newInspector(cfg, t)
+	if err != nil {
+		panic("tracker: invalid Config.Service: " + err.Error())
+	}
+	t.insp = insp
+	if insp != nil {
+		t.dnsOn = insp.EnabledName("dns")
+	}
+	// Analyzers read payload from each connection's first byte.
+	t.keepPayload.Store(cfg.KeepPayload || insp != nil)
 	t.localNets = cfg.LocalNets
 	if t.localNets == nil {
 		t.localNets = DefaultLocalNets()
@@ -273,7 +294,7 @@ func (t *Tracker) process(p *packet) {
 	case ProtoUDP:
 		good := t.udpPacket(c, p, side)
 		if p.tun != tunNone {
-			t.udpTunnelLevel(c, p, good)
+			t.udpTunnelLevel(c, p, good, c.isOrigSide(side))
 		}
 	case ProtoICMP, ProtoICMPv6:
 		t.icmpPacket(c, p, side)
@@ -320,27 +341,13 @@ func (t *Tracker) udpPacket(c *conn, p *packet, s int) bool {
 	if cs := t.contentOf(c); cs != nil {
 		t.contentUDP(c, cs, p, isOrig)
 	}
-	c.last = p.ts
-	if ntpWrongWay(c, p, isOrig) {
-		t.flip(c)
+	if c.flags2&connInspected == 0 {
+		t.inspectUDP(c, p, isOrig)
 	}
+	c.last = p.ts
 	// The conn-size analyzer sees the packet last, with the direction it arrived with.
 	t.countRole(c, p, isOrig)
 	return true
-}
-
-// ntpWrongWay reports an NTP message that shows the roles are reversed: a server
-// reply (mode 4) from the originator or a client request (mode 3) from the
-// responder. Zeek's NTP analyzer flips such connections (oracle: udp-ntp-misordered).
-func ntpWrongWay(c *conn, p *packet, isOrig bool) bool {
-	if c.key.PA != 123 && c.key.PB != 123 || p.capLen < udpHeader+48 {
-		return false
-	}
-	v, mode := p.hdr[udpHeader]>>3&7, p.hdr[udpHeader]&7
-	if v < 1 || v > 4 {
-		return false
-	}
-	return isOrig && mode == 4 || !isOrig && mode == 3
 }
 
 func roleIndex(isOrig bool) int {
@@ -456,8 +463,17 @@ func (t *Tracker) newConn(key *FlowKey, h uint32, p *packet, side int, sport, dp
 	if flip && !isLimitedBroadcast(&p.dst) {
 		t.flip(c)
 	}
-	if p.proto == ProtoUDP && dnsPort(c.port(int(c.origSide^1))) {
+	if p.proto == ProtoUDP && t.dnsOn && dnsPort(c.port(int(c.origSide^1))) {
 		c.flags |= connDNS
+	}
+	switch {
+	case t.insp == nil || p.proto != ProtoTCP && p.proto != ProtoUDP:
+		c.flags2 |= connInspected
+	default:
+		if c.origSide == 1 {
+			c.flags2 |= connInitSide1
+		}
+		t.expectAt(c)
 	}
 	t.armTimers(c)
 	if t.h.Content != nil && p.proto == ProtoUDP {
@@ -505,6 +521,9 @@ func (c *conn) addr(s int) [16]byte {
 
 // removeConn finalises c, hands its record to the consumer and frees its slot.
 func (t *Tracker) removeConn(c *conn, reason RemoveReason) {
+	if c.insp != 0 {
+		t.finishInspection(c)
+	}
 	t.fillRecord(c, &t.rec)
 	t.rec.Reason = reason
 	t.rec.Removed = time.Unix(0, t.now)
@@ -532,6 +551,7 @@ func (t *Tracker) removeConn(c *conn, reason RemoveReason) {
 		c.tcp = 0
 	}
 	t.freeExtra(c)
+	t.freeNames(c)
 	t.free = append(t.free, c.idx)
 }
 
@@ -566,6 +586,11 @@ func (t *Tracker) fillFigures(c *conn, r *Record) {
 		OrigIPBytes: c.ipBytes[o],
 		RespPkts:    c.pkts[rs],
 		RespIPBytes: c.ipBytes[rs],
+		Service:     service(c),
+		Names:       t.namesOf(c),
+	}
+	if t.pdns.cur != nil {
+		r.OrigName, r.RespName = t.pdns.lookup(r.OrigH), t.pdns.lookup(r.RespH)
 	}
 	if d := c.last - c.start; d > 0 {
 		r.Duration, r.HasDuration = time.Duration(d), true

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flowtop/flowtop/analyzer"
 	"github.com/flowtop/flowtop/connlog"
 	"github.com/flowtop/flowtop/tracker"
 )
@@ -30,7 +31,12 @@ type Case struct {
 	Expected          string   `json:"expected"`
 	IgnoreChecksums   bool     `json:"ignore_checksums"`
 	LikelyServerPorts []string `json:"likely_server_ports"`
-	Dir               string   `json:"-"`
+	// Analyzers are the protocol analyzers Zeek's run loaded: "default" (every one)
+	// or a list of service names.
+	Analyzers json.RawMessage `json:"analyzers"`
+	// AnalyzerPorts are ports the test added to analyzers' registrations.
+	AnalyzerPorts map[string][]string `json:"analyzer_ports"`
+	Dir           string              `json:"-"`
 }
 
 // ErrNoShared reports that the shared corpus is not beside the repository.
@@ -91,6 +97,11 @@ func Cases(shared string) ([]Case, error) {
 // Config returns the tracker configuration Zeek's run of the case corresponds to.
 func (c Case) Config() (tracker.Config, error) {
 	cfg := tracker.Config{IgnoreChecksums: c.IgnoreChecksums, UIDSeed: 1}
+	svc, err := c.ServiceConfig()
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Service = svc
 	cfg.LikelyServerPorts = []tracker.PortProto{}
 	for _, s := range c.LikelyServerPorts {
 		p, err := tracker.ParsePortProto(s)
@@ -100,6 +111,36 @@ func (c Case) Config() (tracker.Config, error) {
 		cfg.LikelyServerPorts = append(cfg.LikelyServerPorts, p)
 	}
 	return cfg, nil
+}
+
+// ServiceConfig returns the analyzers of Zeek's run of the case, with the ports
+// the test registered.
+func (c Case) ServiceConfig() (analyzer.Config, error) {
+	var cfg analyzer.Config
+	var def string
+	if len(c.Analyzers) > 0 && json.Unmarshal(c.Analyzers, &def) != nil {
+		if err := json.Unmarshal(c.Analyzers, &cfg.Analyzers); err != nil {
+			return cfg, fmt.Errorf("analyzers: %v", err)
+		}
+		if cfg.Analyzers == nil {
+			cfg.Analyzers = []string{}
+		}
+	} else if def != "" && def != "default" {
+		return cfg, fmt.Errorf("analyzers: %q is neither \"default\" nor a list", def)
+	}
+	for name, ports := range c.AnalyzerPorts {
+		for _, s := range ports {
+			p, err := tracker.ParsePortProto(s)
+			if err != nil {
+				return cfg, err
+			}
+			if cfg.Ports == nil {
+				cfg.Ports = map[string][]analyzer.Port{}
+			}
+			cfg.Ports[name] = append(cfg.Ports[name], analyzer.Port{Port: p.Port, Transport: analyzer.Transport(p.Proto)})
+		}
+	}
+	return cfg, cfg.Validate()
 }
 
 // Run tracks the case's trace and writes the conn.log (Zeek TSV) to path.
@@ -150,10 +191,15 @@ func (s Score) Exact() bool {
 
 var scoreLine = regexp.MustCompile(`conn-oracle: matched=(\d+)/(\d+) extra=(\d+) fields_agree=(\S+)`)
 
-// Compare scores the conn.log at actual against the case's Zeek baseline.
-func (c Case) Compare(shared, actual string) (Score, error) {
+// Compare scores the conn.log at actual against the case's Zeek baseline; with
+// withService the service column counts too.
+func (c Case) Compare(shared, actual string, withService bool) (Score, error) {
 	script := filepath.Join(shared, "oracle", "compare_conn.py")
-	out, err := exec.Command("python3", script, filepath.Join(c.Dir, c.Expected), actual).CombinedOutput()
+	args := []string{script, filepath.Join(c.Dir, c.Expected), actual}
+	if withService {
+		args = append(args, "--with-service")
+	}
+	out, err := exec.Command("python3", args...).CombinedOutput()
 	if err != nil {
 		return Score{}, fmt.Errorf("compare_conn.py: %v: %s", err, bytes.TrimSpace(out))
 	}
@@ -175,11 +221,13 @@ func (c Case) Compare(shared, actual string) (Score, error) {
 	return s, nil
 }
 
-// Result is one case's outcome.
+// Result is one case's outcome: its score on the connection fields, and with the
+// service column counted too.
 type Result struct {
-	Case  Case
-	Score Score
-	Err   error
+	Case         Case
+	Score        Score
+	ServiceScore Score
+	Err          error
 }
 
 // RunAll runs and scores every case, writing logs into dir, with up to par cases at once.
@@ -195,7 +243,10 @@ func RunAll(shared, dir string, cases []Case, par int) []Result {
 			out := filepath.Join(dir, c.Name+".conn.log")
 			r := Result{Case: c}
 			if r.Err = c.Run(out); r.Err == nil {
-				r.Score, r.Err = c.Compare(shared, out)
+				r.Score, r.Err = c.Compare(shared, out, false)
+			}
+			if r.Err == nil {
+				r.ServiceScore, r.Err = c.Compare(shared, out, true)
 			}
 			res[i] = r
 		}(i)

@@ -8,7 +8,8 @@ import (
 )
 
 // TestRatchet runs the whole corpus and fails when a case listed in
-// testdata/oracle-passing.txt is no longer reproduced exactly.
+// testdata/oracle-passing.txt is no longer reproduced exactly, or one listed in
+// testdata/oracle-service-passing.txt no longer with its service column.
 func TestRatchet(t *testing.T) {
 	shared, err := SharedDir()
 	if err != nil {
@@ -21,17 +22,35 @@ func TestRatchet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	wantSvc, err := ReadList(filepath.Join("..", "..", "testdata", "oracle-service-passing.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases, err := Cases(shared)
 	if err != nil {
 		t.Fatal(err)
 	}
 	results := RunAll(shared, t.TempDir(), cases, runtime.NumCPU())
 	got := map[string]Result{}
-	exact := 0
+	exact, exactSvc := 0, 0
 	for _, r := range results {
 		got[r.Case.Name] = r
 		if r.Err == nil && r.Score.Exact() {
 			exact++
+		}
+		if r.Err == nil && r.ServiceScore.Exact() {
+			exactSvc++
+		}
+	}
+	for _, name := range wantSvc {
+		r, ok := got[name]
+		switch {
+		case !ok:
+			t.Errorf("%s: listed as passing with service but not in the corpus", name)
+		case r.Err != nil:
+			t.Errorf("%s: %v", name, r.Err)
+		case !r.ServiceScore.Exact():
+			t.Errorf("%s regressed in service: %s\n%s", name, r.ServiceScore.Line, r.ServiceScore.Detail)
 		}
 	}
 	for _, name := range want {
@@ -45,8 +64,9 @@ func TestRatchet(t *testing.T) {
 			t.Errorf("%s regressed: %s\n%s", name, r.Score.Line, r.Score.Detail)
 		}
 	}
-	t.Logf("oracle: exact %d/%d (ratchet holds %d)", exact, len(results), len(want))
-	if exact > len(want) {
+	t.Logf("oracle: exact %d/%d (ratchet holds %d), with service %d/%d (ratchet holds %d)",
+		exact, len(results), len(want), exactSvc, len(results), len(wantSvc))
+	if exact > len(want) || exactSvc > len(wantSvc) {
 		t.Logf("more cases pass than the ratchet lists: run `make oracle-ratchet`")
 	}
 }
