@@ -24,6 +24,8 @@ type Config struct {
 	Tracker    TrackerSection    `toml:"tracker"`
 	Thresholds ThresholdsSection `toml:"thresholds"`
 	Extract    ExtractSection    `toml:"extract"`
+	Service    ServiceSection    `toml:"service"`
+	Connlog    ConnlogSection    `toml:"connlog"`
 	UI         UISection         `toml:"ui"`
 	Keys       KeysSection       `toml:"keys"`
 
@@ -252,6 +254,9 @@ func (c *Config) TrackerConfig(base tracker.Config) tracker.Config {
 	}
 	if c.setIn(th.Duration != nil, "thresholds", "duration") {
 		out.Thresholds.Duration = slices.Clone([]time.Duration(th.Duration))
+	}
+	if c.setIn(c.Service.Analyzers != nil, "service", "analyzers") || c.Service.Ports != nil {
+		out.Service = c.ServiceConfig()
 	}
 	return out
 }

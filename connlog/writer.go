@@ -75,6 +75,44 @@ type Writer struct {
 	openSet bool
 	started bool // a record (and for TSV the header) has been written
 	closed  bool
+	extra   []Field // optional fields after Zeek's
+}
+
+// Field is an optional conn.log field, appended after Zeek's 22 columns as Zeek's
+// policy scripts append theirs.
+type Field uint8
+
+// Optional fields.
+const (
+	// FieldServerName is the connection's name: the TLS SNI, else the HTTP Host,
+	// else the DNS query; unset when none was seen.
+	FieldServerName Field = iota + 1
+)
+
+var fieldNames = map[Field]string{FieldServerName: "server_name"}
+
+// ParseField returns the optional field of that name.
+func ParseField(name string) (Field, error) {
+	for f, n := range fieldNames {
+		if n == name {
+			return f, nil
+		}
+	}
+	return 0, fmt.Errorf("connlog: unknown field %q: want server_name", name)
+}
+
+// String returns the field's conn.log name.
+func (f Field) String() string { return fieldNames[f] }
+
+// ExtraFields returns the optional fields set with SetExtraFields.
+func (w *Writer) ExtraFields() []Field { return w.extra }
+
+// SetExtraFields appends optional fields to every record, in the given order. It
+// has an effect only before the first Write.
+func (w *Writer) SetExtraFields(fs ...Field) {
+	if !w.started {
+		w.extra = append(w.extra[:0], fs...)
+	}
 }
 
 // NewWriter returns a Writer that writes records to w in format f. Nothing is written
@@ -104,8 +142,23 @@ func (w *Writer) Write(r *tracker.Record) error {
 			b = w.appendHeader(b)
 		}
 		b = appendTSV(b, r)
+		for _, f := range w.extra {
+			b[len(b)-1] = '\t'
+			b = appendTSVOptString(b, extraValue(f, r))
+			b = append(b, '\n')
+		}
 	case JSON:
 		b = appendJSON(b, r)
+		for _, f := range w.extra {
+			if v := extraValue(f, r); v != "" {
+				b = b[:len(b)-2] // "}\n"
+				b = append(b, ',', '"')
+				b = append(b, f.String()...)
+				b = append(b, '"', ':')
+				b = appendJSONString(b, v)
+				b = append(b, "}\n"...)
+			}
+		}
 	default:
 		return fmt.Errorf("connlog: unknown format %d", int(w.format))
 	}
@@ -152,7 +205,30 @@ func (w *Writer) appendHeader(b []byte) []byte {
 	b = append(b, "#open\t"...)
 	b = open.AppendFormat(b, zeekTimeLayout)
 	b = append(b, '\n')
-	return append(b, tsvHeadFields...)
+	if len(w.extra) == 0 {
+		return append(b, tsvHeadFields...)
+	}
+	fields, types, _ := strings.Cut(tsvHeadFields, "\n#types")
+	b = append(b, fields...)
+	for _, f := range w.extra {
+		b = append(b, '\t')
+		b = append(b, f.String()...)
+	}
+	b = append(b, "\n#types"...)
+	b = append(b, strings.TrimSuffix(types, "\n")...)
+	for range w.extra {
+		b = append(b, "\tstring"...)
+	}
+	return append(b, '\n')
+}
+
+// extraValue returns an optional field's value for r, "" when unset.
+func extraValue(f Field, r *tracker.Record) string {
+	switch f {
+	case FieldServerName:
+		return r.Names.ServerName()
+	}
+	return ""
 }
 
 // appendTSV appends r as one TSV line, newline included.

@@ -479,3 +479,50 @@ func BenchmarkWrite(b *testing.B) {
 		}
 	}
 }
+
+func TestExtraFields(t *testing.T) {
+	r := tracker.Record{UID: "CabcdefghijklmnopQ", ConnState: "SF", Service: "ssl",
+		Names: &tracker.Names{SNI: "example.com", DNSQuery: "x.org"}}
+	none := r
+	none.Names = nil
+	for _, f := range []Format{TSV, JSON} {
+		var b strings.Builder
+		w := NewWriter(&b, f)
+		w.SetOpenTime(time.Unix(0, 0).UTC())
+		w.SetExtraFields(FieldServerName)
+		if err := w.Write(&r); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Write(&none); err != nil {
+			t.Fatal(err)
+		}
+		w.Close(time.Unix(0, 0).UTC())
+		out := b.String()
+		switch f {
+		case TSV:
+			if !strings.Contains(out, "\tip_proto\tserver_name\n#types\t") || !strings.Contains(out, "\tcount\tstring\n") {
+				t.Errorf("TSV header:\n%s", out)
+			}
+			lines := strings.Split(out, "\n")
+			var recs []string
+			for _, l := range lines {
+				if l != "" && l[0] != '#' {
+					recs = append(recs, l)
+				}
+			}
+			if len(recs) != 2 || !strings.HasSuffix(recs[0], "\texample.com") || !strings.HasSuffix(recs[1], "\t-") {
+				t.Errorf("TSV records: %q", recs)
+			}
+			if n := strings.Count(recs[0], "\t"); n != 22 {
+				t.Errorf("TSV record has %d tabs, want 22", n)
+			}
+		case JSON:
+			if !strings.Contains(out, `"ip_proto":0,"server_name":"example.com"}`) || strings.Count(out, "server_name") != 1 {
+				t.Errorf("JSON:\n%s", out)
+			}
+		}
+	}
+	if _, err := ParseField("sni"); err == nil {
+		t.Error("unknown field parsed")
+	}
+}

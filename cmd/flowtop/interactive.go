@@ -99,7 +99,7 @@ func interactive(o *options, stdout, stderr io.Writer) error {
 		src, pauser = replay, replay
 	}
 
-	out, err := openOutputs(o, stdout, false)
+	out, err := openOutputs(o, file, stdout, false)
 	if err != nil {
 		return err
 	}

@@ -192,7 +192,7 @@ func headless(o *options, stdout, stderr io.Writer) error {
 	}
 	defer src.Close()
 
-	out, err := openOutputs(o, stdout, true)
+	out, err := openOutputs(o, file, stdout, true)
 	if err != nil {
 		return err
 	}
@@ -259,7 +259,7 @@ type outputs struct {
 
 // openOutputs creates conn.log (when withLog is set or -w was given) and the event
 // log.
-func openOutputs(o *options, stdout io.Writer, withLog bool) (*outputs, error) {
+func openOutputs(o *options, file *config.Config, stdout io.Writer, withLog bool) (*outputs, error) {
 	out := &outputs{path: o.write, evPath: o.events}
 	if withLog || o.writeSet {
 		f, closeF, err := createOutput(o.write, stdout)
@@ -272,6 +272,12 @@ func openOutputs(o *options, stdout io.Writer, withLog bool) (*outputs, error) {
 			format = connlog.JSON
 		}
 		out.log = connlog.NewWriter(f, format)
+		for _, name := range file.Connlog.ExtraFields {
+			// The config file accepts only the fields connlog knows.
+			if fld, err := connlog.ParseField(name); err == nil {
+				out.log.SetExtraFields(append(out.log.ExtraFields(), fld)...)
+			}
+		}
 	}
 	if o.events != "" {
 		f, closeF, err := createOutput(o.events, stdout)

@@ -1,0 +1,147 @@
+package config
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/flowtop/flowtop/analyzer"
+)
+
+// ServiceSection is the [service] section: which protocol analyzers decide each
+// connection's service and names (package analyzer).
+//
+//	[service]
+//	analyzers = ["http", "dns", "ssl"]   # default: every analyzer, as a plain `zeek -r`
+//
+//	[service.ports]                      # ports added to analyzers' registrations
+//	redis = ["10625/tcp"]
+//
+// An empty analyzers list turns service identification off. The analyzers' side
+// effects on other fields (the DNS and NTP role flips, the DNS session timer, an
+// hour of inactivity after SSH or FTP confirmation) follow the same switch.
+type ServiceSection struct {
+	Analyzers AnalyzerList `toml:"analyzers"`
+	Ports     ServicePorts `toml:"ports"`
+}
+
+// AnalyzerList is a list of analyzer names without repeats, e.g. ["http", "dns"].
+type AnalyzerList []string
+
+// UnmarshalTOML decodes a TOML array of analyzer names.
+func (l *AnalyzerList) UnmarshalTOML(v any) error {
+	var names []string
+	seen := map[string]bool{}
+	err := decodeArray(&names, v, `analyzers like ["http", "dns"]`, func(e any) (string, error) {
+		s, ok := e.(string)
+		switch {
+		case !ok:
+			return "", fmt.Errorf(`want analyzers as strings like "http", got %s`, describe(e))
+		case analyzer.Lookup(s) == nil:
+			return "", fmt.Errorf("unknown analyzer %q: want one of %s", s, oneOf(analyzer.Names()))
+		case seen[s]:
+			return "", fmt.Errorf("analyzer %q is already given", s)
+		}
+		seen[s] = true
+		return s, nil
+	})
+	if err != nil {
+		return err
+	}
+	*l = names
+	return nil
+}
+
+// ServicePorts maps analyzer names to ports added to their registrations. In TOML it
+// is a table of arrays of "PORT/PROTO" strings: redis = ["10625/tcp"].
+type ServicePorts map[string][]analyzer.Port
+
+var _ TableDecoder = (*ServicePorts)(nil)
+
+// StartTable makes m an empty, non-nil table.
+func (m *ServicePorts) StartTable() { *m = ServicePorts{} }
+
+// DecodeEntry decodes the entry name = ["PORT/PROTO", ...].
+func (m *ServicePorts) DecodeEntry(name string, v any) error {
+	if analyzer.Lookup(name) == nil {
+		return fmt.Errorf("unknown analyzer %q: want one of %s", name, oneOf(analyzer.Names()))
+	}
+	var ports PortList
+	if err := ports.UnmarshalTOML(v); err != nil {
+		return err
+	}
+	var out []analyzer.Port
+	for _, p := range ports {
+		ap := analyzer.Port{Port: p.Port, Transport: analyzer.Transport(p.Proto)}
+		if err := (analyzer.Config{Ports: map[string][]analyzer.Port{name: {ap}}}).Validate(); err != nil {
+			return err
+		}
+		out = append(out, ap)
+	}
+	if *m == nil {
+		*m = ServicePorts{}
+	}
+	(*m)[name] = out
+	return nil
+}
+
+// ServiceConfig returns the analyzer configuration of the [service] section: every
+// analyzer unless the file lists some.
+func (c *Config) ServiceConfig() analyzer.Config {
+	var out analyzer.Config
+	if c == nil {
+		return out
+	}
+	s := &c.Service
+	if c.setIn(s.Analyzers != nil, "service", "analyzers") {
+		out.Analyzers = slices.Clone([]string(s.Analyzers))
+		if out.Analyzers == nil {
+			out.Analyzers = []string{}
+		}
+	}
+	for name, ports := range s.Ports {
+		if out.Ports == nil {
+			out.Ports = map[string][]analyzer.Port{}
+		}
+		out.Ports[name] = slices.Clone(ports)
+	}
+	return out
+}
+
+// ConnlogSection is the [connlog] section: what conn.log holds beyond Zeek's 22
+// columns.
+//
+//	[connlog]
+//	extra_fields = ["server_name"]   # appended after Zeek's columns, as policy scripts do
+type ConnlogSection struct {
+	ExtraFields FieldList `toml:"extra_fields"`
+}
+
+// ExtraFields are the optional conn.log fields [connlog] extra_fields may add.
+var ExtraFields = []string{"server_name"}
+
+// FieldList is a list of optional conn.log field names without repeats.
+type FieldList []string
+
+// UnmarshalTOML decodes a TOML array of field names.
+func (l *FieldList) UnmarshalTOML(v any) error {
+	var names []string
+	seen := map[string]bool{}
+	err := decodeArray(&names, v, `fields like ["server_name"]`, func(e any) (string, error) {
+		s, ok := e.(string)
+		switch {
+		case !ok:
+			return "", fmt.Errorf(`want fields as strings like "server_name", got %s`, describe(e))
+		case !slices.Contains(ExtraFields, s):
+			return "", fmt.Errorf("unknown field %q: want one of %s", s, oneOf(ExtraFields))
+		case seen[s]:
+			return "", fmt.Errorf("field %q is already given", s)
+		}
+		seen[s] = true
+		return s, nil
+	})
+	if err != nil {
+		return err
+	}
+	*l = names
+	return nil
+}
