@@ -179,7 +179,7 @@ func (p *pia) fire(n *node, k int, d uint8) {
 	p.left--
 	rules := n.s.in.rules
 	if a := rules[k].enables; a != nil {
-		p.enable(n, a)
+		p.enable(n, a, rules[k])
 	}
 	for q, r := range rules {
 		if r != nil && r.needs == k && p.rules[q].matched[d^1] && !p.rules[q].fired {
@@ -190,7 +190,7 @@ func (p *pia) fire(n *node, k int, d uint8) {
 
 // enable attaches a to n unless a live instance is there, and replays the buffered
 // chunks into it.
-func (p *pia) enable(n *node, a *Analyzer) {
+func (p *pia) enable(n *node, a *Analyzer, rule *Rule) {
 	in := n.s.in
 	if !in.enabled[a.id] || a.New == nil || n.live(a) {
 		return
@@ -202,7 +202,11 @@ func (p *pia) enable(n *node, a *Analyzer) {
 	if !a.parses(want) {
 		return
 	}
-	i := n.attach(a)
+	how := Outcome{Via: ViaSignature, Rule: rule.Name}
+	if n.owner != nil {
+		how.Parent = n.owner.a.id
+	}
+	i := n.attachVia(a, how)
 	for _, c := range p.chunks {
 		if c.gap > 0 {
 			i.gap(c.isOrig, c.gap)

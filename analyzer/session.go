@@ -17,7 +17,11 @@ type Session struct {
 	conn    uint64
 	proto   Transport
 	root    node
-	partial bool // the host's Partial, read once per delivery
+	partial bool      // the host's Partial, read once per delivery
+	off     [2]uint64 // bytes delivered so far per direction (gaps included)
+	cur     bool      // the direction being delivered (isOrig)
+	changed bool      // an outcome changed since Outcomes last built them
+	outs    []Outcome // the outcomes as Outcomes last built them; never changed once returned
 }
 
 // node is where analyzers attach: the connection itself, or the inside of a tunnel
@@ -25,7 +29,8 @@ type Session struct {
 type node struct {
 	s     *Session
 	insts []*instance
-	pia   *pia // nil once its window closed
+	pia   *pia      // nil once its window closed
+	owner *instance // for a tunnel: the analyzer whose payload it carries
 }
 
 // instance is one analyzer attached to a connection.
@@ -39,6 +44,7 @@ type instance struct {
 	stopped   bool        // detached (violation) or done (Stop, gap)
 	children  []*instance // children, and the parsers inside its tunnels
 	tunnels   []*node
+	out       Outcome
 }
 
 // NewSession starts inspecting the connection conn (the host's handle) of
@@ -81,11 +87,16 @@ func (n *node) release() {
 	}
 }
 
-// attach attaches a new instance of a to n and returns it.
-func (n *node) attach(a *Analyzer) *instance {
-	i := &instance{a: a, p: a.New(), node: n}
+// attach attaches a new instance of a to n, as by its port, and returns it.
+func (n *node) attach(a *Analyzer) *instance { return n.attachVia(a, Outcome{Via: ViaPort}) }
+
+// attachVia attaches a new instance of a to n and returns it; how says how it came.
+func (n *node) attachVia(a *Analyzer, how Outcome) *instance {
+	i := &instance{a: a, p: a.New(), node: n, out: how}
+	i.out.Analyzer = a.id
 	i.ctx = Ctx{s: n.s, i: i}
 	n.insts = append(n.insts, i)
+	n.s.changed = true
 	return i
 }
 
@@ -106,12 +117,14 @@ func (s *Session) Data(isOrig bool, data []byte) {
 	}
 	s.partial = s.proto == TCP && s.in.host.Partial(s.conn)
 	s.root.data(isOrig, data)
+	s.off[dirIndex(isOrig)] += uint64(len(data))
 }
 
 // Gap reports n bytes of one direction that were not captured.
 func (s *Session) Gap(isOrig bool, n uint64) {
 	s.partial = s.proto == TCP && s.in.host.Partial(s.conn)
 	s.root.gap(isOrig, n)
+	s.off[dirIndex(isOrig)] += n
 }
 
 // End reports that one direction ended (its FIN).
@@ -140,9 +153,14 @@ func (n *node) gap(isOrig bool, size uint64) {
 }
 
 func (i *instance) data(isOrig bool, data []byte) {
-	if i.stopped || i.a.SkipPartial && i.ctx.s.partial {
+	if i.stopped {
 		return
 	}
+	if i.a.SkipPartial && i.ctx.s.partial {
+		i.out.Partial = true
+		return
+	}
+	i.ctx.s.cur = isOrig
 	i.p.Data(&i.ctx, isOrig, data)
 }
 
@@ -150,7 +168,9 @@ func (i *instance) gap(isOrig bool, n uint64) {
 	if i.stopped || i.a.SkipPartial && i.ctx.s.partial {
 		return
 	}
+	i.ctx.s.cur = isOrig
 	if i.a.StopAtGap {
+		i.decide(VerdictGap, isOrig)
 		i.stop()
 		return
 	}
@@ -161,6 +181,7 @@ func (i *instance) end(isOrig bool) {
 	if i.stopped {
 		return
 	}
+	i.ctx.s.cur = isOrig
 	i.p.End(&i.ctx, isOrig)
 }
 
@@ -237,6 +258,7 @@ func (c *Ctx) Confirm() {
 		return
 	}
 	i.confirmed = true
+	i.decide(VerdictConfirmed, true)
 	h := c.s.in.host
 	h.AddService(c.s.conn, i.a.id)
 	if i.a.LongLived {
@@ -259,12 +281,18 @@ func (c *Ctx) Violation() {
 	if h.Size(c.s.conn) > ViolationLimit {
 		return
 	}
+	i.decide(VerdictViolation, c.s.cur)
 	i.stop()
 	h.RemoveService(c.s.conn, i.a.id)
 }
 
 // Stop says the parser needs no more data; it is not a violation.
-func (c *Ctx) Stop() { c.i.stop() }
+func (c *Ctx) Stop() {
+	if !c.i.confirmed {
+		c.i.decide(VerdictStopped, c.s.cur)
+	}
+	c.i.stop()
+}
 
 // Name records a name learned on the connection (the first of each kind counts).
 func (c *Ctx) Name(kind NameKind, name string) {
@@ -303,9 +331,10 @@ func (c *Ctx) Child(name string) *Child {
 	if a == nil || a.New == nil || !c.s.in.enabled[a.id] {
 		return nil
 	}
-	ch := &instance{a: a, p: a.New(), parent: c.i}
+	ch := &instance{a: a, p: a.New(), parent: c.i, out: Outcome{Analyzer: a.id, Via: ViaParent, Parent: c.i.a.id}}
 	ch.ctx = Ctx{s: c.s, i: ch}
 	c.i.children = append(c.i.children, ch)
+	c.s.changed = true
 	return &Child{i: ch}
 }
 
@@ -313,7 +342,7 @@ func (c *Ctx) Child(name string) *Child {
 // CONNECT or upgrade, WebSocket, SOCKS): its byte 0 is the first tunnelled byte, it
 // has a fresh DPD window, and it sees TCP whatever the connection's transport.
 func (c *Ctx) Tunnel() *Child {
-	n := &node{s: c.s, pia: c.s.in.newPIA(TCP)}
+	n := &node{s: c.s, pia: c.s.in.newPIA(TCP), owner: c.i}
 	c.i.tunnels = append(c.i.tunnels, n)
 	return &Child{n: n}
 }

@@ -47,7 +47,7 @@ func TestSessionRules(t *testing.T) {
 		{"port analyzer confirms", script{Resp: "10.0.0.2:80", Steps: []step{o(get), r(ok)}}, "http", false},
 		{"signature on another port", script{Resp: "10.0.0.2:9999", Steps: []step{o(get), r(ok)}}, "http", false},
 		{"server signature alone confirms nothing", script{Resp: "10.0.0.2:9999", Steps: []step{r(ok)}}, "", false},
-		{"violation within 10 KiB removes", script{Resp: "10.0.0.2:80", Steps: []step{o(get), r("SSH-2.0-x\r\n")}}, "", true},
+		{"violation within 10 KiB removes", script{Resp: "10.0.0.2:80", Steps: []step{o(get), r("SSH-2.0-x\r\n")}}, "", false},
 		{"violation after 10 KiB is ignored", script{Resp: "10.0.0.2:80", Steps: []step{
 			o("POST / HTTP/1.1\r\nContent-Length: 10240\r\n\r\n"), o(big), r("SSH-2.0-x\r\n")}}, "http", true},
 		{"disabled analyzer", script{Analyzers: []string{"test-echo"}, Resp: "10.0.0.2:80", Steps: []step{o(get)}}, "", false},
@@ -178,4 +178,48 @@ func TestConfig(t *testing.T) {
 	if h.service() != "http" {
 		t.Errorf("registered port: service %q, want http", h.service())
 	}
+}
+
+func TestOutcomes(t *testing.T) {
+	h := &fakeHost{id: ConnID{Orig: netip.MustParseAddrPort("10.0.0.1:1"), Resp: netip.MustParseAddrPort("10.0.0.2:80"), Transport: TCP}}
+	in, err := New(Config{}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := in.NewSession(1, TCP, 80, false)
+	req := "GET / HTTP/1.1\r\n\r\n"
+	s.Data(true, []byte(req))
+	first := s.Outcomes()
+	if len(first) != 1 || first[0].Verdict != VerdictConfirmed || first[0].Via != ViaPort || !first[0].Orig || first[0].At != 0 {
+		t.Fatalf("after the request: %+v", first)
+	}
+	s.Data(false, []byte("SSH-2.0-x\r\n"))
+	got := s.Outcomes()
+	if got[0].Verdict != VerdictConfirmed {
+		t.Errorf("an outcome already returned changed: %+v", got[0])
+	}
+	want := "http: confirmed (attached by port), on the originator's data at byte 0"
+	if got[0].String() != want {
+		t.Errorf("outcome %q, want %q", got[0].String(), want)
+	}
+	if first[0].Verdict != VerdictConfirmed {
+		t.Error("the first slice was changed")
+	}
+	s.Release()
+
+	s = in.NewSession(1, TCP, 9999, false)
+	s.Data(true, []byte(req))
+	got = s.Outcomes()
+	if len(got) != 1 || got[0].Via != ViaSignature || got[0].Rule != "http-c" {
+		t.Errorf("by signature: %+v", got)
+	}
+	s.Release()
+
+	s = in.NewSession(1, TCP, 80, false)
+	s.Data(true, []byte("\x01\x02\r\n"))
+	if got := s.Outcomes(); len(got) != 1 || got[0].Verdict != VerdictViolation ||
+		got[0].String() != "http: ruled out: protocol violation (attached by port), on the originator's data at byte 0" {
+		t.Errorf("violation: %+v %s", got, got[0])
+	}
+	s.Release()
 }

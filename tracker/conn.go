@@ -83,7 +83,7 @@ type conn struct {
 	// order, the inspection under way, the names learned on the wire.
 	svc    [maxServices]analyzer.ID
 	insp   uint32 // Tracker.insps index + 1; 0 = none
-	names  uint32 // Tracker.names index + 1; 0 = none
+	info   uint32 // Tracker.infos index + 1; 0 = none
 	flags2 uint8
 }
 

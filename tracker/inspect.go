@@ -257,6 +257,9 @@ func (t *Tracker) checkInspection(c *conn, x *inspection) {
 // endInspection drops c's inspection: c is decided.
 func (t *Tracker) endInspection(c *conn) {
 	x := t.insps[c.insp-1]
+	if outs := x.sess.Outcomes(); len(outs) > 0 {
+		t.infoOf(c).analyzers = outs
+	}
 	x.sess.Release()
 	x.sess = nil
 	for s := range x.cs.side {
@@ -326,22 +329,54 @@ func service(c *conn) string {
 	return b.String()
 }
 
-// namesOf returns c's names, or nil.
-func (t *Tracker) namesOf(c *conn) *Names {
-	if c.names == 0 {
-		return nil
-	}
-	return t.names[c.names-1]
+// connInfo is what a connection learned on the wire: its names and what its
+// analyzers decided. Both are immutable once a Record holds them.
+type connInfo struct {
+	names     *Names
+	analyzers []analyzer.Outcome
 }
 
-// freeNames releases c's names.
-func (t *Tracker) freeNames(c *conn) {
-	if c.names == 0 {
+// infoOf returns c's info slot, creating it.
+func (t *Tracker) infoOf(c *conn) *connInfo {
+	if c.info == 0 {
+		if k := len(t.infoFree); k > 0 {
+			c.info = t.infoFree[k-1] + 1
+			t.infoFree = t.infoFree[:k-1]
+		} else {
+			t.infos = append(t.infos, connInfo{})
+			c.info = uint32(len(t.infos))
+		}
+	}
+	return &t.infos[c.info-1]
+}
+
+// namesOf returns c's names, or nil.
+func (t *Tracker) namesOf(c *conn) *Names {
+	if c.info == 0 {
+		return nil
+	}
+	return t.infos[c.info-1].names
+}
+
+// analyzersOf returns what c's analyzers decided so far, or nil.
+func (t *Tracker) analyzersOf(c *conn) []analyzer.Outcome {
+	if c.insp != 0 {
+		return t.insps[c.insp-1].sess.Outcomes()
+	}
+	if c.info == 0 {
+		return nil
+	}
+	return t.infos[c.info-1].analyzers
+}
+
+// freeInfo releases c's info.
+func (t *Tracker) freeInfo(c *conn) {
+	if c.info == 0 {
 		return
 	}
-	t.names[c.names-1] = nil
-	t.namesFree = append(t.namesFree, c.names-1)
-	c.names = 0
+	t.infos[c.info-1] = connInfo{}
+	t.infoFree = append(t.infoFree, c.info-1)
+	c.info = 0
 }
 
 // tunnelConfirm confirms the tunnel analyzer of kind on the outer connection c
@@ -456,22 +491,9 @@ func (h *host) Name(handle uint64, kind analyzer.NameKind, name string) {
 	}
 	t := (*Tracker)(h)
 	old := t.namesOf(c)
-	n := old.set(kind, name)
-	if n == old {
-		return
+	if n := old.set(kind, name); n != old {
+		t.infoOf(c).names = n
 	}
-	if c.names != 0 {
-		t.names[c.names-1] = n
-		return
-	}
-	if k := len(t.namesFree); k > 0 {
-		c.names = t.namesFree[k-1] + 1
-		t.namesFree = t.namesFree[:k-1]
-		t.names[c.names-1] = n
-		return
-	}
-	t.names = append(t.names, n)
-	c.names = uint32(len(t.names))
 }
 
 func (h *host) Answer(name string, addr netip.Addr) { h.pdns.add(addr, name) }

@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"strconv"
 	"time"
+
+	"github.com/flowtop/flowtop/analyzer"
 )
 
 // Record is the final, immutable summary of a removed connection: one conn.log line.
@@ -21,6 +23,9 @@ type Record struct {
 	// endpoints (passive DNS).
 	Names              *Names
 	OrigName, RespName string
+	// Analyzers say what became of each protocol analyzer attached to the
+	// connection (shared, never changed).
+	Analyzers []analyzer.Outcome
 
 	// Duration is last_time - ts. HasDuration is false when it is not positive, and then
 	// Duration, OrigBytes and RespBytes are unset in conn.log.

@@ -69,8 +69,8 @@ type Tracker struct {
 	insp      *analyzer.Inspector // service identification; nil when off
 	insps     []*inspection       // inspections under way, by conn.insp-1
 	inspFree  []uint32
-	names     []*Names // names learned on the wire, by conn.names-1
-	namesFree []uint32
+	infos     []connInfo // names and analyzer outcomes, by conn.info-1
+	infoFree  []uint32
 	pdns      passiveDNS
 	closing   bool // a removed connection's inspection is flushed: violations do not count
 	dnsOn     bool // the DNS analyzer runs: its session timer expires UDP DNS connections
@@ -551,7 +551,7 @@ func (t *Tracker) removeConn(c *conn, reason RemoveReason) {
 		c.tcp = 0
 	}
 	t.freeExtra(c)
-	t.freeNames(c)
+	t.freeInfo(c)
 	t.free = append(t.free, c.idx)
 }
 
@@ -588,6 +588,7 @@ func (t *Tracker) fillFigures(c *conn, r *Record) {
 		RespIPBytes: c.ipBytes[rs],
 		Service:     service(c),
 		Names:       t.namesOf(c),
+		Analyzers:   t.analyzersOf(c),
 	}
 	if t.pdns.cur != nil {
 		r.OrigName, r.RespName = t.pdns.lookup(r.OrigH), t.pdns.lookup(r.RespH)
