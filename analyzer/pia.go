@@ -1,5 +1,7 @@
 package analyzer
 
+import "bytes"
+
 // The DPD window (dpd_buffer_size, dpd_max_packets): chunk i is matched while the
 // chunks before it total at most dpdBufferSize bytes and number at most
 // dpdMaxChunks (service-detection.md §2.5).
@@ -8,12 +10,17 @@ const (
 	dpdMaxChunks  = 100
 )
 
-// chunk is a buffered delivery: data of one direction, or a gap.
+// chunk is a buffered delivery: data of one direction (at start:end of that
+// direction's pia.data), or a gap.
 type chunk struct {
 	isOrig     bool
-	start, end int    // data, in pia.buf
+	start, end int
 	gap        uint64 // a gap of this many bytes, when non-zero
 }
+
+// maxPending is how many line starts a line rule may be waiting on at once in one
+// direction before it falls back to matching the whole stream.
+const maxPending = 4
 
 // ruleState is one rule's progress on a connection.
 type ruleState struct {
@@ -21,6 +28,11 @@ type ruleState struct {
 	firedDir uint8
 	matched  [2]bool // the pattern matched in that direction, waiting for Needs
 	dead     [2]bool // TCP: the pattern can no longer match in that direction
+	// Line rules on TCP: the line starts whose pattern may still match as data
+	// comes, by direction; full says there were too many, and Match runs instead.
+	npend [2]uint8
+	full  [2]bool
+	pend  [2][maxPending]uint32
 }
 
 // pia is Zeek's protocol identification analyzer: it buffers the first chunks of
@@ -29,11 +41,11 @@ type ruleState struct {
 // the buffer into it.
 type pia struct {
 	tcp    bool
-	buf    []byte
 	chunks []chunk
-	stream [2][]byte // TCP: each direction's data so far, for matching
+	data   [2][]byte // each direction's buffered data: its stream so far (TCP), its datagrams (UDP)
 	rules  []ruleState
-	left   int // rules that have not fired
+	left   int      // rules that can still fire
+	starts []uint32 // scratch: the line starts the current chunk adds
 }
 
 func (in *Inspector) newPIA(proto Transport) *pia {
@@ -57,15 +69,17 @@ func (in *Inspector) newPIA(proto Transport) *pia {
 // releasePIA keeps p's buffers for the next connection.
 func (in *Inspector) releasePIA(p *pia) {
 	*p = pia{
-		buf:    p.buf[:0],
 		chunks: p.chunks[:0],
-		stream: [2][]byte{p.stream[0][:0], p.stream[1][:0]},
+		data:   [2][]byte{p.data[0][:0], p.data[1][:0]},
 		rules:  p.rules,
+		starts: p.starts[:0],
+	}
+	for d := range p.data {
+		if cap(p.data[d]) > 4*dpdBufferSize {
+			p.data[d] = nil // a large chunk: do not keep it for every connection
+		}
 	}
 	clear(p.rules)
-	if cap(p.buf) > 4*dpdBufferSize {
-		p.buf = nil
-	}
 	in.piaFree = append(in.piaFree, p)
 }
 
@@ -100,28 +114,30 @@ func dirIndex(isOrig bool) uint8 {
 // chunk buffers and matches one delivery of n's connection (data, or a gap of
 // gapLen bytes), then closes the window when it is full.
 func (p *pia) chunk(n *node, isOrig bool, data []byte, gapLen uint64) {
-	start := len(p.buf)
-	p.buf = append(p.buf, data...)
-	p.chunks = append(p.chunks, chunk{isOrig: isOrig, start: start, end: len(p.buf), gap: gapLen})
+	d := dirIndex(isOrig)
+	start := len(p.data[d])
+	p.data[d] = append(p.data[d], data...)
+	p.chunks = append(p.chunks, chunk{isOrig: isOrig, start: start, end: len(p.data[d]), gap: gapLen})
 	if len(data) > 0 {
-		d := dirIndex(isOrig)
-		in := data
+		in := p.data[d][start:]
 		if p.tcp {
-			p.stream[d] = append(p.stream[d], data...)
-			in = p.stream[d]
+			in = p.data[d] // a TCP direction is one stream
 		}
-		p.match(n, isOrig, in, len(data))
+		p.match(n, isOrig, in, start)
 	}
-	// n.pia is nil when the match closed the window already (left == 0).
-	if n.pia == p && (len(p.buf) > dpdBufferSize || len(p.chunks) > dpdMaxChunks || p.left == 0) {
+	// n.pia is nil when the match closed the window already.
+	if n.pia == p && (len(p.data[0])+len(p.data[1]) > dpdBufferSize || len(p.chunks) > dpdMaxChunks || p.left == 0) {
 		n.release()
 	}
 }
 
-// match runs the rules not yet fired on a direction's data.
-func (p *pia) match(n *node, isOrig bool, data []byte, size int) {
+// match runs the rules not yet fired on a direction's data; old is how much of it
+// the earlier chunks held (TCP).
+func (p *pia) match(n *node, isOrig bool, data []byte, old int) {
 	rules := n.s.in.rules
 	d := dirIndex(isOrig)
+	p.starts = p.starts[:0]
+	startsDone := false
 	for k, r := range rules {
 		if r == nil {
 			continue
@@ -143,10 +159,20 @@ func (p *pia) match(n *node, isOrig bool, data []byte, size int) {
 				continue
 			}
 		}
-		if !p.tcp && (r.MinSize > 0 && size < r.MinSize || r.MaxSize > 0 && size > r.MaxSize) {
+		if !p.tcp && (r.MinSize > 0 && len(data) < r.MinSize || r.MaxSize > 0 && len(data) > r.MaxSize) {
 			continue
 		}
-		switch r.Match(data) {
+		var res Result
+		if r.AtLine != nil && p.tcp && !st.full[d] {
+			if !startsDone {
+				p.starts = lineStarts(p.starts, data, old)
+				startsDone = true
+			}
+			res = p.matchLines(st, d, r, data)
+		} else {
+			res = r.Match(data)
+		}
+		switch res {
 		case Fail:
 			if p.tcp {
 				p.died(r, k, d)
@@ -166,6 +192,66 @@ func (p *pia) match(n *node, isOrig bool, data []byte, size int) {
 			}
 		}
 	}
+}
+
+// lineStarts appends to starts the line starts of data that its last chunk, after
+// old bytes, added: the stream's start, and the offset after each CR or LF.
+func lineStarts(starts []uint32, data []byte, old int) []uint32 {
+	if old == 0 {
+		starts = append(starts, 0)
+	}
+	rest := data[old:]
+	base := old
+	for len(rest) > 0 {
+		i := bytes.IndexByte(rest, '\n')
+		j := bytes.IndexByte(rest, '\r')
+		if i < 0 || j >= 0 && j < i {
+			i = j
+		}
+		if i < 0 {
+			break
+		}
+		starts = append(starts, uint32(base+i+1))
+		rest = rest[i+1:]
+		base += i + 1
+	}
+	return starts
+}
+
+// matchLines runs a line rule (`(|.*[\r\n])P`) incrementally: P at the line starts
+// that may still match, then at the new ones. Positions where P failed are never
+// tried again, so each byte is looked at about once however the stream is cut.
+func (p *pia) matchLines(st *ruleState, d uint8, r *Rule, data []byte) Result {
+	kept := 0
+	try := func(pos uint32) bool {
+		switch r.AtLine(data[pos:]) {
+		case Match:
+			return true
+		case More:
+			if kept < maxPending {
+				st.pend[d][kept] = pos
+			}
+			kept++
+		}
+		return false
+	}
+	for _, pos := range st.pend[d][:st.npend[d]] {
+		if try(pos) {
+			return Match
+		}
+	}
+	for _, pos := range p.starts {
+		if try(pos) {
+			return Match
+		}
+	}
+	if kept > maxPending {
+		// Too many places to wait on: match the whole stream from now on.
+		st.full[d] = true
+		return r.Match(data)
+	}
+	st.npend[d] = uint8(kept)
+	return More // a later line may still match
 }
 
 // fire fires rule k, matched in direction d, and then every rule that was waiting
@@ -211,7 +297,7 @@ func (p *pia) enable(n *node, a *Analyzer, rule *Rule) {
 		if c.gap > 0 {
 			i.gap(c.isOrig, c.gap)
 		} else if c.end > c.start {
-			i.data(c.isOrig, p.buf[c.start:c.end])
+			i.data(c.isOrig, p.data[dirIndex(c.isOrig)][c.start:c.end])
 		}
 	}
 }

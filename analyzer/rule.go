@@ -34,6 +34,11 @@ type Rule struct {
 	Pattern string
 	// Match tests the data of one direction seen so far (TCP) or one datagram (UDP).
 	Match func(data []byte) Result
+	// AtLine, for a pattern of the form `(|.*[\r\n])P`, matches P alone at the
+	// start of its argument. On TCP the PIA then tries it only at the line starts
+	// a chunk adds and at those still waiting for data, instead of running Match
+	// over the whole stream for every chunk (rule_test.go holds the two to agree).
+	AtLine func(data []byte) Result
 	// MinSize and MaxSize bound the datagram's payload size (payload-size); 0 is
 	// no bound.
 	MinSize, MaxSize int

@@ -38,11 +38,44 @@ func latin1(b []byte) string {
 
 var _ = utf8.RuneLen
 
+// atLines is `(|.*[\r\n])P` evaluated with a line rule's AtLine, as the PIA does
+// it over a whole stream at once.
+func atLines(r *Rule, data []byte) Result {
+	var p pia
+	st := &ruleState{}
+	p.starts = lineStarts(nil, data, 0)
+	return p.matchLines(st, 0, r, data)
+}
+
 // checkRuleOn compares r.Match on data with the pattern: Match exactly when the
 // pattern matches a prefix, and Fail only when no suffix makes it match (tried
-// with suffixes drawn from the data and from the pattern's alphabet).
+// with suffixes drawn from the data and from the pattern's alphabet). A line rule's
+// AtLine, applied at every line start, must agree with Match, also when the data
+// arrives cut in two.
 func checkRuleOn(t testing.TB, r *Rule, re *regexp.Regexp, data []byte, rng *rand.Rand) {
 	t.Helper()
+	if r.AtLine != nil {
+		if a, m := atLines(r, data) == Match, r.Match(data) == Match; a != m {
+			t.Fatalf("rule %s on %q: AtLine at the line starts says match=%v, Match says %v", r.Name, data, a, m)
+		}
+		if len(data) > 1 {
+			cut := rng.IntN(len(data))
+			var p pia
+			st := &ruleState{}
+			p.starts = lineStarts(nil, data[:cut], 0)
+			first := p.matchLines(st, 0, r, data[:cut])
+			p.starts = lineStarts(p.starts[:0], data, cut)
+			var second Result
+			if st.full[0] { // as the PIA does after too many pending line starts
+				second = r.Match(data)
+			} else {
+				second = p.matchLines(st, 0, r, data)
+			}
+			if got, want := first == Match || second == Match, r.Match(data) == Match; got != want {
+				t.Fatalf("rule %s on %q cut at %d: incremental match=%v, Match says %v", r.Name, data, cut, got, want)
+			}
+		}
+	}
 	got := r.Match(data)
 	want := re.MatchString(latin1(data))
 	if (got == Match) != want {
