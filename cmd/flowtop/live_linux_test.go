@@ -67,6 +67,8 @@ func TestLiveHelper(t *testing.T) {
 	var err error
 	if len(f) == 3 && f[0] == "serve" {
 		err = liveServe(f[1], f[2])
+	} else if len(f) == 2 && f[0] == "services" {
+		err = liveServices(f[1])
 	} else {
 		err = fmt.Errorf("bad %s=%q", liveHelperEnv, mode)
 	}
