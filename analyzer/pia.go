@@ -28,6 +28,7 @@ type ruleState struct {
 	firedDir uint8
 	matched  [2]bool // the pattern matched in that direction, waiting for Needs
 	dead     [2]bool // TCP: the pattern can no longer match in that direction
+	out      bool    // the rule can no longer fire (counted out of pia.left)
 	// Line rules on TCP: the line starts whose pattern may still match as data
 	// comes, by direction; full says there were too many, and Match runs instead.
 	npend [2]uint8
@@ -41,6 +42,7 @@ type ruleState struct {
 // the buffer into it.
 type pia struct {
 	tcp    bool
+	live   [2][]uint8 // per direction, the rules that may still match there, in order
 	chunks []chunk
 	data   [2][]byte // each direction's buffered data: its stream so far (TCP), its datagrams (UDP)
 	rules  []ruleState
@@ -58,9 +60,18 @@ func (in *Inspector) newPIA(proto Transport) *pia {
 	}
 	p.tcp = proto == TCP
 	p.left = 0
-	for _, r := range in.rules {
+	for d := range p.live {
+		p.live[d] = p.live[d][:0]
+	}
+	for k, r := range in.rules {
 		if r != nil && (r.Transport == 0 || r.Transport == proto) && !(proto == UDP && r.Dir != Any) {
 			p.left++
+			if r.Dir != Resp {
+				p.live[0] = append(p.live[0], uint8(k))
+			}
+			if r.Dir != Orig {
+				p.live[1] = append(p.live[1], uint8(k))
+			}
 		}
 	}
 	return p
@@ -69,6 +80,7 @@ func (in *Inspector) newPIA(proto Transport) *pia {
 // releasePIA keeps p's buffers for the next connection.
 func (in *Inspector) releasePIA(p *pia) {
 	*p = pia{
+		live:   p.live,
 		chunks: p.chunks[:0],
 		data:   [2][]byte{p.data[0][:0], p.data[1][:0]},
 		rules:  p.rules,
@@ -83,25 +95,64 @@ func (in *Inspector) releasePIA(p *pia) {
 	in.piaFree = append(in.piaFree, p)
 }
 
-// died marks rule k dead in direction d, and counts it out when it can no longer
-// fire in any direction.
-func (p *pia) died(r *Rule, k int, d uint8) {
+// died marks rule k dead in direction d (its pattern can no longer match there),
+// and counts out the rules that can no longer fire at all because of it.
+func (p *pia) died(rules []*Rule, k int, d uint8) {
 	st := &p.rules[k]
+	if st.dead[d] {
+		return
+	}
 	st.dead[d] = true
-	switch r.Dir {
-	case Orig:
-		if d == 0 {
-			p.left--
-		}
-	case Resp:
-		if d == 1 {
-			p.left--
-		}
-	default:
-		if st.dead[d^1] && !st.matched[d^1] {
-			p.left--
+	p.check(rules, k)
+}
+
+// check counts rule k out when it can no longer fire, and then the rules that
+// need it.
+func (p *pia) check(rules []*Rule, k int) {
+	st := &p.rules[k]
+	if st.out || st.fired || p.canFire(rules, k) {
+		return
+	}
+	st.out = true
+	p.left--
+	for q, r := range rules {
+		if r != nil && r.needs == k {
+			p.check(rules, q)
 		}
 	}
+}
+
+// canFire reports whether rule k may still fire: in some direction its pattern
+// matched or may still match, and the rule it needs has fired, or may still fire,
+// in the other.
+func (p *pia) canFire(rules []*Rule, k int) bool {
+	r := rules[k]
+	for d := uint8(0); d < 2; d++ {
+		if r.Dir == Orig && d == 1 || r.Dir == Resp && d == 0 {
+			continue
+		}
+		if p.mayFireIn(rules, k, d) {
+			return true
+		}
+	}
+	return false
+}
+
+// mayFireIn reports whether rule k may still fire on data of direction d.
+func (p *pia) mayFireIn(rules []*Rule, k int, d uint8) bool {
+	st := &p.rules[k]
+	if st.dead[d] && !st.matched[d] {
+		return false
+	}
+	n := rules[k].needs
+	if n < 0 {
+		return true
+	}
+	need := &p.rules[n]
+	if need.fired {
+		return need.firedDir != d
+	}
+	return !need.out && p.mayFireIn(rules, n, d^1)
 }
 
 func dirIndex(isOrig bool) uint8 {
@@ -138,14 +189,19 @@ func (p *pia) match(n *node, isOrig bool, data []byte, old int) {
 	d := dirIndex(isOrig)
 	p.starts = p.starts[:0]
 	startsDone := false
-	for k, r := range rules {
-		if r == nil {
-			continue
-		}
+	live := p.live[d]
+	kept := live[:0] // the list is compacted as it is walked: done rules leave it
+	for _, kk := range live {
+		k := int(kk)
+		r := rules[k]
 		st := &p.rules[k]
-		if st.fired || st.matched[d] || st.dead[d] {
+		if st.fired || st.matched[d] || st.dead[d] || st.out {
 			continue
 		}
+		if r.needs >= 0 && p.tcp && !p.mayFireIn(rules, k, d) {
+			continue // what it needs will never fire in the other direction
+		}
+		kept = append(kept, kk)
 		if r.Transport != 0 && (r.Transport == TCP) != p.tcp {
 			continue
 		}
@@ -175,7 +231,7 @@ func (p *pia) match(n *node, isOrig bool, data []byte, old int) {
 		switch res {
 		case Fail:
 			if p.tcp {
-				p.died(r, k, d)
+				p.died(rules, k, d)
 			}
 		case Match:
 			if r.needs >= 0 {
@@ -188,10 +244,11 @@ func (p *pia) match(n *node, isOrig bool, data []byte, old int) {
 			}
 			p.fire(n, k, d)
 			if n.pia != p {
-				return
+				return // the window closed: p is released
 			}
 		}
 	}
+	p.live[d] = kept
 }
 
 // lineStarts appends to starts the line starts of data that its last chunk, after
