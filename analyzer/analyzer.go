@@ -147,6 +147,7 @@ var (
 	byID         []*Analyzer // index ID-1
 	byName       map[string]*Analyzer
 	allRules     []*Rule
+	numLineRules int // rules with AtLine
 )
 
 // register adds analyzers to the registry with the DPD rules that enable them (or
@@ -186,6 +187,10 @@ func registered() []*Analyzer {
 		slices.SortStableFunc(allRules, func(a, b *Rule) int { return strings.Compare(a.Name, b.Name) })
 		for i, r := range allRules {
 			r.index = i
+			if r.AtLine != nil {
+				r.line = numLineRules
+				numLineRules++
+			}
 			if i > 0 && allRules[i-1].Name == r.Name {
 				panic("analyzer: rule " + r.Name + " registered twice")
 			}
@@ -197,6 +202,7 @@ func registered() []*Analyzer {
 					panic("analyzer: rule " + r.Name + " needs unknown rule " + r.Needs)
 				}
 				r.needs = i
+				allRules[i].neededBy = append(allRules[i].neededBy, r.index)
 			} else {
 				r.needs = -1
 			}

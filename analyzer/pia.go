@@ -22,15 +22,20 @@ type chunk struct {
 // direction before it falls back to matching the whole stream.
 const maxPending = 4
 
-// ruleState is one rule's progress on a connection.
+// ruleState is one rule's progress on a connection; small, as a connection holds
+// one for every rule.
 type ruleState struct {
 	fired    bool
 	firedDir uint8
 	matched  [2]bool // the pattern matched in that direction, waiting for Needs
 	dead     [2]bool // TCP: the pattern can no longer match in that direction
 	out      bool    // the rule can no longer fire (counted out of pia.left)
-	// Line rules on TCP: the line starts whose pattern may still match as data
-	// comes, by direction; full says there were too many, and Match runs instead.
+}
+
+// lineState is a line rule's progress on a TCP connection: by direction, the line
+// starts whose pattern may still match as data comes; full says there were too
+// many, and Match runs instead.
+type lineState struct {
 	npend [2]uint8
 	full  [2]bool
 	pend  [2][maxPending]uint32
@@ -46,8 +51,9 @@ type pia struct {
 	chunks []chunk
 	data   [2][]byte // each direction's buffered data: its stream so far (TCP), its datagrams (UDP)
 	rules  []ruleState
-	left   int      // rules that can still fire
-	starts []uint32 // scratch: the line starts the current chunk adds
+	lines  []lineState // by Rule.line
+	left   int         // rules that can still fire
+	starts []uint32    // scratch: the line starts the current chunk adds
 }
 
 func (in *Inspector) newPIA(proto Transport) *pia {
@@ -56,7 +62,7 @@ func (in *Inspector) newPIA(proto Transport) *pia {
 		p = in.piaFree[n-1]
 		in.piaFree = in.piaFree[:n-1]
 	} else {
-		p = &pia{rules: make([]ruleState, len(in.rules))}
+		p = &pia{rules: make([]ruleState, len(in.rules)), lines: make([]lineState, numLineRules)}
 	}
 	p.tcp = proto == TCP
 	p.left = 0
@@ -84,8 +90,10 @@ func (in *Inspector) releasePIA(p *pia) {
 		chunks: p.chunks[:0],
 		data:   [2][]byte{p.data[0][:0], p.data[1][:0]},
 		rules:  p.rules,
+		lines:  p.lines,
 		starts: p.starts[:0],
 	}
+	clear(p.lines)
 	for d := range p.data {
 		if cap(p.data[d]) > 4*dpdBufferSize {
 			p.data[d] = nil // a large chunk: do not keep it for every connection
@@ -115,8 +123,8 @@ func (p *pia) check(rules []*Rule, k int) {
 	}
 	st.out = true
 	p.left--
-	for q, r := range rules {
-		if r != nil && r.needs == k {
+	for _, q := range allRules[k].neededBy {
+		if rules[q] != nil {
 			p.check(rules, q)
 		}
 	}
@@ -219,12 +227,12 @@ func (p *pia) match(n *node, isOrig bool, data []byte, old int) {
 			continue
 		}
 		var res Result
-		if r.AtLine != nil && p.tcp && !st.full[d] {
+		if r.AtLine != nil && p.tcp && !p.lines[r.line].full[d] {
 			if !startsDone {
 				p.starts = lineStarts(p.starts, data, old)
 				startsDone = true
 			}
-			res = p.matchLines(st, d, r, data)
+			res = p.matchLines(&p.lines[r.line], d, r, data)
 		} else {
 			res = r.Match(data)
 		}
@@ -278,7 +286,7 @@ func lineStarts(starts []uint32, data []byte, old int) []uint32 {
 // matchLines runs a line rule (`(|.*[\r\n])P`) incrementally: P at the line starts
 // that may still match, then at the new ones. Positions where P failed are never
 // tried again, so each byte is looked at about once however the stream is cut.
-func (p *pia) matchLines(st *ruleState, d uint8, r *Rule, data []byte) Result {
+func (p *pia) matchLines(st *lineState, d uint8, r *Rule, data []byte) Result {
 	kept := 0
 	try := func(pos uint32) bool {
 		switch r.AtLine(data[pos:]) {
@@ -324,8 +332,8 @@ func (p *pia) fire(n *node, k int, d uint8) {
 	if a := rules[k].enables; a != nil {
 		p.enable(n, a, rules[k])
 	}
-	for q, r := range rules {
-		if r != nil && r.needs == k && p.rules[q].matched[d^1] && !p.rules[q].fired {
+	for _, q := range allRules[k].neededBy {
+		if rules[q] != nil && p.rules[q].matched[d^1] && !p.rules[q].fired {
 			p.fire(n, q, d^1)
 		}
 	}

@@ -49,8 +49,10 @@ type Rule struct {
 	// rule's precondition.
 	Enables string
 
-	index   int
-	needs   int // index of Needs, -1 for none
-	enables *Analyzer
-	owner   *Analyzer
+	index    int
+	needs    int   // index of Needs, -1 for none
+	neededBy []int // the rules whose Needs this is
+	line     int   // for a line rule, its index among them
+	enables  *Analyzer
+	owner    *Analyzer
 }

@@ -42,7 +42,7 @@ var _ = utf8.RuneLen
 // it over a whole stream at once.
 func atLines(r *Rule, data []byte) Result {
 	var p pia
-	st := &ruleState{}
+	st := &lineState{}
 	p.starts = lineStarts(nil, data, 0)
 	return p.matchLines(st, 0, r, data)
 }
@@ -61,7 +61,7 @@ func checkRuleOn(t testing.TB, r *Rule, re *regexp.Regexp, data []byte, rng *ran
 		if len(data) > 1 {
 			cut := rng.IntN(len(data))
 			var p pia
-			st := &ruleState{}
+			st := &lineState{}
 			p.starts = lineStarts(nil, data[:cut], 0)
 			first := p.matchLines(st, 0, r, data[:cut])
 			p.starts = lineStarts(p.starts[:0], data, cut)
