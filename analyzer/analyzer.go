@@ -191,6 +191,17 @@ func registered() []*Analyzer {
 				r.line = numLineRules
 				numLineRules++
 			}
+			// A matcher's Fail is a promise that nothing appended can match, so
+			// what it says of one byte holds for every data starting with it.
+			for b := 0; b < 256; b++ {
+				one := []byte{byte(b)}
+				if r.Match(one) != Fail {
+					r.first[b>>6] |= 1 << (b & 63)
+				}
+				if r.AtLine != nil && r.AtLine(one) != Fail {
+					r.lineFirst[b>>6] |= 1 << (b & 63)
+				}
+			}
 			if i > 0 && allRules[i-1].Name == r.Name {
 				panic("analyzer: rule " + r.Name + " registered twice")
 			}

@@ -233,8 +233,10 @@ func (p *pia) match(n *node, isOrig bool, data []byte, old int) {
 				startsDone = true
 			}
 			res = p.matchLines(&p.lines[r.line], d, r, data)
-		} else {
+		} else if r.first.has(data[0]) {
 			res = r.Match(data)
+		} else {
+			res = Fail
 		}
 		switch res {
 		case Fail:
@@ -289,6 +291,9 @@ func lineStarts(starts []uint32, data []byte, old int) []uint32 {
 func (p *pia) matchLines(st *lineState, d uint8, r *Rule, data []byte) Result {
 	kept := 0
 	try := func(pos uint32) bool {
+		if int(pos) < len(data) && !r.lineFirst.has(data[pos]) {
+			return false // settled by its first byte
+		}
 		switch r.AtLine(data[pos:]) {
 		case Match:
 			return true

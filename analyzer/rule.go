@@ -53,6 +53,9 @@ type Rule struct {
 	needs    int   // index of Needs, -1 for none
 	neededBy []int // the rules whose Needs this is
 	line     int   // for a line rule, its index among them
+	// first is the set of bytes data may start with for Match not to fail, and
+	// lineFirst for AtLine: a byte outside it settles the rule at once.
+	first, lineFirst class
 	enables  *Analyzer
 	owner    *Analyzer
 }
