@@ -86,9 +86,10 @@ func (o Outcome) String() string {
 	return b.String()
 }
 
-// decide records i's verdict, reached on a direction's data.
+// decide records i's verdict, reached on a direction's data. The first counts,
+// but a violation overrides a confirmation: it removed the service.
 func (i *instance) decide(v Verdict, isOrig bool) {
-	if i.out.Verdict != VerdictPending {
+	if i.out.Verdict != VerdictPending && !(v == VerdictViolation && i.out.Verdict == VerdictConfirmed) {
 		return
 	}
 	s := i.ctx.s

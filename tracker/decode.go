@@ -512,11 +512,16 @@ func (d *decoder) walk(frame, data []byte, kind hdrKind, wireLen int, p *packet)
 				next = hdrIP
 			}
 		case hdrPPPoE:
-			// RFC 2516 session header (6 bytes) and the PPP protocol (2).
+			// RFC 2516 session header (6 bytes) and the PPP protocol (2). As Zeek
+			// does, what follows counts as captured only up to the header's payload
+			// length: the bytes after it (Ethernet padding) are not the packet's,
+			// and a datagram longer than that is a truncated capture.
 			if len(data) <= 8 {
 				return malformed, nil
 			}
-			next, payload = pppHeader(binary.BigEndian.Uint16(data[6:8])), data[8:]
+			n := max(int(binary.BigEndian.Uint16(data[4:6]))-2, 0)
+			next, payload = pppHeader(binary.BigEndian.Uint16(data[6:8])), data[8:8+min(n, len(data)-8)]
+			frame = frame[:offsetIn(frame, payload)+len(payload)]
 		case hdrPPP:
 			// LINKTYPE_PPP: after 0xff 0x03 (RFC 1662 address and control), or
 			// at once, the PPP protocol (RFC 1661).

@@ -75,7 +75,8 @@ func (l *refMPLS) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error
 
 // refPPPoE reads a PPPoE session header (RFC 2516 §4: version/type, code,
 // session id, length; 6 bytes) and the PPP protocol after it (RFC 1661), as
-// Zeek's PPPoE analyzer does: 0x0021 and 0x0057 carry IP.
+// Zeek's PPPoE analyzer does: 0x0021 and 0x0057 carry IP, and the payload ends
+// where the header's length says (refDecoder.decode cuts the frame there).
 type refPPPoE struct {
 	next    gopacket.LayerType
 	payload []byte
@@ -89,7 +90,12 @@ func (l *refPPPoE) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) erro
 		df.SetTruncated()
 		return refDecodeError("truncated PPPoE header")
 	}
-	l.payload, l.next = data[8:], refPPPNext(binary.BigEndian.Uint16(data[6:8]), data[8:])
+	n := max(int(binary.BigEndian.Uint16(data[4:6]))-2, 0)
+	l.payload = data[8 : 8+min(n, len(data)-8)]
+	l.next = refPPPNext(binary.BigEndian.Uint16(data[6:8]), l.payload)
+	if len(l.payload) == 0 {
+		l.next = gopacket.LayerTypeZero
+	}
 	return nil
 }
 

@@ -137,6 +137,12 @@ func (d *refDecoder) decode(data []byte, wireLen int, link layers.LinkType, p *r
 		}
 		return notIP
 	}
+	for _, lt := range d.decoded[:ipIdx] {
+		if lt == layers.LayerTypePPPoE {
+			// What follows PPPoE's payload length is not captured data.
+			data = data[:refOffsetIn(data, d.pppoe.payload)+len(d.pppoe.payload)]
+		}
+	}
 	if d.decoded[ipIdx] == layers.LayerTypeIPv4 {
 		return d.finishIPv4(data, wireLen, p)
 	}

@@ -205,9 +205,13 @@ func linkLayerFrames(eth4, eth6, qinq []byte) []testFrame {
 	labels := []byte{0, 0x10, 0x00, 0x40, 0, 0x20, 0x01, 0x40} // two entries, the second at the bottom
 	add(layers.LinkTypeEthernet, slices.Concat(ethType(0x8847), labels, ip4))
 	add(layers.LinkTypeEthernet, slices.Concat(ethType(0x8100), []byte{0, 5, 0x88, 0x47}, labels[4:], ip6))
-	pppoe := []byte{0x11, 0, 0, 1, 0, 0, 0, 0x21}
-	add(layers.LinkTypeEthernet, slices.Concat(qinq[:len(qinq)-2], []byte{0x88, 0x64}, pppoe, ip4))
-	add(layers.LinkTypeEthernet, slices.Concat(ethType(0x8864), pppoe[:6], []byte{0, 0x57}, ip6))
+	pppoe := func(proto uint16, ip []byte) []byte { // with its payload length
+		return binary.BigEndian.AppendUint16(binary.BigEndian.AppendUint16([]byte{0x11, 0, 0, 1}, uint16(2+len(ip))), proto)
+	}
+	add(layers.LinkTypeEthernet, slices.Concat(qinq[:len(qinq)-2], []byte{0x88, 0x64}, pppoe(0x21, ip4), ip4))
+	add(layers.LinkTypeEthernet, slices.Concat(ethType(0x8864), pppoe(0x57, ip6), ip6))
+	// Ethernet padding after a short PPPoE payload is not part of the packet.
+	add(layers.LinkTypeEthernet, slices.Concat(ethType(0x8864), pppoe(0x21, ip4), ip4, make([]byte, 6)))
 	add(linkTypePPP, slices.Concat([]byte{0, 0x57}, ip6))
 	add(linkTypePPP, slices.Concat([]byte{0xff, 0x03, 0, 0x21}, ip4))
 	add(linkTypePPPHDLC, slices.Concat([]byte{0xff, 0x03, 0x02, 0x81}, labels[4:], ip4))
@@ -538,5 +542,23 @@ func TestPcapngLinkTypes(t *testing.T) {
 	slices.Sort(ports)
 	if !slices.Equal(ports, []uint16{22, 80, 443}) {
 		t.Errorf("connections to ports %v, want 22, 80 and 443", ports)
+	}
+}
+
+// TestPPPoEPadding: the bytes after a PPPoE payload (Ethernet padding) are not
+// captured data, also when the IP header claims them (oracle l2-pppoe-over-qinq: a
+// bare ACK whose IP length counts 6 bytes of padding); the segment counts, but
+// its "payload" is not delivered.
+func TestPPPoEPadding(t *testing.T) {
+	ack := testSeg{src: testCli4, dst: testSrv4, sport: 40000, dport: 443, seq: 7, ack: 9, flags: flagACK}.build(t)
+	ip := bytes.Clone(ack[14 : 14+40])                          // the IPv4 and TCP headers, not the frame's own padding
+	binary.BigEndian.PutUint16(ip[2:4], uint16(len(ip)+6))      // the IP length counts the padding
+	hdr := []byte{0x11, 0, 0, 1, 0, byte(2 + len(ip)), 0, 0x21} // PPPoE: the real payload length
+	frame := slices.Concat(ack[:12], []byte{0x88, 0x64}, hdr, ip, make([]byte, 6))
+	var p packet
+	d := newDecoder(true)
+	d.frame(frame, testCI(frame, testEpoch), layers.LinkTypeEthernet, &p)
+	if p.res != decodedIP || p.l4Len != 26 || p.capLen != 20 {
+		t.Errorf("result %d, l4Len %d, capLen %d; want decoded IP, 26, 20", p.res, p.l4Len, p.capLen)
 	}
 }
