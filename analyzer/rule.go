@@ -56,6 +56,6 @@ type Rule struct {
 	// first is the set of bytes data may start with for Match not to fail, and
 	// lineFirst for AtLine: a byte outside it settles the rule at once.
 	first, lineFirst class
-	enables  *Analyzer
-	owner    *Analyzer
+	enables          *Analyzer
+	owner            *Analyzer
 }
