@@ -49,6 +49,7 @@ func matchCRLF(b []byte) Result {
 	return More
 }
 
+// crlf ends every RESP line.
 var crlf = []byte("\r\n")
 
 // matchRedisServer is redis-s: a line type byte and then a CRLF anywhere, or a
