@@ -72,8 +72,8 @@
 //	refresh = "500ms"
 //
 //	# The flow table's columns, in order. Columns are proto, orig, resp, service,
-//	# state, history, orig_bytes, resp_bytes, orig_pkts, resp_pkts, orig_rate,
-//	# resp_rate, duration, idle, start, uid and missed.
+//	# name, state, history, orig_bytes, resp_bytes, orig_pkts, resp_pkts,
+//	# orig_rate, resp_rate, duration, idle, start, uid and missed.
 //	columns = ["proto", "orig", "resp", "service", "state", "orig_rate", "resp_rate", "duration"]
 //
 //	# Rates in "bits" or "bytes" per second.
@@ -94,7 +94,7 @@
 //	# can serve only one of the actions listed here. The actions are quit, help,
 //	# filter, sort_next, sort_reverse, up, down, top, bottom, page_up, page_down,
 //	# detail, back, pause, thresholds, default_thresholds, extract, extract_all,
-//	# closed, units and alerts.
+//	# closed, units, names and alerts.
 //	[keys]
 //	quit = ["q", "ctrl+c"]
 //	pause = "space"

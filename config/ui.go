@@ -58,7 +58,7 @@ type UISection struct {
 // Columns are the names of the flow table's columns, the values allowed in
 // [ui] columns. The ui package knows each of them.
 var Columns = []string{
-	"proto", "orig", "resp", "service", "state", "history",
+	"proto", "orig", "resp", "service", "name", "state", "history",
 	"orig_bytes", "resp_bytes", "orig_pkts", "resp_pkts", "orig_rate", "resp_rate",
 	"duration", "idle", "start", "uid", "missed",
 }
@@ -68,7 +68,7 @@ var Actions = []string{
 	"quit", "help", "filter", "sort_next", "sort_reverse",
 	"up", "down", "top", "bottom", "page_up", "page_down",
 	"detail", "back", "pause", "thresholds", "default_thresholds",
-	"extract", "extract_all", "closed", "units", "alerts",
+	"extract", "extract_all", "closed", "units", "names", "alerts",
 }
 
 // ThemeName names a colour theme: a string, which must not be empty. Whether the

@@ -23,7 +23,7 @@ func TestUISection(t *testing.T) {
 [ui]
 theme = "high-contrast"
 refresh = "250ms"
-columns = ["proto", "orig", "resp", "service", "state", "history", "orig_bytes", "resp_bytes",
+columns = ["proto", "orig", "resp", "service", "name", "state", "history", "orig_bytes", "resp_bytes",
   "orig_pkts", "resp_pkts", "orig_rate", "resp_rate", "duration", "idle", "start", "uid", "missed"]
 units = "bytes"
 linger = "30s"
@@ -51,6 +51,7 @@ extract = "x"
 extract_all = "alt+x"
 closed = "c"
 units = "u"
+names = "N"
 alerts = ["a", "f12", "ctrl+@", "shift+tab"]
 `,
 			ui: UISection{
@@ -71,7 +72,7 @@ alerts = ["a", "f12", "ctrl+@", "shift+tab"]
 				"detail": {"enter"}, "back": {"esc", "backspace"}, "pause": {"p"},
 				"thresholds": {"t"}, "default_thresholds": {"T"},
 				"extract": {"x"}, "extract_all": {"alt+x"}, "closed": {"c"}, "units": {"u"},
-				"alerts": {"a", "f12", "ctrl+@", "shift+tab"},
+				"names": {"N"}, "alerts": {"a", "f12", "ctrl+@", "shift+tab"},
 			},
 		},
 		{
@@ -150,8 +151,8 @@ func TestUISectionAbsent(t *testing.T) {
 }
 
 func TestUIErrors(t *testing.T) {
-	allColumns := "proto, orig, resp, service, state, history, orig_bytes, resp_bytes, orig_pkts, resp_pkts, orig_rate, resp_rate, duration, idle, start, uid or missed"
-	allActions := "quit, help, filter, sort_next, sort_reverse, up, down, top, bottom, page_up, page_down, detail, back, pause, thresholds, default_thresholds, extract, extract_all, closed, units or alerts"
+	allColumns := "proto, orig, resp, service, name, state, history, orig_bytes, resp_bytes, orig_pkts, resp_pkts, orig_rate, resp_rate, duration, idle, start, uid or missed"
+	allActions := "quit, help, filter, sort_next, sort_reverse, up, down, top, bottom, page_up, page_down, detail, back, pause, thresholds, default_thresholds, extract, extract_all, closed, units, names or alerts"
 	badKey := `want a single character, "space", or a key name like "enter", "ctrl+c" or "f1"`
 	tests := []struct {
 		name string

@@ -2,11 +2,13 @@ package ui
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/flowtop/flowtop/themes"
 	"github.com/flowtop/flowtop/ui/explain"
 	"github.com/flowtop/flowtop/ui/flows"
 	"github.com/flowtop/flowtop/units"
@@ -21,44 +23,129 @@ type column struct {
 	right bool
 	sort  flows.Column // -1: not sortable
 	prio  int          // when the screen is too narrow, the lowest goes first
-	cell  func(c *cellContext, f *flows.Flow) string
+	// role, when not nil, gives a cell its own style in an ordinary row (not
+	// selected, closed or past a threshold, whose style prevails); "" keeps the row's.
+	role func(f *flows.Flow) themes.Role
+	cell func(c *cellContext, f *flows.Flow) string
 }
 
 // cellContext is what cells need besides the flow.
 type cellContext struct {
 	now   time.Time
 	bytes bool // rates in bytes per second
+	names bool // endpoints as names where known (the n key)
+	width int  // the width of the cell being made, for a cell that cuts itself; 0: any
 }
 
 var columns = []column{
-	{"proto", "PROTO", 6, 0, false, flows.ByProto, 90, func(_ *cellContext, f *flows.Flow) string { return f.Proto.Transport() }},
-	{"orig", "ORIGINATOR", 21, 47, false, flows.ByOrig, 100, func(_ *cellContext, f *flows.Flow) string { return f.Orig() }},
-	{"resp", "RESPONDER", 21, 47, false, flows.ByResp, 100, func(_ *cellContext, f *flows.Flow) string { return f.Resp() }},
-	{"service", "SERVICE", 10, 0, false, -1, 40, func(_ *cellContext, f *flows.Flow) string {
-		return explain.Service(f.Proto, f.RespP, f.OrigP)
-	}},
-	{"state", "STATE", 6, 0, false, flows.ByState, 95, func(_ *cellContext, f *flows.Flow) string { return f.ConnState }},
-	{"history", "HISTORY", 8, 16, false, -1, 50, func(_ *cellContext, f *flows.Flow) string { return f.History }},
-	{"orig_bytes", "ORIG B", 9, 0, true, flows.ByOrigBytes, 85, func(_ *cellContext, f *flows.Flow) string { return units.FormatBytes(f.OrigBytes) }},
-	{"resp_bytes", "RESP B", 9, 0, true, flows.ByRespBytes, 85, func(_ *cellContext, f *flows.Flow) string { return units.FormatBytes(f.RespBytes) }},
-	{"orig_pkts", "O PKT", 6, 0, true, flows.ByPkts, 55, func(_ *cellContext, f *flows.Flow) string { return units.FormatCount(f.OrigPkts) }},
-	{"resp_pkts", "R PKT", 6, 0, true, flows.ByPkts, 55, func(_ *cellContext, f *flows.Flow) string { return units.FormatCount(f.RespPkts) }},
-	{"orig_rate", "O RATE", 11, 0, true, flows.ByRate, 70, func(c *cellContext, f *flows.Flow) string { o, _ := f.Rates(c.now); return rate(c, f, o) }},
-	{"resp_rate", "R RATE", 11, 0, true, flows.ByRate, 70, func(c *cellContext, f *flows.Flow) string { _, r := f.Rates(c.now); return rate(c, f, r) }},
-	{"duration", "DURATION", 8, 0, true, flows.ByDuration, 65, func(_ *cellContext, f *flows.Flow) string { return shortDuration(f.Duration) }},
-	{"idle", "IDLE", 10, 0, true, flows.ByIdle, 60, func(c *cellContext, f *flows.Flow) string {
+	{"proto", "PROTO", 6, 0, false, flows.ByProto, 90, nil, func(_ *cellContext, f *flows.Flow) string { return f.Proto.Transport() }},
+	{"orig", "ORIGINATOR", 21, 47, false, flows.ByOrig, 100, nil, origCell},
+	{"resp", "RESPONDER", 21, 47, false, flows.ByResp, 100, nil, respCell},
+	{"service", "SERVICE", 10, 0, false, -1, 40, serviceRole, serviceCell},
+	// NAME goes before DURATION and IDLE, after the rates: it shows from about 120
+	// cells, where a table without it shows DURATION.
+	{"name", "NAME", 14, 40, false, -1, 67, nil, func(c *cellContext, f *flows.Flow) string { return cutStart(flowName(f), c.width) }},
+	{"state", "STATE", 6, 0, false, flows.ByState, 95, func(f *flows.Flow) themes.Role { return themes.StateRole(f.ConnState) },
+		func(_ *cellContext, f *flows.Flow) string { return f.ConnState }},
+	{"history", "HISTORY", 8, 16, false, -1, 50, nil, func(_ *cellContext, f *flows.Flow) string { return f.History }},
+	{"orig_bytes", "ORIG B", 9, 0, true, flows.ByOrigBytes, 85, nil, func(_ *cellContext, f *flows.Flow) string { return units.FormatBytes(f.OrigBytes) }},
+	{"resp_bytes", "RESP B", 9, 0, true, flows.ByRespBytes, 85, nil, func(_ *cellContext, f *flows.Flow) string { return units.FormatBytes(f.RespBytes) }},
+	{"orig_pkts", "O PKT", 6, 0, true, flows.ByPkts, 55, nil, func(_ *cellContext, f *flows.Flow) string { return units.FormatCount(f.OrigPkts) }},
+	{"resp_pkts", "R PKT", 6, 0, true, flows.ByPkts, 55, nil, func(_ *cellContext, f *flows.Flow) string { return units.FormatCount(f.RespPkts) }},
+	{"orig_rate", "O RATE", 11, 0, true, flows.ByRate, 70, nil, func(c *cellContext, f *flows.Flow) string { o, _ := f.Rates(c.now); return rate(c, f, o) }},
+	{"resp_rate", "R RATE", 11, 0, true, flows.ByRate, 70, nil, func(c *cellContext, f *flows.Flow) string { _, r := f.Rates(c.now); return rate(c, f, r) }},
+	{"duration", "DURATION", 8, 0, true, flows.ByDuration, 65, nil, func(_ *cellContext, f *flows.Flow) string { return shortDuration(f.Duration) }},
+	{"idle", "IDLE", 10, 0, true, flows.ByIdle, 60, nil, func(c *cellContext, f *flows.Flow) string {
 		if f.Closed && !f.Final() {
 			return f.Reason.String() // why it closed, e.g. "inactivity"
 		}
 		return shortDuration(c.now.Sub(f.Last()))
 	}},
-	{"start", "START", 12, 0, false, flows.ByStart, 30, func(_ *cellContext, f *flows.Flow) string { return f.TS.Local().Format("15:04:05.000") }},
-	{"uid", "UID", 18, 0, false, -1, 20, func(_ *cellContext, f *flows.Flow) string { return f.UID }},
-	{"missed", "MISSED", 8, 0, true, -1, 25, func(_ *cellContext, f *flows.Flow) string { return units.FormatBytes(f.MissedBytes) }},
+	{"start", "START", 12, 0, false, flows.ByStart, 30, nil, func(_ *cellContext, f *flows.Flow) string { return f.TS.Local().Format("15:04:05.000") }},
+	{"uid", "UID", 18, 0, false, -1, 20, nil, func(_ *cellContext, f *flows.Flow) string { return f.UID }},
+	{"missed", "MISSED", 8, 0, true, -1, 25, nil, func(_ *cellContext, f *flows.Flow) string { return units.FormatBytes(f.MissedBytes) }},
+}
+
+// origCell is the originator's endpoint: its address, or with names on (the n
+// key) the name passive DNS gave it, with the port.
+func origCell(c *cellContext, f *flows.Flow) string {
+	if c.names && f.OrigName != "" {
+		return hostPort(f.OrigName, f.OrigP)
+	}
+	return f.Orig()
+}
+
+// respCell is the responder's endpoint: its address, or with names on the name
+// passive DNS gave it, else the name the client asked the server for (TLS SNI, HTTP
+// Host), with the port. A DNS query names what was looked up, not the server
+// asked, so it is not used here.
+func respCell(c *cellContext, f *flows.Flow) string {
+	if c.names {
+		name := f.RespName
+		if name == "" && f.Names != nil {
+			name = f.Names.SNI
+			if name == "" {
+				name = f.Names.HTTPHost
+			}
+		}
+		if name != "" {
+			return hostPort(name, f.RespP)
+		}
+	}
+	return f.Resp()
+}
+
+// hostPort joins a name and a port: "example.com:443"; an IPv6 address (an HTTP
+// Host may be one) goes in brackets, "[2001:db8::1]:80".
+func hostPort(name string, port uint16) string {
+	if strings.Contains(name, ":") {
+		return "[" + name + "]:" + strconv.Itoa(int(port))
+	}
+	return name + ":" + strconv.Itoa(int(port))
+}
+
+// serviceCell is conn.log's service, the protocols analyzers confirmed; when none
+// did, the port's usual service marked as a guess: "https?".
+func serviceCell(_ *cellContext, f *flows.Flow) string {
+	if f.Service != "" {
+		return f.Service
+	}
+	if g := explain.Service(f.Proto, f.RespP, f.OrigP); g != "" {
+		return g + "?"
+	}
+	return ""
+}
+
+// serviceRole dims a guessed service.
+func serviceRole(f *flows.Flow) themes.Role {
+	if f.Service == "" {
+		return themes.Dim
+	}
+	return ""
+}
+
+// flowName is the NAME column: the name the connection itself carried (TLS SNI,
+// HTTP Host, DNS query), else the name passive DNS gave the responder.
+func flowName(f *flows.Flow) string {
+	if n := f.Names.ServerName(); n != "" {
+		return n
+	}
+	return f.RespName
+}
+
+// cutStart cuts a name too long for w cells at its start, where a domain name says
+// least: "…wikimedia.org". w = 0 does not cut.
+func cutStart(s string, w int) string {
+	n := utf8.RuneCountInString(s)
+	if w <= 1 || n <= w {
+		return s
+	}
+	r := []rune(s)
+	return "…" + string(r[n-w+1:])
 }
 
 // DefaultColumns are the columns shown when [ui] columns is not set.
-var DefaultColumns = []string{"proto", "orig", "resp", "service", "state", "history", "orig_bytes", "resp_bytes",
+var DefaultColumns = []string{"proto", "orig", "resp", "service", "name", "state", "history", "orig_bytes", "resp_bytes",
 	"orig_pkts", "resp_pkts", "orig_rate", "resp_rate", "duration", "idle"}
 
 // Columns returns the names of every column the table can show.
@@ -97,13 +184,14 @@ func indexColumn(name string) int {
 const marksWidth = 3
 
 // layout fits cols into width: it drops the lowest-priority columns until the rest
-// fit at their minimum widths (one space between columns), then shares what is
-// left among the columns that can grow, most important first. It returns the kept
-// columns and their widths.
+// fit at their minimum widths (one space between columns, none after the last: at
+// 80 cells PROTO, both endpoints, STATE and both byte counts fit), then shares what
+// is left among the columns that can grow, one cell to each in turn, most
+// important first. It returns the kept columns and their widths.
 func layout(cols []column, width int) ([]column, []int) {
 	kept := append([]column(nil), cols...)
 	need := func() int {
-		n := marksWidth
+		n := marksWidth - 1 // a space between columns, none after the last
 		for _, c := range kept {
 			n += c.width + 1
 		}
@@ -123,23 +211,26 @@ func layout(cols []column, width int) ([]column, []int) {
 	for i, c := range kept {
 		widths[i] = c.width
 	}
-	// Share the spare cells among the most important columns that can grow (the
-	// addresses), then the next ones.
+	// Share the spare cells among the columns that can grow, a cell to each in
+	// turn, most important first: the addresses and the names widen together.
+	grow := make([]int, 0, len(kept))
+	for i, c := range kept {
+		if c.max > c.width {
+			grow = append(grow, i)
+		}
+	}
+	slices.SortStableFunc(grow, func(a, b int) int { return kept[b].prio - kept[a].prio })
 	for spare > 0 {
-		top := -1
-		for i, c := range kept {
-			if widths[i] < c.max && c.prio > top {
-				top = c.prio
-			}
-		}
-		if top < 0 {
-			break
-		}
-		for i, c := range kept {
-			if spare > 0 && widths[i] < c.max && c.prio == top {
+		grew := false
+		for _, i := range grow {
+			if spare > 0 && widths[i] < kept[i].max {
 				widths[i]++
 				spare--
+				grew = true
 			}
+		}
+		if !grew {
+			break
 		}
 	}
 	return kept, widths

@@ -55,7 +55,7 @@ func (m *Model) detailText(f *flows.Flow) string {
 	field("id.orig_h:p", f.Orig(), local(f.HasLocal, f.LocalOrig))
 	field("id.resp_h:p", f.Resp(), local(f.HasLocal, f.LocalResp))
 	field("proto", f.Proto.Transport())
-	field("service", "-", guess(explain.Service(f.Proto, f.RespP, f.OrigP)))
+	m.serviceText(f, field)
 	if f.HasDuration {
 		field("duration", f.Duration.String())
 	} else {
@@ -110,6 +110,39 @@ func (m *Model) detailText(f *flows.Flow) string {
 	}
 	b.WriteString("\n" + dim.Render("  esc back · t thresholds · x extract · ↑/↓ scroll"))
 	return b.String()
+}
+
+// serviceText shows conn.log's service, what became of each analyzer attached to
+// the connection, and the names learned on the wire and from passive DNS.
+func (m *Model) serviceText(f *flows.Flow, field func(string, string, ...string)) {
+	if f.Service != "" {
+		field("service", f.Service)
+	} else {
+		note := "no analyzer confirmed"
+		if g := explain.Service(f.Proto, f.RespP, f.OrigP); g != "" {
+			note = "port suggests " + g + ", " + note
+		}
+		field("service", "-", note)
+	}
+	for _, o := range f.Analyzers {
+		field("", o.String())
+	}
+	if n := f.Names; n != nil {
+		for _, x := range []struct{ name, value string }{
+			{"sni", n.SNI}, {"http host", n.HTTPHost}, {"dns query", n.DNSQuery},
+			{"ssh client", n.SSHClient}, {"ssh server", n.SSHServer},
+		} {
+			if x.value != "" {
+				field(x.name, x.value)
+			}
+		}
+	}
+	if f.OrigName != "" {
+		field("orig name", f.OrigName, "passive DNS: from a DNS answer seen")
+	}
+	if f.RespName != "" {
+		field("resp name", f.RespName, "passive DNS: from a DNS answer seen")
+	}
 }
 
 // thresholdsText lists the thresholds pending and crossed.
@@ -169,13 +202,6 @@ func local(has, v bool) string {
 		return "local"
 	}
 	return "remote"
-}
-
-func guess(s string) string {
-	if s == "" {
-		return ""
-	}
-	return "port suggests " + s
 }
 
 func orDash(s string) string {

@@ -14,6 +14,7 @@ type KeyMap struct {
 	Up, Down, Top, Bottom, PageUp, PageDown    key.Binding
 	Detail, Back, Pause, Thresholds, Defaults  key.Binding
 	Extract, ExtractAll, Closed, Units, Alerts key.Binding
+	Names                                      key.Binding
 }
 
 // action is one bindable action: its name in the [keys] config section, default
@@ -46,6 +47,7 @@ var actions = []action{
 	{"extract_all", []string{"X"}, "extract all new connections", func(k *KeyMap) *key.Binding { return &k.ExtractAll }},
 	{"closed", []string{"c"}, "show closed", func(k *KeyMap) *key.Binding { return &k.Closed }},
 	{"units", []string{"b"}, "bits / bytes", func(k *KeyMap) *key.Binding { return &k.Units }},
+	{"names", []string{"n"}, "names / numbers", func(k *KeyMap) *key.Binding { return &k.Names }},
 	{"alerts", []string{"a"}, "alerts pane", func(k *KeyMap) *key.Binding { return &k.Alerts }},
 }
 
@@ -125,7 +127,7 @@ func (k KeyMap) ShortHelp() []key.Binding {
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Detail, k.Back},
-		{k.Filter, k.SortNext, k.SortReverse, k.Closed, k.Units, k.Alerts, k.Pause},
+		{k.Filter, k.SortNext, k.SortReverse, k.Closed, k.Units, k.Names, k.Alerts, k.Pause},
 		{k.Thresholds, k.Defaults, k.Extract, k.ExtractAll, k.Help, k.Quit},
 	}
 }

@@ -116,6 +116,7 @@ type Model struct {
 	sort             flows.Column
 	desc, showClosed bool
 	byteRates        bool
+	names            bool // endpoints as names where known (the n key)
 	filter           *filter.Filter
 	filterErr        string
 	filterIn         textinput.Model
@@ -160,7 +161,7 @@ func newModel(opts Options, tr Tracker, ex *Extraction, replay Pauser, pipe *pip
 	}
 	fin := textinput.New()
 	fin.Prompt = "/"
-	fin.Placeholder = "tcp and port 443, host 10.0.0.1, state SF, bytes > 1MB, history ~ R"
+	fin.Placeholder = "tcp and port 443, host 10.0.0.1, service http, name ~ example.com, bytes > 1MB"
 	m := &Model{
 		opts: opts, keys: *opts.Keys, styles: opts.Theme, tr: tr, ex: ex, replay: replay, pipe: pipe, send: send,
 		cols: cols, showClosed: opts.ShowClosed, byteRates: opts.ByteRates,
@@ -448,6 +449,13 @@ func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 		m.sendQuery()
 	case key.Matches(k, m.keys.Units):
 		m.byteRates = !m.byteRates
+	case key.Matches(k, m.keys.Names):
+		m.names = !m.names
+		if m.names {
+			m.message = "showing names"
+		} else {
+			m.message = "showing addresses"
+		}
 	case key.Matches(k, m.keys.Alerts):
 		m.showAlerts = !m.showAlerts
 		m.clampCursor()

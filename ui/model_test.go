@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"maps"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -9,10 +11,14 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/flowtop/flowtop/analyzer"
 	"github.com/flowtop/flowtop/config"
 	"github.com/flowtop/flowtop/extract"
+	"github.com/flowtop/flowtop/themes"
 	"github.com/flowtop/flowtop/tracker"
 	"github.com/flowtop/flowtop/ui/flows"
+	"github.com/muesli/termenv"
 )
 
 // The config package validates [ui] columns and [keys] actions by name; they must
@@ -66,7 +72,7 @@ func TestLayout(t *testing.T) {
 	cols, _ := findColumns(DefaultColumns)
 	for _, width := range []int{40, 80, 120, 180, 300} {
 		kept, widths := layout(cols, width)
-		total := marksWidth
+		total := marksWidth - 1 // a space between columns
 		for i, c := range kept {
 			if widths[i] < c.width {
 				t.Errorf("%d: %s narrower than its minimum", width, c.name)
@@ -80,11 +86,20 @@ func TestLayout(t *testing.T) {
 		for i, c := range kept {
 			names[i] = c.name
 		}
-		// The most important columns are the last to go.
+		// The most important columns are the last to go: at 80 cells, the
+		// endpoints, their state and the bytes both ways; NAME from 120.
 		for _, must := range []string{"orig", "resp"} {
 			if width >= 60 && !slices.Contains(names, must) {
 				t.Errorf("%d: %s dropped: %v", width, must, names)
 			}
+		}
+		for _, must := range []string{"proto", "state", "orig_bytes", "resp_bytes"} {
+			if width >= 80 && !slices.Contains(names, must) {
+				t.Errorf("%d: %s dropped: %v", width, must, names)
+			}
+		}
+		if width >= 120 && !slices.Contains(names, "name") {
+			t.Errorf("%d: name dropped: %v", width, names)
 		}
 		if width >= 180 && len(kept) != len(cols) {
 			t.Errorf("%d: dropped columns at full width: %v", width, names)
@@ -447,6 +462,198 @@ func TestStatusDrops(t *testing.T) {
 			}
 		} else if !strings.Contains(status, c.want) {
 			t.Errorf("live %+v: status %q lacks %q", c.st, status, c.want)
+		}
+	}
+}
+
+// namedUpdates are connections with and without names: a passive-DNS name for
+// both ends, an SNI only, a DNS query only, and none.
+func namedUpdates() []tracker.Update {
+	wiki := upd("Cwiki", 1, 40000, 0, 100, 100)
+	wiki.OrigName, wiki.RespName = "laptop.lan", "en.wikipedia.org"
+	wiki.Names = &tracker.Names{HTTPHost: "en.wikipedia.org"}
+	wiki.Service = "http"
+	tls := upd("Ctls", 2, 40001, time.Millisecond, 100, 100)
+	tls.RespP = 443
+	tls.Names = &tracker.Names{SNI: "example.com"}
+	dns := upd("Cdns", 3, 40002, 2*time.Millisecond, 100, 100)
+	dns.Proto, dns.RespP, dns.RespH = tracker.ProtoUDP, 53, netip.MustParseAddr("10.0.0.53")
+	dns.Names = &tracker.Names{DNSQuery: "wikipedia.org"}
+	dns.Service = "dns"
+	none := upd("Cnone", 4, 40003, 3*time.Millisecond, 100, 100)
+	none.RespP = 1
+	return []tracker.Update{wiki, tls, dns, none}
+}
+
+// The n key shows endpoints as names where known, and back as addresses.
+func TestNamesKey(t *testing.T) {
+	tm := newTestModel(t, 180, 20, Options{}, nil, nil)
+	tm.apply(&tracker.Snapshot{Time: t0.Add(time.Second), Updates: namedUpdates()})
+	cells := func() map[string][2]string {
+		ctx := &cellContext{now: tm.frame.now, names: tm.names}
+		out := map[string][2]string{}
+		for _, f := range tm.frame.rows {
+			out[f.UID] = [2]string{origCell(ctx, f), respCell(ctx, f)}
+		}
+		return out
+	}
+	addresses := map[string][2]string{
+		"Cwiki": {"10.0.0.1:40000", "10.0.0.2:80"}, "Ctls": {"10.0.0.1:40001", "10.0.0.2:443"},
+		"Cdns": {"10.0.0.1:40002", "10.0.0.53:53"}, "Cnone": {"10.0.0.1:40003", "10.0.0.2:1"},
+	}
+	if got := cells(); !maps.Equal(got, addresses) {
+		t.Errorf("by default: %v, want addresses", got)
+	}
+	tm.press("n")
+	if tm.message != "showing names" || !strings.Contains(tm.View(), "showing names") {
+		t.Errorf("n: message %q", tm.message)
+	}
+	names := map[string][2]string{
+		"Cwiki": {"laptop.lan:40000", "en.wikipedia.org:80"}, // passive DNS, both ends
+		"Ctls":  {"10.0.0.1:40001", "example.com:443"},       // the SNI for the responder
+		"Cdns":  {"10.0.0.1:40002", "10.0.0.53:53"},          // a DNS query does not name the server
+		"Cnone": {"10.0.0.1:40003", "10.0.0.2:1"},
+	}
+	if got := cells(); !maps.Equal(got, names) {
+		t.Errorf("names: %v\nwant %v", got, names)
+	}
+	if v := tm.View(); !strings.Contains(v, "laptop.lan:40000") || !strings.Contains(v, "en.wikipedia.org:80") {
+		t.Errorf("the table does not show the names:\n%s", v)
+	}
+	tm.press("n")
+	if tm.message != "showing addresses" || !maps.Equal(cells(), addresses) {
+		t.Errorf("n again: message %q, cells %v", tm.message, cells())
+	}
+	if v := tm.View(); strings.Contains(v, "laptop.lan:40000") {
+		t.Errorf("names still shown:\n%s", v)
+	}
+	// An IPv6 address as an HTTP Host goes in brackets.
+	f := &flows.Flow{Update: upd("C6", 1, 1, 0, 0, 0)}
+	f.Names = &tracker.Names{HTTPHost: "2001:db8::1"}
+	if got := respCell(&cellContext{names: true}, f); got != "[2001:db8::1]:80" {
+		t.Errorf("IPv6 host: %q", got)
+	}
+}
+
+// SERVICE shows what an analyzer confirmed; where none did, the port's guess,
+// marked with "?" and dimmed. NAME shows the connection's name, else the
+// responder's passive-DNS name.
+func TestServiceAndNameColumns(t *testing.T) {
+	tm := newTestModel(t, 200, 20, Options{}, nil, nil)
+	tm.apply(&tracker.Snapshot{Time: t0.Add(time.Second), Updates: namedUpdates()})
+	svc := columns[indexColumn("service")]
+	name := columns[indexColumn("name")]
+	for _, tc := range []struct {
+		uid, service string
+		role         themes.Role
+		name         string
+	}{
+		{"Cwiki", "http", "", "en.wikipedia.org"},
+		{"Ctls", "https?", themes.Dim, "example.com"},
+		{"Cdns", "dns", "", "wikipedia.org"},
+		{"Cnone", "", themes.Dim, ""},
+	} {
+		i := flows.Index(tm.frame.rows, tc.uid)
+		if i < 0 {
+			t.Fatalf("%s not listed", tc.uid)
+		}
+		f := tm.frame.rows[i]
+		if got := svc.cell(&cellContext{}, f); got != tc.service {
+			t.Errorf("%s: service %q, want %q", tc.uid, got, tc.service)
+		}
+		if got := svc.role(f); got != tc.role {
+			t.Errorf("%s: service role %q, want %q", tc.uid, got, tc.role)
+		}
+		if got := name.cell(&cellContext{}, f); got != tc.name {
+			t.Errorf("%s: name %q, want %q", tc.uid, got, tc.name)
+		}
+	}
+	// Passive DNS names the responder when the connection carried no name.
+	f := &flows.Flow{Update: upd("Cp", 1, 1, 0, 0, 0)}
+	f.RespName = "cdn.example.net"
+	if got := name.cell(&cellContext{}, f); got != "cdn.example.net" {
+		t.Errorf("passive-DNS name: %q", got)
+	}
+	v := tm.View()
+	for _, want := range []string{"SERVICE", "NAME", "https?", "en.wikipedia.org"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("the table lacks %q:\n%s", want, v)
+		}
+	}
+	// In colour, the guess is drawn in the Dim style, a confirmed service in the
+	// row's, and a selected row keeps its own style throughout.
+	lipgloss.SetColorProfile(termenv.TrueColor)
+	defer lipgloss.SetColorProfile(termenv.Ascii)
+	cols, widths := layout(tm.cols, tm.width)
+	w := widths[slices.IndexFunc(cols, func(c column) bool { return c.name == "service" })]
+	ctx := &cellContext{now: tm.frame.now}
+	row := tm.style(themes.Row)
+	dimmed := tm.style(themes.Dim).Inherit(row).Render(fit("https?", w, false))
+	plain := row.Render(fit("http", w, false))
+	tls := tm.frame.rows[flows.Index(tm.frame.rows, "Ctls")]
+	wiki := tm.frame.rows[flows.Index(tm.frame.rows, "Cwiki")]
+	if dimmed == row.Render(fit("https?", w, false)) {
+		t.Fatalf("the theme draws dim text as a row's")
+	}
+	if r := tm.rowView(tls, false, cols, widths, ctx); !strings.Contains(r, dimmed) {
+		t.Errorf("the guess is not dimmed: %q", r)
+	}
+	if r := tm.rowView(wiki, false, cols, widths, ctx); !strings.Contains(r, plain) {
+		t.Errorf("the confirmed service is not drawn as the row: %q", r)
+	}
+	if r := tm.rowView(tls, true, cols, widths, ctx); strings.Contains(r, dimmed) {
+		t.Errorf("the guess is dimmed in the selected row: %q", r)
+	}
+}
+
+// The detail view gives the service or the port's guess, each analyzer's outcome
+// and the names learned.
+func TestDetailServiceAndNames(t *testing.T) {
+	ups := namedUpdates()
+	ups[0].Names.SSHClient = "OpenSSH_9.6" // every kind of name on one connection
+	ups[0].Names.SNI, ups[0].Names.DNSQuery, ups[0].Names.SSHServer = "sni.example", "q.example", "OpenSSH_8.9"
+	confirmed := analyzer.Outcome{Analyzer: 1, Via: analyzer.ViaPort, Verdict: analyzer.VerdictConfirmed, Orig: true}
+	ruledOut := analyzer.Outcome{Analyzer: 2, Via: analyzer.ViaPort, Verdict: analyzer.VerdictViolation}
+	ups[0].Analyzers = []analyzer.Outcome{confirmed, ruledOut}
+	tm := newTestModel(t, 160, 60, Options{}, nil, nil)
+	tm.apply(&tracker.Snapshot{Time: t0.Add(time.Second), Updates: ups})
+	detail := func(uid string) string {
+		return tm.detailText(tm.frame.rows[flows.Index(tm.frame.rows, uid)])
+	}
+	got := detail("Cwiki")
+	for _, want := range []string{
+		"service         http\n", confirmed.String(), ruledOut.String(),
+		"sni             sni.example", "http host       en.wikipedia.org", "dns query       q.example",
+		"ssh client      OpenSSH_9.6", "ssh server      OpenSSH_8.9",
+		"orig name       laptop.lan", "resp name       en.wikipedia.org",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("Cwiki: the detail lacks %q:\n%s", want, got)
+		}
+	}
+	got = detail("Ctls")
+	if !strings.Contains(got, "service         -  port suggests https, no analyzer confirmed") ||
+		strings.Contains(got, "http host") || strings.Contains(got, "orig name") || !strings.Contains(got, "sni             example.com") {
+		t.Errorf("Ctls: detail:\n%s", got)
+	}
+	if got = detail("Cnone"); !strings.Contains(got, "service         -  no analyzer confirmed") {
+		t.Errorf("Cnone: detail:\n%s", got)
+	}
+}
+
+func TestCutStart(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		w    int
+		want string
+	}{
+		{"upload.wikimedia.org", 14, "…wikimedia.org"},
+		{"upload.wikimedia.org", 20, "upload.wikimedia.org"},
+		{"upload.wikimedia.org", 0, "upload.wikimedia.org"},
+		{"ab", 1, "ab"}, // fit cuts it
+	} {
+		if got := cutStart(tc.s, tc.w); got != tc.want {
+			t.Errorf("cutStart(%q, %d) = %q, want %q", tc.s, tc.w, got, tc.want)
 		}
 	}
 }

@@ -149,7 +149,7 @@ func (m *Model) tableView() string {
 
 	h := m.tableHeight()
 	rows := m.frame.rows
-	ctx := &cellContext{now: m.frame.now, bytes: m.byteRates}
+	ctx := &cellContext{now: m.frame.now, bytes: m.byteRates, names: m.names}
 	for i := m.offset; i < min(m.offset+h, len(rows)); i++ {
 		out = append(out, m.rowView(rows[i], i == m.cursor, cols, widths, ctx))
 	}
@@ -197,8 +197,11 @@ func (m *Model) rowView(f *flows.Flow, selected bool, cols []column, widths []in
 		var b strings.Builder
 		b.Write(marks)
 		for i, c := range cols {
+			ctx.width = widths[i]
 			b.WriteString(fit(c.cell(ctx, f), widths[i], c.right))
-			b.WriteByte(' ')
+			if i < len(cols)-1 {
+				b.WriteByte(' ')
+			}
 		}
 		return m.line(base, b.String())
 	}
@@ -206,9 +209,14 @@ func (m *Model) rowView(f *flows.Flow, selected bool, cols []column, widths []in
 	var b strings.Builder
 	b.WriteString(m.style(themes.Mark).Render(string(marks)))
 	for i, c := range cols {
+		ctx.width = widths[i]
 		cell := fit(c.cell(ctx, f), widths[i], c.right)
-		if c.name == "state" && base == themes.Row {
-			b.WriteString(m.style(themes.StateRole(f.ConnState)).Inherit(st).Render(cell))
+		var role themes.Role
+		if c.role != nil && base == themes.Row {
+			role = c.role(f)
+		}
+		if role != "" {
+			b.WriteString(m.style(role).Inherit(st).Render(cell))
 		} else {
 			b.WriteString(st.Render(cell))
 		}
@@ -247,8 +255,9 @@ func (m *Model) helpView() string {
 	s := m.help.View(m.keys)
 	m.help.ShowAll = false
 	text := m.style(themes.Title).Render(" Keys ") + "\n\n" + s + "\n\n" +
-		m.style(themes.Dim).Render("Filter: tcp, udp, icmp, host 10.0.0.1, net 10.0.0.0/8, port 443, state SF, history ~ R,\n"+
-			"bytes > 1MB (orig_bytes, resp_bytes, ip_bytes, pkts, duration), uid C…; and, or, not, ( ).\n"+
+		m.style(themes.Dim).Render("Filter: tcp, udp, icmp, host 10.0.0.1, net 10.0.0.0/8, host example.com (.example.com: and subdomains),\n"+
+			"port 443, state SF, service http, name ~ example, history ~ R, bytes > 1MB (orig_bytes, resp_bytes,\n"+
+			"ip_bytes, pkts, duration), uid C…; and, or, not, ( ). Service: a guess from the port ends in ?.\n"+
 			"Marks: x extracting, t thresholds pending. Mouse: wheel scrolls, click selects, click a header sorts.")
 	return lipgloss.NewStyle().Height(m.bodyHeight()).MaxHeight(m.bodyHeight()).MaxWidth(m.width).Render(text)
 }

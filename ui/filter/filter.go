@@ -3,8 +3,22 @@
 //
 //	tcp | udp | icmp                    the transport
 //	host 10.0.0.1 | host 10.0.0.0/8     either address (an address or a network)
+//	net 10.0.0.0/8                      the same, addresses and networks only
+//	host example.com                    a name, without case: either endpoint's
+//	                                    passive-DNS name or the connection's server
+//	                                    name (TLS SNI, else HTTP Host, else DNS
+//	                                    query) is exactly example.com
+//	host .example.com                   a leading dot: example.com or any name under
+//	                                    it (www.example.com, a.b.example.com)
 //	port 443                            either port
 //	state SF                            conn_state
+//	service http                        conn.log's service lists http (protocols
+//	                                    an analyzer confirmed; without case; a guess
+//	                                    from the port does not count)
+//	name ~ example                      a name of the connection contains the text,
+//	                                    without case: SNI, HTTP Host, DNS query, SSH
+//	                                    client and server software, and both
+//	                                    endpoints' passive-DNS names
 //	history ~ R                         history contains the letters, e.g. ~ ShAD
 //	uid CabC123                         the connection's uid
 //	FIELD OP VALUE                      a number compared, OP one of = != < <= > >=:
@@ -25,6 +39,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/flowtop/flowtop/tracker"
 	"github.com/flowtop/flowtop/units"
@@ -202,9 +217,20 @@ func (p *parser) primary() (pred, error) {
 	case "tcp", "udp", "icmp":
 		return func(r *tracker.Record) bool { return r.Proto.Transport() == word }, nil
 	case "host", "net":
-		arg, err := p.next("an address or network")
+		what := "an address or network"
+		if word == "host" {
+			what = "an address, network or name"
+		}
+		arg, err := p.next(what)
 		if err != nil {
 			return nil, err
+		}
+		if word == "host" && isName(arg) {
+			if !validName(arg) {
+				p.i--
+				return nil, p.errorf("name %q: want e.g. example.com, or .example.com for it and its subdomains", arg)
+			}
+			return hostName(arg), nil
 		}
 		pfx, err := parseHost(arg)
 		if err != nil {
@@ -212,6 +238,22 @@ func (p *parser) primary() (pred, error) {
 			return nil, p.errorf("%v", err)
 		}
 		return func(r *tracker.Record) bool { return pfx.Contains(r.OrigH.Unmap()) || pfx.Contains(r.RespH.Unmap()) }, nil
+	case "service":
+		arg, err := p.next("a service such as http")
+		if err != nil {
+			return nil, err
+		}
+		return func(r *tracker.Record) bool { return hasService(r.Service, arg) }, nil
+	case "name":
+		if p.peek() != "~" {
+			return nil, p.errorf(`"~" expected, as in name ~ example.com`)
+		}
+		p.i++
+		arg, err := p.next("part of a name")
+		if err != nil {
+			return nil, err
+		}
+		return nameContains(strings.ToLower(arg)), nil
 	case "port":
 		arg, err := p.next("a port")
 		if err != nil {
@@ -252,7 +294,7 @@ func (p *parser) primary() (pred, error) {
 		return p.comparison(word, get)
 	}
 	p.i = start
-	return nil, p.errorf("unknown word %q (try tcp, udp, icmp, host, port, state, history, bytes, pkts, duration)", p.toks[start].text)
+	return nil, p.errorf("unknown word %q (try tcp, udp, icmp, host, port, state, service, name, history, bytes, pkts, duration)", p.toks[start].text)
 }
 
 // comparison parses OP VALUE after a numeric field.
@@ -317,4 +359,75 @@ func parseHost(s string) (netip.Prefix, error) {
 	}
 	a = a.Unmap()
 	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// isName reports whether a host argument is a name rather than an address or a
+// network: it has a letter, and no ':' or '/' (which IPv6 addresses and networks
+// have). "10.0.0.300" is a bad address, not a name.
+func isName(s string) bool {
+	if strings.ContainsAny(s, ":/") {
+		return false
+	}
+	return strings.IndexFunc(s, unicode.IsLetter) >= 0
+}
+
+// validName reports whether s is made of a DNS name's characters: letters,
+// digits, '-', '_' and dots.
+func validName(s string) bool {
+	for _, c := range s {
+		if !(c == '-' || c == '_' || c == '.' || c < utf8.RuneSelf && (unicode.IsLetter(c) || unicode.IsDigit(c))) {
+			return false
+		}
+	}
+	return true
+}
+
+// normName lower-cases a name and drops the root's trailing dot.
+func normName(s string) string { return strings.TrimSuffix(strings.ToLower(s), ".") }
+
+// hostName matches the connections one of whose endpoints is called name: its
+// passive-DNS name, or the connection's server name. A leading dot matches the
+// domain and the names under it.
+func hostName(name string) pred {
+	name = normName(name)
+	domain := strings.HasPrefix(name, ".")
+	is := func(s string) bool {
+		if s == "" {
+			return false
+		}
+		s = normName(s)
+		if domain {
+			return s == name[1:] || strings.HasSuffix(s, name)
+		}
+		return s == name
+	}
+	return func(r *tracker.Record) bool {
+		return is(r.OrigName) || is(r.RespName) || is(r.Names.ServerName())
+	}
+}
+
+// hasService reports whether the comma-separated service list holds want, without
+// case.
+func hasService(list, want string) bool {
+	for list != "" {
+		var s string
+		s, list, _ = strings.Cut(list, ",")
+		if strings.EqualFold(strings.TrimSpace(s), want) {
+			return true
+		}
+	}
+	return false
+}
+
+// nameContains matches the connections one of whose names contains sub (lower
+// case).
+func nameContains(sub string) pred {
+	has := func(s string) bool { return s != "" && strings.Contains(strings.ToLower(s), sub) }
+	return func(r *tracker.Record) bool {
+		if has(r.OrigName) || has(r.RespName) {
+			return true
+		}
+		n := r.Names
+		return n != nil && (has(n.SNI) || has(n.HTTPHost) || has(n.DNSQuery) || has(n.SSHClient) || has(n.SSHServer))
+	}
 }

@@ -78,11 +78,94 @@ func TestMatch(t *testing.T) {
 	}
 }
 
+// Records with services and names, for service, name ~ and host NAME.
+var (
+	named = []*tracker.Record{
+		{UID: "Chttp", ConnID: tracker.ConnID{OrigH: netip.MustParseAddr("10.0.0.1"), OrigP: 40000,
+			RespH: netip.MustParseAddr("198.51.100.7"), RespP: 80, Proto: tracker.ProtoTCP},
+			Service: "http", Names: &tracker.Names{HTTPHost: "en.wikipedia.org"}, RespName: "dyna.wikimedia.org"},
+		{UID: "Cimap", ConnID: tracker.ConnID{OrigH: netip.MustParseAddr("10.0.0.5"), OrigP: 40001,
+			RespH: netip.MustParseAddr("203.0.113.9"), RespP: 143, Proto: tracker.ProtoTCP},
+			Service: "imap,ssl", Names: &tracker.Names{SNI: "Mail.Example.COM"}, OrigName: "laptop.home.arpa"},
+		{UID: "Cdns", ConnID: tracker.ConnID{OrigH: netip.MustParseAddr("10.0.0.1"), OrigP: 53000,
+			RespH: netip.MustParseAddr("10.0.0.53"), RespP: 53, Proto: tracker.ProtoUDP},
+			Service: "dns", Names: &tracker.Names{DNSQuery: "www.wikipedia.org"}},
+		{UID: "Cssh", ConnID: tracker.ConnID{OrigH: netip.MustParseAddr("10.0.0.1"), OrigP: 40002,
+			RespH: netip.MustParseAddr("192.0.2.22"), RespP: 22, Proto: tracker.ProtoTCP},
+			Names: &tracker.Names{SSHClient: "OpenSSH_9.6", SSHServer: "OpenSSH_8.9p1 Ubuntu"}, RespName: "git.example.com."},
+		{UID: "Cnone", ConnID: tracker.ConnID{OrigH: netip.MustParseAddr("10.0.0.1"), OrigP: 40003,
+			RespH: netip.MustParseAddr("192.0.2.44"), RespP: 443, Proto: tracker.ProtoTCP}},
+	}
+)
+
+func TestServiceAndNames(t *testing.T) {
+	tests := []struct{ expr, want string }{
+		{"service http", "Chttp"},
+		{"service HTTP", "Chttp"},
+		{"service ssl", "Cimap"},
+		{"service imap", "Cimap"},
+		{"service htt", ""},   // a whole entry of the list, not a substring
+		{"service ssh", ""},   // the port's guess does not count
+		{"service https", ""}, // nor here
+		{"not service dns", "Chttp Cimap Cssh Cnone"},
+		{"service http or service dns", "Chttp Cdns"},
+		{"name ~ wikipedia", "Chttp Cdns"}, // HTTP Host, DNS query
+		{"name ~ WIKIMEDIA", "Chttp"},      // the responder's passive-DNS name
+		{"name ~ mail.example", "Cimap"},   // SNI, without case
+		{"name ~ home.arpa", "Cimap"},      // the originator's passive-DNS name
+		{"name ~ openssh_9", "Cssh"},       // SSH client software
+		{"name ~ ubuntu", "Cssh"},          // SSH server software
+		{"name~example.com", "Cimap Cssh"},
+		{"name ~ nowhere", ""},
+		{"host en.wikipedia.org", "Chttp"}, // the server name
+		{"host EN.Wikipedia.ORG", "Chttp"},
+		{"host wikipedia.org", ""}, // exact
+		{"host .wikipedia.org", "Chttp Cdns"},
+		{"host .en.wikipedia.org", "Chttp"}, // the domain itself
+		{"host dyna.wikimedia.org", "Chttp"},
+		{"host .wikimedia.org", "Chttp"},
+		{"host git.example.com", "Cssh"}, // the root's dot ignored
+		{"host git.example.com.", "Cssh"},
+		{"host .example.com", "Cimap Cssh"},
+		{"host laptop.home.arpa", "Cimap"},
+		{"host .org", "Chttp Cdns"},
+		{"host xample.com", ""},
+		{"host .xample.com", ""},
+		{"host 10.0.0.1", "Chttp Cdns Cssh Cnone"},
+		{"host 203.0.113.0/24", "Cimap"},
+		{"host .example.com and service ssl", "Cimap"},
+	}
+	for _, tc := range tests {
+		f, err := Compile(tc.expr)
+		if err != nil {
+			t.Errorf("%q: %v", tc.expr, err)
+			continue
+		}
+		var got []string
+		for _, r := range named {
+			if f.Match(r) {
+				got = append(got, r.UID)
+			}
+		}
+		if s := strings.Join(got, " "); s != tc.want {
+			t.Errorf("%q matches %q, want %q", tc.expr, s, tc.want)
+		}
+	}
+}
+
 func TestErrors(t *testing.T) {
 	tests := []struct{ expr, want string }{
 		{"tcpp", `filter: column 1: unknown word "tcpp"`},
 		{"tcp and", "filter: column 8: an expression expected at the end"},
-		{"host", "filter: column 5: an address or network expected at the end"},
+		{"host", "filter: column 5: an address, network or name expected at the end"},
+		{"net", "filter: column 4: an address or network expected at the end"},
+		{"net example.com", `filter: column 5: address "example.com"`},
+		{"host ex,ample.com", `filter: column 6: name "ex,ample.com": want e.g. example.com`},
+		{"host café.fr", `filter: column 6: name "café.fr"`},
+		{"host 2001:db8::zz", `filter: column 6: address "2001:db8::zz"`},
+		{"service", "filter: column 8: a service such as http expected at the end"},
+		{"name example", `filter: column 6: "~" expected, as in name ~ example.com`},
+		{"name ~", "filter: column 7: part of a name expected at the end"},
 		{"host 10.0.0.300", `filter: column 6: address "10.0.0.300"`},
 		{"port 70000", `filter: column 6: port "70000": want 0 to 65535`},
 		{"bytes 5", `filter: column 7: bytes: comparison expected (= != < <= > >=), got "5"`},
@@ -102,7 +185,8 @@ func TestErrors(t *testing.T) {
 }
 
 func FuzzCompile(f *testing.F) {
-	for _, s := range []string{"tcp and not (state SF or port 22)", "bytes > 1MB", "history ~ ShAD", "host 2001:db8::/32 || !udp"} {
+	for _, s := range []string{"tcp and not (state SF or port 22)", "bytes > 1MB", "history ~ ShAD", "host 2001:db8::/32 || !udp",
+		"service http and name ~ wiki", "host .example.com"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -113,7 +197,7 @@ func FuzzCompile(f *testing.F) {
 			}
 			return
 		}
-		for _, r := range all {
+		for _, r := range append(all, named...) {
 			flt.Match(r)
 		}
 	})
