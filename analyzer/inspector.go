@@ -44,6 +44,7 @@ type Inspector struct {
 	expect  expectations
 	free    []*Session
 	piaFree []*pia
+	tables  ruleTables
 }
 
 // New returns an Inspector running the analyzers cfg enables for host. An unknown
@@ -100,6 +101,7 @@ func New(cfg Config, host Host) (*Inspector, error) {
 			in.rules[i] = r
 		}
 	}
+	in.buildTables()
 	return in, nil
 }
 

@@ -1,6 +1,9 @@
 package analyzer
 
-import "bytes"
+import (
+	"bytes"
+	"math/bits"
+)
 
 // The DPD window (dpd_buffer_size, dpd_max_packets): chunk i is matched while the
 // chunks before it total at most dpdBufferSize bytes and number at most
@@ -9,6 +12,54 @@ const (
 	dpdBufferSize = 1024
 	dpdMaxChunks  = 100
 )
+
+// maxRules is how many DPD rules the PIA's bit sets hold.
+const maxRules = 128
+
+// ruleSet is a set of rules, by index.
+type ruleSet [maxRules / 64]uint64
+
+func (s *ruleSet) has(k int) bool { return s[k>>6]&(1<<(k&63)) != 0 }
+func (s *ruleSet) set(k int)      { s[k>>6] |= 1 << (k & 63) }
+func (s *ruleSet) unset(k int)    { s[k>>6] &^= 1 << (k & 63) }
+
+func (s *ruleSet) count() int {
+	n := 0
+	for _, w := range s {
+		n += bits.OnesCount64(w)
+	}
+	return n
+}
+
+// andNot returns s without the rules of t.
+func (s ruleSet) andNot(t *ruleSet) ruleSet {
+	for i := range s {
+		s[i] &^= t[i]
+	}
+	return s
+}
+
+// and returns the rules of both s and t.
+func (s ruleSet) and(t *ruleSet) ruleSet {
+	for i := range s {
+		s[i] &= t[i]
+	}
+	return s
+}
+
+// next returns the lowest rule of s at or after k, or -1.
+func (s *ruleSet) next(k int) int {
+	for w := k >> 6; w < len(s); w++ {
+		x := s[w]
+		if w == k>>6 {
+			x &= ^uint64(0) << (k & 63)
+		}
+		if x != 0 {
+			return w<<6 + bits.TrailingZeros64(x)
+		}
+	}
+	return -1
+}
 
 // chunk is a buffered delivery: data of one direction (at start:end of that
 // direction's pia.data), or a gap.
@@ -22,16 +73,6 @@ type chunk struct {
 // direction before it falls back to matching the whole stream.
 const maxPending = 4
 
-// ruleState is one rule's progress on a connection; small, as a connection holds
-// one for every rule.
-type ruleState struct {
-	fired    bool
-	firedDir uint8
-	matched  [2]bool // the pattern matched in that direction, waiting for Needs
-	dead     [2]bool // TCP: the pattern can no longer match in that direction
-	out      bool    // the rule can no longer fire (counted out of pia.left)
-}
-
 // lineState is a line rule's progress on a TCP connection: by direction, the line
 // starts whose pattern may still match as data comes; full says there were too
 // many, and Match runs instead.
@@ -41,19 +82,72 @@ type lineState struct {
 	pend  [2][maxPending]uint32
 }
 
+// ruleTables are an Inspector's rules as the PIA uses them: which apply to a
+// transport and direction, and which a first byte rules out.
+type ruleTables struct {
+	init  [2][2]ruleSet // by transport (0 TCP, 1 UDP) and direction: the rules that apply
+	first [256]ruleSet  // the rules whose pattern may start with the byte
+	lines ruleSet       // the rules with AtLine
+	deps  ruleSet       // the rules some other rule needs
+}
+
+// buildTables fills in.tables from in.rules.
+func (in *Inspector) buildTables() {
+	t := &in.tables
+	for k, r := range in.rules {
+		if r == nil {
+			continue
+		}
+		if k >= maxRules {
+			panic("analyzer: more than 128 DPD rules")
+		}
+		for tp, proto := range []Transport{TCP, UDP} {
+			if r.Transport != 0 && r.Transport != proto || proto == UDP && r.Dir != Any {
+				continue
+			}
+			if r.Dir != Resp {
+				t.init[tp][0].set(k)
+			}
+			if r.Dir != Orig {
+				t.init[tp][1].set(k)
+			}
+		}
+		for b := range 256 {
+			if r.first.has(byte(b)) {
+				t.first[b].set(k)
+			}
+		}
+		if r.AtLine != nil {
+			t.lines.set(k)
+		}
+		if len(r.neededBy) > 0 {
+			t.deps.set(k)
+		}
+	}
+}
+
 // pia is Zeek's protocol identification analyzer: it buffers the first chunks of
 // the connection, both directions in one buffer, matches the DPD signatures against
 // each direction's data, and attaches the analyzer a firing rule enables, replaying
 // the buffer into it.
+//
+// Rule progress is kept in bit sets: a rule is live in a direction while its
+// pattern may still match data of that direction; it is dead there once it failed
+// (TCP), matched there when its pattern matched but the rule it needs has not
+// fired in the other direction yet; out once it can no longer fire at all.
 type pia struct {
-	tcp    bool
-	live   [2][]uint8 // per direction, the rules that may still match there, in order
-	chunks []chunk
-	data   [2][]byte // each direction's buffered data: its stream so far (TCP), its datagrams (UDP)
-	rules  []ruleState
-	lines  []lineState // by Rule.line
-	left   int         // rules that can still fire
-	starts []uint32    // scratch: the line starts the current chunk adds
+	tcp       bool
+	live      [2]ruleSet
+	dead      [2]ruleSet
+	matched   [2]ruleSet
+	fired     ruleSet
+	firedOrig ruleSet // the rules that fired on the originator's data
+	out       ruleSet
+	left      int // rules that can still fire
+	chunks    []chunk
+	data      [2][]byte   // each direction's buffered data: its stream so far (TCP), its datagrams (UDP)
+	lines     []lineState // by Rule.line
+	starts    []uint32    // scratch: the line starts the current chunk adds
 }
 
 func (in *Inspector) newPIA(proto Transport) *pia {
@@ -62,66 +156,59 @@ func (in *Inspector) newPIA(proto Transport) *pia {
 		p = in.piaFree[n-1]
 		in.piaFree = in.piaFree[:n-1]
 	} else {
-		p = &pia{rules: make([]ruleState, len(in.rules)), lines: make([]lineState, numLineRules)}
+		p = &pia{lines: make([]lineState, numLineRules)}
 	}
 	p.tcp = proto == TCP
-	p.left = 0
-	for d := range p.live {
-		p.live[d] = p.live[d][:0]
+	tp := 0
+	if !p.tcp {
+		tp = 1
 	}
-	for k, r := range in.rules {
-		if r != nil && (r.Transport == 0 || r.Transport == proto) && !(proto == UDP && r.Dir != Any) {
-			p.left++
-			if r.Dir != Resp {
-				p.live[0] = append(p.live[0], uint8(k))
-			}
-			if r.Dir != Orig {
-				p.live[1] = append(p.live[1], uint8(k))
-			}
-		}
+	p.live = in.tables.init[tp]
+	all := p.live[0]
+	for i := range all {
+		all[i] |= p.live[1][i]
 	}
+	p.left = all.count()
 	return p
 }
 
 // releasePIA keeps p's buffers for the next connection.
 func (in *Inspector) releasePIA(p *pia) {
 	*p = pia{
-		live:   p.live,
 		chunks: p.chunks[:0],
 		data:   [2][]byte{p.data[0][:0], p.data[1][:0]},
-		rules:  p.rules,
 		lines:  p.lines,
 		starts: p.starts[:0],
 	}
-	clear(p.lines)
 	for d := range p.data {
 		if cap(p.data[d]) > 4*dpdBufferSize {
 			p.data[d] = nil // a large chunk: do not keep it for every connection
 		}
 	}
-	clear(p.rules)
+	clear(p.lines)
 	in.piaFree = append(in.piaFree, p)
 }
 
 // died marks rule k dead in direction d (its pattern can no longer match there),
 // and counts out the rules that can no longer fire at all because of it.
 func (p *pia) died(rules []*Rule, k int, d uint8) {
-	st := &p.rules[k]
-	if st.dead[d] {
+	if p.dead[d].has(k) {
 		return
 	}
-	st.dead[d] = true
+	p.dead[d].set(k)
+	p.live[d].unset(k)
 	p.check(rules, k)
 }
 
 // check counts rule k out when it can no longer fire, and then the rules that
 // need it.
 func (p *pia) check(rules []*Rule, k int) {
-	st := &p.rules[k]
-	if st.out || st.fired || p.canFire(rules, k) {
+	if p.out.has(k) || p.fired.has(k) || p.canFire(rules, k) {
 		return
 	}
-	st.out = true
+	p.out.set(k)
+	p.live[0].unset(k)
+	p.live[1].unset(k)
 	p.left--
 	for _, q := range allRules[k].neededBy {
 		if rules[q] != nil {
@@ -148,19 +235,17 @@ func (p *pia) canFire(rules []*Rule, k int) bool {
 
 // mayFireIn reports whether rule k may still fire on data of direction d.
 func (p *pia) mayFireIn(rules []*Rule, k int, d uint8) bool {
-	st := &p.rules[k]
-	if st.dead[d] && !st.matched[d] {
+	if p.dead[d].has(k) && !p.matched[d].has(k) {
 		return false
 	}
 	n := rules[k].needs
 	if n < 0 {
 		return true
 	}
-	need := &p.rules[n]
-	if need.fired {
-		return need.firedDir != d
+	if p.fired.has(n) {
+		return p.firedOrig.has(n) != (d == 0)
 	}
-	return !need.out && p.mayFireIn(rules, n, d^1)
+	return !p.out.has(n) && p.mayFireIn(rules, n, d^1)
 }
 
 func dirIndex(isOrig bool) uint8 {
@@ -190,52 +275,50 @@ func (p *pia) chunk(n *node, isOrig bool, data []byte, gapLen uint64) {
 	}
 }
 
-// match runs the rules not yet fired on a direction's data; old is how much of it
-// the earlier chunks held (TCP).
+// match runs the rules still live in a direction on its data; old is how much of
+// it the earlier chunks held (TCP).
 func (p *pia) match(n *node, isOrig bool, data []byte, old int) {
-	rules := n.s.in.rules
+	in := n.s.in
+	rules := in.rules
 	d := dirIndex(isOrig)
+	first := &in.tables.first[data[0]]
+	if p.tcp && old == 0 {
+		// A direction's first byte settles every anchored rule that cannot
+		// start with it (line rules are tried at each line start instead).
+		kill := p.live[d].andNot(first).andNot(&in.tables.lines)
+		for k := kill.next(0); k >= 0; k = kill.next(k + 1) {
+			p.died(rules, k, d)
+		}
+	}
+	cand := p.live[d]
+	if !p.tcp {
+		cand = cand.and(first) // a datagram's first byte rules out the rest for it
+	}
 	p.starts = p.starts[:0]
 	startsDone := false
-	live := p.live[d]
-	kept := live[:0] // the list is compacted as it is walked: done rules leave it
-	for _, kk := range live {
-		k := int(kk)
+	for k := cand.next(0); k >= 0; k = cand.next(k + 1) {
+		if !p.live[d].has(k) {
+			continue // settled by an earlier rule's firing
+		}
 		r := rules[k]
-		st := &p.rules[k]
-		if st.fired || st.matched[d] || st.dead[d] || st.out {
-			continue
-		}
 		if r.needs >= 0 && p.tcp && !p.mayFireIn(rules, k, d) {
-			continue // what it needs will never fire in the other direction
-		}
-		kept = append(kept, kk)
-		if r.Transport != 0 && (r.Transport == TCP) != p.tcp {
+			p.died(rules, k, d) // what it needs will never fire in the other direction
 			continue
-		}
-		switch r.Dir {
-		case Orig:
-			if !p.tcp || !isOrig {
-				continue
-			}
-		case Resp:
-			if !p.tcp || isOrig {
-				continue
-			}
 		}
 		if !p.tcp && (r.MinSize > 0 && len(data) < r.MinSize || r.MaxSize > 0 && len(data) > r.MaxSize) {
 			continue
 		}
 		var res Result
-		if r.AtLine != nil && p.tcp && !p.lines[r.line].full[d] {
+		switch {
+		case r.AtLine != nil && p.tcp && !p.lines[r.line].full[d]:
 			if !startsDone {
 				p.starts = lineStarts(p.starts, data, old)
 				startsDone = true
 			}
 			res = p.matchLines(&p.lines[r.line], d, r, data)
-		} else if r.first.has(data[0]) {
+		case first.has(k):
 			res = r.Match(data)
-		} else {
+		default:
 			res = Fail
 		}
 		switch res {
@@ -244,13 +327,12 @@ func (p *pia) match(n *node, isOrig bool, data []byte, old int) {
 				p.died(rules, k, d)
 			}
 		case Match:
-			if r.needs >= 0 {
-				if need := &p.rules[r.needs]; !need.fired || need.firedDir == d {
-					if p.tcp {
-						st.matched[d] = true
-					}
-					continue
+			if r.needs >= 0 && !(p.fired.has(r.needs) && p.firedOrig.has(r.needs) != isOrig) {
+				if p.tcp {
+					p.matched[d].set(k)
+					p.live[d].unset(k)
 				}
+				continue
 			}
 			p.fire(n, k, d)
 			if n.pia != p {
@@ -258,7 +340,6 @@ func (p *pia) match(n *node, isOrig bool, data []byte, old int) {
 			}
 		}
 	}
-	p.live[d] = kept
 }
 
 // lineStarts appends to starts the line starts of data that its last chunk, after
@@ -327,19 +408,34 @@ func (p *pia) matchLines(st *lineState, d uint8, r *Rule, data []byte) Result {
 // fire fires rule k, matched in direction d, and then every rule that was waiting
 // for it in the other direction.
 func (p *pia) fire(n *node, k int, d uint8) {
-	st := &p.rules[k]
-	if st.fired {
+	if p.fired.has(k) {
 		return
 	}
-	st.fired, st.firedDir = true, d
-	p.left--
+	p.fired.set(k)
+	if d == 0 {
+		p.firedOrig.set(k)
+	}
+	for e := range p.live {
+		p.live[e].unset(k)
+		p.matched[e].unset(k)
+	}
+	if !p.out.has(k) {
+		p.left--
+		p.out.set(k)
+	}
 	rules := n.s.in.rules
 	if a := rules[k].enables; a != nil {
 		p.enable(n, a, rules[k])
+		if n.pia != p {
+			return
+		}
 	}
 	for _, q := range allRules[k].neededBy {
-		if rules[q] != nil && p.rules[q].matched[d^1] && !p.rules[q].fired {
+		if rules[q] != nil && p.matched[d^1].has(q) && !p.fired.has(q) {
 			p.fire(n, q, d^1)
+			if n.pia != p {
+				return
+			}
 		}
 	}
 }

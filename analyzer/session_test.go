@@ -195,10 +195,8 @@ func TestOutcomes(t *testing.T) {
 	}
 	s.Data(false, []byte("SSH-2.0-x\r\n"))
 	got := s.Outcomes()
-	if got[0].Verdict != VerdictConfirmed {
-		t.Errorf("an outcome already returned changed: %+v", got[0])
-	}
-	want := "http: confirmed (attached by port), on the originator's data at byte 0"
+	// The SSH banner is a violation: it overrides the confirmation.
+	want := "http: ruled out: protocol violation (attached by port), on the responder's data at byte 0"
 	if got[0].String() != want {
 		t.Errorf("outcome %q, want %q", got[0].String(), want)
 	}
