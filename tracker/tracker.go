@@ -66,14 +66,14 @@ type Tracker struct {
 	stats          Stats
 	rec            Record
 
-	insp      *analyzer.Inspector // service identification; nil when off
-	insps     []*inspection       // inspections under way, by conn.insp-1
-	inspFree  []uint32
-	infos     []connInfo // names and analyzer outcomes, by conn.info-1
-	infoFree  []uint32
-	pdns      passiveDNS
-	closing   bool // a removed connection's inspection is flushed: violations do not count
-	dnsOn     bool // the DNS analyzer runs: its session timer expires UDP DNS connections
+	insp     *analyzer.Inspector // service identification; nil when off
+	insps    []*inspection       // inspections under way, by conn.insp-1
+	inspFree []uint32
+	infos    []connInfo // names and analyzer outcomes, by conn.info-1
+	infoFree []uint32
+	pdns     passiveDNS
+	closing  bool // a removed connection's inspection is flushed: violations do not count
+	dnsOn    bool // the DNS analyzer runs: its session timer expires UDP DNS connections
 
 	queue     []event     // events not yet handled (drain)
 	depth     int         // > 0 while a packet, timer or handler runs: events wait
