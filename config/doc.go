@@ -5,7 +5,7 @@
 //
 // The file is made of sections (TOML tables). Every key is optional; a key that is left
 // out keeps flowtop's default, which for the tracker is Zeek's. The sections are
-// [tracker], [thresholds], [extract], [ui] and [keys]:
+// [tracker], [thresholds], [extract], [service], [connlog], [ui] and [keys]:
 //
 //	[tracker]
 //	# Do not verify IP, TCP, UDP and ICMP checksums (zeek -C).
@@ -61,6 +61,25 @@
 //	dir = "/var/tmp/flowtop-contents"
 //	max_bytes_per_conn = "100MB"
 //	max_bytes_total = "10GB"
+//
+//	# Service identification (conn.log's service, and the names seen on the
+//	# wire): the analyzers that run, by name. Default: every one, as a plain
+//	# `zeek -r`; [] turns identification off. Their side effects on other fields
+//	# (DNS and NTP role flips, the DNS session timer, an hour of inactivity after
+//	# SSH or FTP confirmation) follow the same switch.
+//	[service]
+//	analyzers = ["http", "ssl", "dns", "ssh"]
+//
+//	# Ports added to analyzers' registrations, as a site's `redef Redis::ports`.
+//	[service.ports]
+//	redis = ["10625/tcp"]
+//	http = ["8081/tcp"]
+//
+//	# conn.log: optional fields appended after Zeek's 22 columns, as Zeek's policy
+//	# scripts append theirs. server_name is the connection's name: the TLS SNI,
+//	# else the HTTP Host, else the DNS query.
+//	[connlog]
+//	extra_fields = ["server_name"]
 //
 //	# The TUI.
 //	[ui]

@@ -41,7 +41,7 @@ var columns = []column{
 	{"proto", "PROTO", 6, 0, false, flows.ByProto, 90, nil, func(_ *cellContext, f *flows.Flow) string { return f.Proto.Transport() }},
 	{"orig", "ORIGINATOR", 21, 47, false, flows.ByOrig, 100, nil, origCell},
 	{"resp", "RESPONDER", 21, 47, false, flows.ByResp, 100, nil, respCell},
-	{"service", "SERVICE", 10, 0, false, -1, 40, serviceRole, serviceCell},
+	{"service", "SERVICE", 10, 0, false, -1, 75, serviceRole, serviceCell},
 	// NAME goes before DURATION and IDLE, after the rates: it shows from about 120
 	// cells, where a table without it shows DURATION.
 	{"name", "NAME", 14, 40, false, -1, 67, nil, func(c *cellContext, f *flows.Flow) string { return cutStart(flowName(f), c.width) }},

@@ -87,7 +87,8 @@ func TestLayout(t *testing.T) {
 			names[i] = c.name
 		}
 		// The most important columns are the last to go: at 80 cells, the
-		// endpoints, their state and the bytes both ways; NAME from 120.
+		// endpoints, their state and the bytes both ways; SERVICE from 120,
+		// NAME from 150.
 		for _, must := range []string{"orig", "resp"} {
 			if width >= 60 && !slices.Contains(names, must) {
 				t.Errorf("%d: %s dropped: %v", width, must, names)
@@ -98,7 +99,10 @@ func TestLayout(t *testing.T) {
 				t.Errorf("%d: %s dropped: %v", width, must, names)
 			}
 		}
-		if width >= 120 && !slices.Contains(names, "name") {
+		if width >= 120 && !slices.Contains(names, "service") {
+			t.Errorf("%d: service dropped: %v", width, names)
+		}
+		if width >= 150 && !slices.Contains(names, "name") {
 			t.Errorf("%d: name dropped: %v", width, names)
 		}
 		if width >= 180 && len(kept) != len(cols) {
