@@ -312,6 +312,40 @@ func (s *pduStream) next(data *[]byte, limit int, size pduLen) ([]byte, int) {
 	}
 }
 
+// confirmUnits reads the units data completes in one direction of a protocol
+// that confirms on every unit that checks out, as dce_rpc and krb_tcp do: a whole
+// unit must pass whole, and the kept head of an oversized unit must pass head;
+// the oversized unit then confirms when its end goes by (*headOK remembers that
+// its head passed). It returns false at a malformed header or a unit that does
+// not pass: the stream is no longer framed, and the caller reports the violation
+// and stops.
+func (s *pduStream) confirmUnits(c *Ctx, data []byte, limit int, size pduLen, headOK *bool, whole, head func([]byte) bool) bool {
+	for {
+		m, kind := s.next(&data, limit, size)
+		switch kind {
+		case pduNone:
+			return true
+		case pduBad:
+			return false
+		case pduWhole:
+			if !whole(m) {
+				return false
+			}
+			c.Confirm()
+		case pduHead:
+			if !head(m) {
+				return false
+			}
+			*headOK = true
+		case pduTail:
+			if *headOK {
+				c.Confirm()
+			}
+			*headOK = false
+		}
+	}
+}
+
 // appendBounded appends b to buf, growing buf to at most limit bytes of capacity
 // (the caller never appends past limit), so a stream's buffer stays within bounds.
 func appendBounded(buf, b []byte, limit int) []byte {

@@ -2,7 +2,6 @@ package analyzer
 
 import (
 	"bytes"
-	"net/netip"
 	"strings"
 	"testing"
 )
@@ -143,95 +142,13 @@ func TestPDUStream(t *testing.T) {
 	}
 }
 
-// bytewise returns the steps with every data step cut into one-byte steps.
-func bytewise(steps []step) []step {
-	var out []step
-	for _, st := range steps {
-		if st.Data == "" || len(st.Data) == 1 {
-			out = append(out, st)
-			continue
-		}
-		for i := range len(st.Data) {
-			s := st
-			s.Data = st.Data[i : i+1]
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// splits returns, for each step holding data and each cut point inside it, the
-// steps with that one step cut in two there.
-func splits(steps []step) [][]step {
-	var out [][]step
-	for k, st := range steps {
-		for i := 1; i < len(st.Data); i++ {
-			a, b := st, st
-			a.Data, b.Data = st.Data[:i], st.Data[i:]
-			s := append(append(append([]step(nil), steps[:k]...), a, b), steps[k+1:]...)
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 // fuzzSession feeds one analyzer, attached by its port (and, for helpers, directly)
-// and through the PIA, a stream described by data: each control byte says who
-// sends how much of the rest, or a gap, or an end. It returns the session so the
-// caller can look at the parser.
+// and through the PIA, a stream described by data (fuzzSteps' format). It returns
+// the session so the caller can look at the parser.
 func fuzzSession(t *testing.T, name string, port uint16, data []byte) *Session {
-	a := Lookup(name)
-	proto := a.Transport
-	if proto == 0 {
-		proto = TCP
-	}
-	h := &fakeHost{id: ConnID{Orig: netip.MustParseAddrPort("10.0.0.1:1024"), Resp: netip.AddrPortFrom(netip.MustParseAddr("10.0.0.2"), port), Transport: proto}}
-	in, err := New(Config{}, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := in.NewSession(1, proto, port, false)
-	if a.Transport == 0 {
-		s.root.attach(a)
-	}
-	for len(data) > 0 {
-		ctl := data[0]
-		data = data[1:]
-		isOrig := ctl&0x80 == 0
-		n := int(ctl & 0x3f)
-		switch {
-		case ctl&0x40 != 0 && n == 0:
-			s.End(isOrig)
-		case ctl&0x40 != 0:
-			h.size += uint64(n)
-			s.Gap(isOrig, uint64(n))
-		default:
-			n = min(n+1, len(data))
-			h.size += uint64(n)
-			s.Data(isOrig, data[:n])
-			data = data[n:]
-		}
-	}
+	h, s := attachedSession(t, name, port)
+	play(h, s, fuzzSteps(data))
 	return s
-}
-
-// fuzzInput encodes steps in fuzzSession's format, for seeds.
-func fuzzInput(steps ...step) []byte {
-	var out []byte
-	for _, st := range steps {
-		d := st.Data
-		for len(d) > 0 {
-			n := min(len(d), 64)
-			ctl := byte(n - 1)
-			if !st.Orig {
-				ctl |= 0x80
-			}
-			out = append(out, ctl)
-			out = append(out, d[:n]...)
-			d = d[n:]
-		}
-	}
-	return out
 }
 
 // streamsBounded checks that no pduStream of the parser keeps more than max bytes.

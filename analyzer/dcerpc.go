@@ -75,33 +75,9 @@ func dceLen(b []byte) (uint64, berStatus) {
 // Data cuts the stream into PDUs and parses each.
 func (p *dceParser) Data(c *Ctx, isOrig bool, data []byte) {
 	d := dirIndex(isOrig)
-	st := &p.dir[d]
-	for {
-		m, kind := st.next(&data, dceMaxPDU, dceLen)
-		switch kind {
-		case pduNone:
-			return
-		case pduBad:
-			p.fail(c)
-			return
-		case pduWhole:
-			if !p.pdu(c, isOrig, m) {
-				p.fail(c)
-				return
-			}
-			c.Confirm()
-		case pduHead:
-			if !dceHeaderValid(m) {
-				p.fail(c)
-				return
-			}
-			p.head[d] = true
-		case pduTail:
-			if p.head[d] {
-				c.Confirm()
-			}
-			p.head[d] = false
-		}
+	whole := func(m []byte) bool { return p.pdu(c, isOrig, m) }
+	if !p.dir[d].confirmUnits(c, data, dceMaxPDU, dceLen, &p.head[d], whole, dceHeaderValid) {
+		p.fail(c)
 	}
 }
 

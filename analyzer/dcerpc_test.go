@@ -45,12 +45,7 @@ func TestDCERPC(t *testing.T) {
 	bind := dcePDU(11, dceBindBody(), 0, "")
 	ack := dcePDU(12, dceBindAckBody(), 0, "")
 	req := dcePDU(0, le32(4)+le16(0)+le16(3)+"\x00\x00\x00\x00", 0, "")
-	cases := []struct {
-		name  string
-		s     script
-		want  string
-		split bool
-	}{
+	cases := []serviceCase{
 		{"bind", script{Resp: "10.0.0.2:135", Steps: []step{o(bind), r(ack), o(req)}}, "dce_rpc", true},
 		{"ack only", script{Resp: "10.0.0.2:135", Steps: []step{r(ack)}}, "dce_rpc", true},
 		{"ntlm bind", script{Resp: "10.0.0.2:135", Steps: []step{o(dcePDU(11, dceBindBody(), 10, ntlmNegotiate())),
@@ -67,26 +62,7 @@ func TestDCERPC(t *testing.T) {
 		{"not on udp", script{Proto: UDP, Resp: "10.0.0.2:49667", Steps: []step{o(bind)}}, "", false},
 		{"big request", script{Resp: "10.0.0.2:135", Steps: []step{o(dcePDU(0, le32(4)+le16(0)+le16(3)+strings.Repeat("s", 30000), 0, ""))}}, "dce_rpc", false},
 	}
-	for _, c := range cases {
-		h, _ := run(t, c.s)
-		if got := h.service(); got != c.want {
-			t.Errorf("%s: service %q, want %q", c.name, got, c.want)
-		}
-		if !c.split {
-			continue
-		}
-		s := c.s
-		s.Steps = bytewise(c.s.Steps)
-		if h, _ := run(t, s); h.service() != c.want {
-			t.Errorf("%s bytewise: service %q, want %q", c.name, h.service(), c.want)
-		}
-		for _, steps := range splits(c.s.Steps) {
-			s.Steps = steps
-			if h, _ := run(t, s); h.service() != c.want {
-				t.Fatalf("%s split: service %q, want %q", c.name, h.service(), c.want)
-			}
-		}
-	}
+	runCasesCut(t, cases)
 }
 
 // FuzzDCERPC feeds the DCE-RPC analyzer arbitrary streams.

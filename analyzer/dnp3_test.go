@@ -52,7 +52,7 @@ func TestDNP3(t *testing.T) {
 		want string
 	}{
 		{"tcp on 20000", script{Steps: conv}, "dnp3_tcp"},
-		{"one byte at a time", script{Steps: rpBytewise(conv)}, "dnp3_tcp"},
+		{"one byte at a time", script{Steps: bytewise(conv)}, "dnp3_tcp"},
 		{"all in one chunk", script{Steps: []step{o(dnp3LinkStatus + dnp3Read + dnp3LinkStatus), r(dnp3Response + dnp3Long)}}, "dnp3_tcp"},
 		{"client alone on 20000", script{Steps: []step{o(dnp3Read)}}, "dnp3_tcp"},
 		{"mid-stream", script{Partial: true, Steps: []step{r(dnp3Response)}}, "dnp3_tcp"},
@@ -94,7 +94,7 @@ func crcBytes(s string) string {
 func FuzzDNP3(f *testing.F) {
 	f.Add(false, rpFuzzInput(o(dnp3LinkStatus), o(dnp3Read), r(dnp3Response), r(dnp3Long)))
 	f.Add(true, rpFuzzInput(o(dnp3Read), r(dnp3Response), r(dnp3Long[:7]), r(dnp3Long[7:])))
-	f.Add(false, rpFuzzInput(rpBytewise([]step{r(dnp3Long)})...))
+	f.Add(false, rpFuzzInput(bytewise([]step{r(dnp3Long)})...))
 	f.Fuzz(func(t *testing.T, udp bool, data []byte) {
 		if udp {
 			rpFuzz(t, []string{"dnp3_udp"}, UDP, 20000, true, data, rpCheckBounds)

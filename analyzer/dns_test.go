@@ -61,37 +61,13 @@ func dnsUDP(t testing.TB, resp string, steps ...step) *fakeHost {
 	return h
 }
 
-// dnsRunAttached runs s with the named analyzer attached directly, as the lead's TCP
-// registration of dns will do, and returns the host and the parser.
+// dnsRunAttached runs s with the named analyzer alone, attached directly (as
+// the lead's TCP registration of dns will do) rather than by its port, and
+// returns the host and the parser.
 func dnsRunAttached(t testing.TB, name string, s script) (*fakeHost, Parser) {
 	t.Helper()
-	if s.Orig == "" {
-		s.Orig = "10.0.0.1:40000"
-	}
-	h := &fakeHost{id: ConnID{Orig: netip.MustParseAddrPort(s.Orig), Resp: netip.MustParseAddrPort(s.Resp), Transport: s.Proto}, now: 1e18}
-	in, err := New(Config{Analyzers: []string{name}}, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess := in.NewSession(1, s.Proto, h.id.Resp.Port(), true)
-	i := sess.root.attach(Lookup(name))
-	for _, st := range s.Steps {
-		if st.Flip {
-			h.Flip(1)
-		}
-		switch {
-		case st.End:
-			sess.End(st.Orig)
-		case st.Gap > 0:
-			h.size += st.Gap
-			sess.Gap(st.Orig, st.Gap)
-		default:
-			h.size += uint64(len(st.Data))
-			sess.Data(st.Orig, []byte(st.Data))
-		}
-	}
-	sess.Release()
-	return h, i.p
+	s.Analyzers, s.Expected = []string{name}, true
+	return runAttached(t, s, name)
 }
 
 // dnsTCPMsg prefixes a DNS message with its TCP length.

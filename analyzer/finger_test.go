@@ -23,7 +23,7 @@ func TestFinger(t *testing.T) {
 		want string
 	}{
 		{"a query and its answer", script{Steps: conv}, "finger"},
-		{"one byte at a time", script{Steps: rpBytewise(conv)}, "finger"},
+		{"one byte at a time", script{Steps: bytewise(conv)}, "finger"},
 		{"the query alone", script{Steps: []step{o(fingerQuery)}}, "finger"},
 		{"the answer alone", script{Steps: []step{r(fingerReply)}}, "finger"},
 		{"a query with a host", script{Steps: []step{o("alice@example.com\r\n")}}, "finger"},
@@ -62,7 +62,7 @@ func TestFinger(t *testing.T) {
 // FuzzFinger feeds the Finger parser arbitrary chunked streams.
 func FuzzFinger(f *testing.F) {
 	f.Add(rpFuzzInput(o(fingerQuery), r(fingerReply), step{End: true}))
-	f.Add(rpFuzzInput(rpBytewise([]step{o("/W jos\xc3\xa9@host\r\n"), r("x\xe2\x82\xacyz\n")})...))
+	f.Add(rpFuzzInput(bytewise([]step{o("/W jos\xc3\xa9@host\r\n"), r("x\xe2\x82\xacyz\n")})...))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rpFuzz(t, []string{"finger"}, TCP, 79, false, data, rpCheckBounds)
 	})

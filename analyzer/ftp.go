@@ -97,9 +97,6 @@ const (
 	ftpCmdEPSV
 )
 
-// ftpMaxPending bounds the commands waiting for their replies.
-const ftpMaxPending = 32
-
 // What the last AUTH asked for.
 const (
 	ftpAuthNone uint8 = iota
@@ -109,16 +106,13 @@ const (
 
 // ftpParser is the FTP analyzer on one connection.
 type ftpParser struct {
-	lines [2]lineReader
-	pend  [ftpMaxPending]uint8 // commands awaiting their final reply, oldest first
-	np    int
-	multi int   // the code of the multi-line reply being read, 0 for none
-	auth  uint8 // what the last AUTH asked for
-	tls   *Child
-	raw   bool   // after AUTH TLS: every byte goes to tls
-	adat  bool   // after AUTH GSSAPI: ADAT tokens go to tls
-	dec   []byte // decoded ADAT token
-	done  bool
+	lines      [2]lineReader
+	pend       pendingCmds // commands awaiting their final reply
+	multi      int         // the code of the multi-line reply being read, 0 for none
+	auth       uint8       // what the last AUTH asked for
+	tlsHandoff             // after AUTH TLS: every byte goes to tls
+	adat       bool        // after AUTH GSSAPI: ADAT tokens go to tls
+	dec        []byte      // decoded ADAT token
 }
 
 // Data implements Parser.
@@ -138,15 +132,6 @@ func (p *ftpParser) Data(c *Ctx, isOrig bool, data []byte) {
 			p.feedTLS(c, isOrig, data)
 			return
 		}
-	}
-}
-
-// feedTLS hands bytes after the switch to TLS to the SSL child.
-func (p *ftpParser) feedTLS(c *Ctx, isOrig bool, data []byte) {
-	p.tls.Data(isOrig, data)
-	if p.tls.Stopped() {
-		p.done = true
-		c.Stop()
 	}
 }
 
@@ -196,12 +181,7 @@ func (p *ftpParser) request(c *Ctx, line []byte) {
 			p.auth = ftpAuthNone
 		}
 	}
-	if p.np == ftpMaxPending {
-		copy(p.pend[:], p.pend[1:])
-		p.np--
-	}
-	p.pend[p.np] = kind
-	p.np++
+	p.pend.push(kind)
 }
 
 // printableWord reports whether every byte of w is printable and not a space.
@@ -275,12 +255,7 @@ func (p *ftpParser) reply(c *Ctx, line []byte) {
 	case code == 234 && p.auth == ftpAuthTLS:
 		// AUTH TLS accepted: TLS begins after this line, in both directions.
 		p.auth = ftpAuthNone
-		if p.tls = c.Child("ssl"); p.tls == nil {
-			p.done = true
-			c.Stop()
-			return
-		}
-		p.raw = true
+		p.switchTLS(c)
 	case code == 334 && p.auth == ftpAuthGSSAPI && p.tls == nil:
 		// AUTH GSSAPI accepted: the ADAT exchange that follows carries TLS.
 		if p.tls = c.Child("ssl"); p.tls != nil {
@@ -293,22 +268,22 @@ func (p *ftpParser) reply(c *Ctx, line []byte) {
 // reply is final (a completion code, not a 1xx preliminary one). Like Zeek's FTP
 // script it prefers a PASV or EPSV for 227 and 229, and else takes the oldest.
 func (p *ftpParser) take(code int, final bool) uint8 {
-	if p.np == 0 {
+	pend := p.pend.list()
+	if len(pend) == 0 {
 		return ftpCmdOther
 	}
 	k := 0
 	if code == 227 || code == 229 {
-		for i := range p.np {
-			if p.pend[i] == ftpCmdPASV || p.pend[i] == ftpCmdEPSV {
+		for i, kind := range pend {
+			if kind == ftpCmdPASV || kind == ftpCmdEPSV {
 				k = i
 				break
 			}
 		}
 	}
-	cmd := p.pend[k]
+	cmd := pend[k]
 	if final && code >= 200 {
-		copy(p.pend[k:], p.pend[k+1:p.np])
-		p.np--
+		p.pend.remove(k)
 	}
 	return cmd
 }
@@ -468,8 +443,7 @@ func (p *ftpParser) adatReply(code int, rest []byte) {
 // Gap implements Parser: the line being read is lost; parsing resumes at the
 // next line.
 func (p *ftpParser) Gap(c *Ctx, isOrig bool, n uint64) {
-	if p.raw {
-		p.tls.Gap(isOrig, n)
+	if p.tlsGap(isOrig, n) {
 		return
 	}
 	p.lines[dirOf(isOrig)].resync()
@@ -478,8 +452,7 @@ func (p *ftpParser) Gap(c *Ctx, isOrig bool, n uint64) {
 // End implements Parser: the partial last line is a line (Zeek's ContentLine
 // delivers it at the end of the direction).
 func (p *ftpParser) End(c *Ctx, isOrig bool) {
-	if p.raw {
-		p.tls.End(isOrig)
+	if p.tlsEnd(isOrig) {
 		return
 	}
 	if line, _, ok := p.lines[dirOf(isOrig)].flush(); ok && !p.done {

@@ -60,17 +60,8 @@ func TestGSSAPI(t *testing.T) {
 		{"confirmed then garbage", []step{o(spnegoInit(ntlmNegotiate())), r("\x30\x30")}, "ntlm"},
 	} {
 		// Each blob is one delivery, as the parents hand them over.
-		h := &fakeHost{}
-		in, err := New(Config{}, h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := in.NewSession(1, TCP, 9, false)
-		s.root.attach(Lookup("gssapi"))
-		for _, st := range c.blobs {
-			h.size += uint64(len(st.Data))
-			s.Data(st.Orig, []byte(st.Data))
-		}
+		h, s := attachedSession(t, "gssapi", 9)
+		play(h, s, c.blobs)
 		if got := h.service(); got != c.want {
 			t.Errorf("%s: service %q, want %q", c.name, got, c.want)
 		}
@@ -85,13 +76,7 @@ func FuzzGSSAPI(f *testing.F) {
 	f.Add([]byte(spnegoResp(1, oidNTLMSSP, ntlmChallenge())))
 	f.Add([]byte(spnegoInit2()))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		h := &fakeHost{}
-		in, err := New(Config{}, h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := in.NewSession(1, TCP, 9, false)
-		s.root.attach(Lookup("gssapi"))
+		_, s := attachedSession(t, "gssapi", 9)
 		s.Data(true, b)
 		s.Data(false, b)
 		s.Release()

@@ -90,36 +90,8 @@ type script struct {
 // the session was done at the end.
 func run(t testing.TB, s script) (*fakeHost, bool) {
 	t.Helper()
-	if s.Orig == "" {
-		s.Orig = "10.0.0.1:40000"
-	}
-	if s.Resp == "" {
-		s.Resp = "10.0.0.2:80"
-	}
-	if s.Proto == 0 {
-		s.Proto = TCP
-	}
-	h := &fakeHost{id: ConnID{Orig: netip.MustParseAddrPort(s.Orig), Resp: netip.MustParseAddrPort(s.Resp), Transport: s.Proto}, partial: s.Partial, now: 1e18}
-	in, err := New(Config{Analyzers: s.Analyzers, Ports: s.Ports}, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess := in.NewSession(1, s.Proto, h.id.Resp.Port(), s.Expected)
-	for _, st := range s.Steps {
-		if st.Flip {
-			h.Flip(1)
-		}
-		switch {
-		case st.End:
-			sess.End(st.Orig)
-		case st.Gap > 0:
-			h.size += st.Gap
-			sess.Gap(st.Orig, st.Gap)
-		default:
-			h.size += uint64(len(st.Data))
-			sess.Data(st.Orig, []byte(st.Data))
-		}
-	}
+	h, _, sess := newSession(t, s)
+	play(h, sess, s.Steps)
 	done := sess.Done()
 	sess.Release()
 	return h, done

@@ -32,12 +32,10 @@ var imapLastCommands = []string{"authenticate", "login", "examine", "create", "l
 
 // imapParser is the IMAP analyzer on one connection.
 type imapParser struct {
-	lines   [2]lineReader
-	started [2]bool // a line of that direction has parsed
-	stls    []byte  // the tag of the client's STARTTLS, nil for none
-	tls     *Child
-	raw     bool // after STARTTLS: every byte goes to tls
-	done    bool
+	lines      [2]lineReader
+	started    [2]bool // a line of that direction has parsed
+	stls       []byte  // the tag of the client's STARTTLS, nil for none
+	tlsHandoff         // after STARTTLS: every byte goes to tls
 }
 
 // Data implements Parser.
@@ -45,10 +43,7 @@ func (p *imapParser) Data(c *Ctx, isOrig bool, data []byte) {
 	d := dirOf(isOrig)
 	for !p.done && len(data) > 0 {
 		if p.raw {
-			p.tls.Data(isOrig, p.lines[d].raw(data))
-			if p.tls.Stopped() {
-				p.stop(c)
-			}
+			p.feedTLS(c, isOrig, p.lines[d].raw(data))
 			return
 		}
 		line, _, ok := p.lines[d].next(&data)
@@ -57,12 +52,6 @@ func (p *imapParser) Data(c *Ctx, isOrig bool, data []byte) {
 		}
 		p.line(c, isOrig, line)
 	}
-}
-
-// stop ends the parsing of the connection.
-func (p *imapParser) stop(c *Ctx) {
-	p.done = true
-	c.Stop()
 }
 
 // imapToken returns the run of printable non-space ASCII at the start of b
@@ -109,11 +98,7 @@ func (p *imapParser) line(c *Ctx, isOrig bool, line []byte) {
 	}
 	if !isOrig && p.stls != nil && string(tag) == string(p.stls) && wordIs(cmd, "OK") {
 		// STARTTLS accepted: TLS begins after this line, in both directions.
-		if p.tls = c.Child("ssl"); p.tls == nil {
-			p.stop(c)
-			return
-		}
-		p.raw = true
+		p.switchTLS(c)
 	}
 }
 
@@ -121,8 +106,4 @@ func (p *imapParser) line(c *Ctx, isOrig bool, line []byte) {
 func (p *imapParser) Gap(c *Ctx, isOrig bool, n uint64) {}
 
 // End implements Parser.
-func (p *imapParser) End(c *Ctx, isOrig bool) {
-	if p.raw {
-		p.tls.End(isOrig)
-	}
-}
+func (p *imapParser) End(c *Ctx, isOrig bool) { p.tlsEnd(isOrig) }

@@ -99,7 +99,7 @@ func matchIRCTwoLines(b []byte, first, second string, minTail int) Result {
 	for i := 0; i < len(b); i++ {
 		if reach {
 			if _, r := ircWordAt(b[i:], first); r == Match {
-				return ircTwoLinesAt(b[i:], first, second, minTail)
+				return ircTwoLines(b[i:], first, second, minTail, false)
 			}
 		}
 		reach = b[i] == '\r' || b[i] == '\n'
@@ -111,17 +111,35 @@ func matchIRCTwoLines(b []byte, first, second string, minTail int) Result {
 // at least one more byte, then after a later CR or LF the second word and a space,
 // and a CR or LF at least minTail bytes past that space. The earliest second word
 // is the best continuation.
+//
+// The PIA tries it at every line start, so it stops at the next line that starts
+// with the first word too: every continuation past that line's first byte after
+// its word and space is that line's own, found when the PIA tries it there (its
+// scan starts at the same place). Scanning on to the end of the data from every
+// line start would take time quadratic in the chunk, for a chunk of "USER x" lines.
 func ircTwoLinesAt(b []byte, first, second string, minTail int) Result {
+	return ircTwoLines(b, first, second, minTail, true)
+}
+
+// ircTwoLines is ircTwoLinesAt; yield says whether it stops at a later line with
+// the first word (the PIA tries that one itself) or reads to the end of b.
+func ircTwoLines(b []byte, first, second string, minTail int, yield bool) Result {
 	u, r := ircWordAt(b, first)
 	if r != Match {
 		return r
 	}
-	for i := u + 2; i < len(b); i++ {
+	end := len(b)
+	for i := u + 2; i < end; i++ {
 		if b[i] != '\r' && b[i] != '\n' {
 			continue
 		}
 		if k, r := ircWordAt(b[i+1:], second); r == Match {
 			return lineTail(b, i+1+k+minTail)
+		}
+		if yield && end == len(b) {
+			if k, r := ircWordAt(b[i+1:], first); r == Match {
+				end = min(end, i+1+k+2)
+			}
 		}
 	}
 	return More
@@ -180,11 +198,9 @@ const (
 
 // ircParser is the IRC analyzer on one connection.
 type ircParser struct {
-	lines [2]lineReader
-	long  int // commands longer than ircLongCommand so far
-	tls   *Child
-	raw   bool // after numeric 670: every byte goes to tls
-	done  bool
+	lines      [2]lineReader
+	long       int // commands longer than ircLongCommand so far
+	tlsHandoff     // after numeric 670: every byte goes to tls
 }
 
 // Data implements Parser.
@@ -192,11 +208,7 @@ func (p *ircParser) Data(c *Ctx, isOrig bool, data []byte) {
 	l := &p.lines[dirOf(isOrig)]
 	for !p.done && len(data) > 0 {
 		if p.raw {
-			p.tls.Data(isOrig, l.raw(data))
-			if p.tls.Stopped() {
-				p.done = true
-				c.Stop()
-			}
+			p.feedTLS(c, isOrig, l.raw(data))
 			return
 		}
 		line, long, ok := l.next(&data)
@@ -254,12 +266,7 @@ func (p *ircParser) line(c *Ctx, isOrig bool, line []byte) {
 	switch {
 	case code == 670:
 		// STARTTLS accepted: TLS begins after this line, in both directions.
-		if p.tls = c.Child("ssl"); p.tls == nil {
-			p.done = true
-			c.Stop()
-			return
-		}
-		p.raw = true
+		p.switchTLS(c)
 	case wordIs(cmd, "PRIVMSG"):
 		p.dcc(c, params)
 	}
@@ -331,8 +338,7 @@ func (p *ircParser) dcc(c *Ctx, params []byte) {
 // Gap implements Parser: the line being read is lost; parsing resumes at the
 // next line.
 func (p *ircParser) Gap(c *Ctx, isOrig bool, n uint64) {
-	if p.raw {
-		p.tls.Gap(isOrig, n)
+	if p.tlsGap(isOrig, n) {
 		return
 	}
 	p.lines[dirOf(isOrig)].resync()
@@ -340,8 +346,7 @@ func (p *ircParser) Gap(c *Ctx, isOrig bool, n uint64) {
 
 // End implements Parser: the partial last line is a line.
 func (p *ircParser) End(c *Ctx, isOrig bool) {
-	if p.raw {
-		p.tls.End(isOrig)
+	if p.tlsEnd(isOrig) {
 		return
 	}
 	if line, long, ok := p.lines[dirOf(isOrig)].flush(); ok && !long && !p.done {

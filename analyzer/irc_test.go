@@ -15,6 +15,7 @@ func init() {
 		" user x y\r\n\r\n  nick z\r\n", "NICK a\rUSER b\r", "NICK a\r\nUSER b", "NICK \r\nUSER x\r\n", "USER \n\nNICK \n",
 		"SERVER irc.a.net 1 :A server\r\n", "SERVER a\r\nb 1 :x\n", "server  a  12  :\r\n", "SERVER a 1 :\r\n", "SERVER a 1 :xy",
 		"SERVER a b :x\r\n", "x\nSERVER a 1 :x\n",
+		"USER a\r\nUSER b\r\nNICK c\r\n", "USER a\r\nUSER \rNICK c\r\n", "NICK a\nNICK b\nUSER c\n", "USER a\nUSER b\n",
 	)
 }
 
@@ -65,6 +66,8 @@ func TestIRC(t *testing.T) {
 			o("NICK a\r\nUSER a 0 * :A\r\n"), r(":srv 001 a :Welcome\r\n")}}, service: "irc"},
 		{name: "signature needs the server", s: script{Analyzers: only, Resp: "10.0.0.22:7000", Steps: []step{
 			o("NICK a\r\nUSER a 0 * :A\r\n")}}, service: ""},
+		{name: "many USER lines in one chunk", s: script{Analyzers: only, Resp: "10.0.0.22:7000", Steps: []step{
+			r(":srv 001 a :Welcome\r\n"), o(strings.Repeat("USER x\r\n", 8192) + "NICK y\r\n")}}, service: "irc", noSplit: true},
 		{name: "server to server", s: script{Analyzers: only, Resp: "10.0.0.22:7000", Steps: []step{
 			o("PASS x\r\nSERVER irc.a.net 1 :A server\r\n"), r("PASS y\r\nSERVER irc.b.net 1 :B server\r\n")}}, service: "irc"},
 	})
@@ -111,4 +114,27 @@ func TestIRCStartTLS(t *testing.T) {
 			o("STARTTLS\r\n"), r(":srv 691 * :STARTTLS failed\r\n")}},
 			service: "irc"},
 	})
+}
+
+// TestIRCTwoLinesYield: at a line start, irc-c1 and irc-c2 stop at the next line
+// with the same first word, which the PIA tries itself, instead of reading on to
+// the end of the data from every line start (quadratic in a chunk of USER lines).
+func TestIRCTwoLinesYield(t *testing.T) {
+	for _, tc := range []struct {
+		data      string
+		at, whole Result
+	}{
+		{"USER a\r\nUSER b\r\nNICK c\r\n", More, Match}, // the second line matches
+		{"USER b\r\nNICK c\r\n", Match, Match},
+		{"USER a\r\nUSER \rNICK c\r\n", Match, Match},   // the CR after "USER " is still the first line's
+		{"USER a\r\nUSERx\r\nNICK c\r\n", Match, Match}, // not the first word: read past
+		{strings.Repeat("USER x\r\n", 1000), More, More},
+	} {
+		if got := ircTwoLinesAt([]byte(tc.data), "user", "nick", 1); got != tc.at {
+			t.Errorf("at the start of %q: %v, want %v", tc.data, got, tc.at)
+		}
+		if got := matchIRCTwoLines([]byte(tc.data), "user", "nick", 1); got != tc.whole {
+			t.Errorf("over %q: %v, want %v", tc.data, got, tc.whole)
+		}
+	}
 }

@@ -123,38 +123,18 @@ func krbTCPLen(b []byte) (uint64, berStatus) {
 // Data cuts the stream into messages and parses each.
 func (p *krbTCPParser) Data(c *Ctx, isOrig bool, data []byte) {
 	d := dirIndex(isOrig)
-	st := &p.dir[d]
-	for {
-		m, kind := st.next(&data, krbMaxMsg, krbTCPLen)
-		switch kind {
-		case pduNone:
-			return
-		case pduBad:
-			c.Violation()
-			c.Stop()
-			return
-		case pduWhole:
-			if !krbValid(m[4:]) {
-				c.Violation()
-				c.Stop()
-				return
-			}
-			c.Confirm()
-		case pduHead:
-			if !krbHeadValid(m[4:]) {
-				c.Violation()
-				c.Stop()
-				return
-			}
-			p.head[d] = true
-		case pduTail:
-			if p.head[d] {
-				c.Confirm()
-			}
-			p.head[d] = false
-		}
+	if !p.dir[d].confirmUnits(c, data, krbMaxMsg, krbTCPLen, &p.head[d], krbTCPValid, krbTCPHeadValid) {
+		c.Violation()
+		c.Stop()
 	}
 }
+
+// krbTCPValid checks a whole message past its length prefix.
+func krbTCPValid(m []byte) bool { return krbValid(m[4:]) }
+
+// krbTCPHeadValid checks the kept start of an oversized message past its length
+// prefix.
+func krbTCPHeadValid(m []byte) bool { return krbHeadValid(m[4:]) }
 
 // Gap never arrives: krb_tcp stops at the first gap.
 func (p *krbTCPParser) Gap(c *Ctx, isOrig bool, n uint64) {}

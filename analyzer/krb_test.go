@@ -93,12 +93,7 @@ func krbTCP(m string) string { return be32(len(m)) + m }
 // TestKRB runs Kerberos over UDP and TCP: confirmation on each message type,
 // violations, partial connections, gaps, the signatures, and every cut.
 func TestKRB(t *testing.T) {
-	cases := []struct {
-		name  string
-		s     script
-		want  string
-		split bool // also every byte split (TCP)
-	}{
+	cases := []serviceCase{
 		{"udp as-req", script{Proto: UDP, Resp: "10.0.0.2:88", Steps: []step{o(krbASReq())}}, "krb", false},
 		{"udp as-rep only", script{Proto: UDP, Resp: "10.0.0.2:88", Steps: []step{r(krbASRep())}}, "krb", false},
 		{"udp error", script{Proto: UDP, Resp: "10.0.0.2:88", Steps: []step{o(krbASReq()), r(krbError())}}, "krb", false},
@@ -124,26 +119,7 @@ func TestKRB(t *testing.T) {
 		{"tcp big", script{Resp: "10.0.0.2:88", Steps: []step{r(krbTCP(tlv(0x6b, tlv(0x30, tlv(0xa0, berInt1(5)), strings.Repeat("x", 20000)))))}}, "krb_tcp", false},
 		{"tcp big garbage head", script{Resp: "10.0.0.2:88", Steps: []step{r(be32(20000) + strings.Repeat("x", 20000))}}, "", false},
 	}
-	for _, c := range cases {
-		h, _ := run(t, c.s)
-		if got := h.service(); got != c.want {
-			t.Errorf("%s: service %q, want %q", c.name, got, c.want)
-		}
-		if !c.split {
-			continue
-		}
-		s := c.s
-		s.Steps = bytewise(c.s.Steps)
-		if h, _ := run(t, s); h.service() != c.want {
-			t.Errorf("%s bytewise: service %q, want %q", c.name, h.service(), c.want)
-		}
-		for _, steps := range splits(c.s.Steps) {
-			s.Steps = steps
-			if h, _ := run(t, s); h.service() != c.want {
-				t.Fatalf("%s split: service %q, want %q", c.name, h.service(), c.want)
-			}
-		}
-	}
+	runCasesCut(t, cases)
 }
 
 // FuzzKRB feeds the Kerberos analyzers arbitrary messages and streams.

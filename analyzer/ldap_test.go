@@ -89,12 +89,7 @@ func TestLDAP(t *testing.T) {
 		ssl = ",ssl"
 	}
 	big := ldapMsg(7, tlv(0x64, octets("cn=big"), tlv(0x30, tlv(0x30, octets("jpegPhoto"), tlv(0x31, octets(strings.Repeat("\xff", 20000)))))))
-	cases := []struct {
-		name  string
-		s     script
-		want  string
-		split bool
-	}{
+	cases := []serviceCase{
 		{"simple bind", script{Resp: "10.0.0.2:389", Steps: []step{o(ldapSimpleBind), r(ldapBindOK), o(ldapUnbind)}}, "ldap_tcp", true},
 		{"search", script{Resp: "10.0.0.2:3268", Steps: []step{o(ldapSearch), r(ldapEntry + ldapDone)}}, "ldap_tcp", true},
 		{"kerberos bind first", script{Resp: "10.0.0.2:389", Steps: []step{o(ldapKrbBind), r(ldapKrbBindResp),
@@ -139,37 +134,13 @@ func TestLDAP(t *testing.T) {
 		{"udp garbage", script{Proto: UDP, Resp: "10.0.0.2:389", Steps: []step{o("garbage")}}, "", false},
 		{"udp signature", script{Proto: UDP, Resp: "10.0.0.2:10389", Steps: []step{o(ldapSimpleBind), r(ldapBindOK)}}, "ldap_udp", false},
 	}
-	for _, c := range cases {
-		h, _ := run(t, c.s)
-		if got := h.service(); got != c.want {
-			t.Errorf("%s: service %q, want %q", c.name, got, c.want)
-		}
-		if !c.split {
-			continue
-		}
-		s := c.s
-		s.Steps = bytewise(c.s.Steps)
-		if h, _ := run(t, s); h.service() != c.want {
-			t.Errorf("%s bytewise: service %q, want %q", c.name, h.service(), c.want)
-		}
-		for _, steps := range splits(c.s.Steps) {
-			s.Steps = steps
-			if h, _ := run(t, s); h.service() != c.want {
-				t.Fatalf("%s split: service %q, want %q", c.name, h.service(), c.want)
-			}
-		}
-	}
+	runCasesCut(t, cases)
 }
 
 // TestLDAPStartTLSChild checks that the TLS bytes after a StartTLS go to the ssl
 // child, from the byte after the response on.
 func TestLDAPStartTLSChild(t *testing.T) {
-	h := &fakeHost{}
-	in, err := New(Config{}, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := in.NewSession(1, TCP, 389, false)
+	_, _, s := newSession(t, script{Resp: "10.0.0.2:389"})
 	s.Data(true, []byte(ldapStartTLSReq))
 	s.Data(false, []byte(ldapStartTLSResp+"\x16\x03"))
 	p := s.root.insts[slices.IndexFunc(s.root.insts, func(i *instance) bool { return i.a.Name == "ldap_tcp" })].p.(*ldapParser)

@@ -163,6 +163,111 @@ func trimCR(b []byte) []byte {
 	return b
 }
 
+// tlsHandoff is the switch to TLS that the line protocols share: FTP's AUTH TLS,
+// SMTP's STARTTLS, POP3's STLS, IMAP's STARTTLS, IRC's numeric 670 and XMPP's
+// <proceed/>. Once the server accepts, TLS begins after the accepting line (or
+// tag) in both directions, and every later byte goes to an SSL child; the parser
+// stops when the child stops, or when there is no child to start. Parsers embed
+// it, and done is their "stopped" flag.
+type tlsHandoff struct {
+	tls  *Child
+	raw  bool // after the switch: every byte goes to tls
+	done bool // the parser has stopped
+}
+
+// switchTLS starts TLS after the server's acceptance: it attaches the SSL child,
+// or stops the parser when none can be attached.
+func (h *tlsHandoff) switchTLS(c *Ctx) {
+	if h.tls = c.Child("ssl"); h.tls == nil {
+		h.stop(c)
+		return
+	}
+	h.raw = true
+}
+
+// feedTLS hands bytes after the switch to the SSL child, and stops the parser
+// when the child has stopped.
+func (h *tlsHandoff) feedTLS(c *Ctx, isOrig bool, data []byte) {
+	h.tls.Data(isOrig, data)
+	if h.tls.Stopped() {
+		h.stop(c)
+	}
+}
+
+// tlsGap hands a gap after the switch to the SSL child; it reports whether it
+// did (false before the switch).
+func (h *tlsHandoff) tlsGap(isOrig bool, n uint64) bool {
+	if h.raw {
+		h.tls.Gap(isOrig, n)
+	}
+	return h.raw
+}
+
+// tlsEnd hands the end of a direction after the switch to the SSL child; it
+// reports whether it did (false before the switch).
+func (h *tlsHandoff) tlsEnd(isOrig bool) bool {
+	if h.raw {
+		h.tls.End(isOrig)
+	}
+	return h.raw
+}
+
+// stop ends the parsing of the connection.
+func (h *tlsHandoff) stop(c *Ctx) {
+	h.done = true
+	c.Stop()
+}
+
+// cmdMaxPending bounds the commands waiting for their replies (pipelining).
+const cmdMaxPending = 32
+
+// pendingCmds is the queue by which FTP, SMTP and POP3 pair each server reply
+// with the client command it answers: one kind per command awaiting its reply,
+// oldest first. When the queue is full a new command drops the oldest.
+type pendingCmds struct {
+	kind [cmdMaxPending]uint8
+	n    int
+}
+
+// push queues a command of kind k.
+func (q *pendingCmds) push(k uint8) {
+	if q.n == cmdMaxPending {
+		copy(q.kind[:], q.kind[1:])
+		q.n--
+	}
+	q.kind[q.n] = k
+	q.n++
+}
+
+// oldest returns the kind of the oldest pending command; ok is false when none
+// is pending.
+func (q *pendingCmds) oldest() (k uint8, ok bool) {
+	if q.n == 0 {
+		return 0, false
+	}
+	return q.kind[0], true
+}
+
+// list returns the kinds of the pending commands, oldest first, valid until the
+// next change.
+func (q *pendingCmds) list() []uint8 { return q.kind[:q.n] }
+
+// remove drops the i-th oldest pending command.
+func (q *pendingCmds) remove(i int) {
+	copy(q.kind[i:], q.kind[i+1:q.n])
+	q.n--
+}
+
+// pop drops the oldest pending command, if any.
+func (q *pendingCmds) pop() {
+	if q.n > 0 {
+		q.remove(0)
+	}
+}
+
+// reset forgets every pending command.
+func (q *pendingCmds) reset() { q.n = 0 }
+
 // lineSpace is the whitespace of [[:space:]] that does not end a line.
 var lineSpace = bytesOf('\t', '\v', '\f', ' ')
 

@@ -96,62 +96,6 @@ func TestBase64Decode(t *testing.T) {
 	}
 }
 
-// lnBytewise returns the steps with every data step cut into one-byte steps.
-func lnBytewise(steps []step) []step {
-	var out []step
-	for _, st := range steps {
-		if len(st.Data) <= 1 {
-			out = append(out, st)
-			continue
-		}
-		for i := range len(st.Data) {
-			s := st
-			s.Data = st.Data[i : i+1]
-			if i > 0 {
-				s.Flip = false
-			}
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// lnRun is run, also returning the Inspector, so that tests can look up the
-// expected connections the analyzers scheduled.
-func lnRun(t testing.TB, s script) (*fakeHost, *Inspector) {
-	t.Helper()
-	if s.Orig == "" {
-		s.Orig = "10.0.0.1:40000"
-	}
-	if s.Proto == 0 {
-		s.Proto = TCP
-	}
-	h := &fakeHost{id: ConnID{Orig: netip.MustParseAddrPort(s.Orig), Resp: netip.MustParseAddrPort(s.Resp), Transport: s.Proto},
-		partial: s.Partial, now: 1e18}
-	in, err := New(Config{Analyzers: s.Analyzers, Ports: s.Ports}, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess := in.NewSession(1, s.Proto, h.id.Resp.Port(), s.Expected)
-	for _, st := range s.Steps {
-		if st.Flip {
-			h.Flip(1)
-		}
-		switch {
-		case st.End:
-			sess.End(st.Orig)
-		case st.Gap > 0:
-			h.size += st.Gap
-			sess.Gap(st.Orig, st.Gap)
-		default:
-			h.size += uint64(len(st.Data))
-			sess.Data(st.Orig, []byte(st.Data))
-		}
-	}
-	sess.Release()
-	return h, in
-}
-
 // lnExpect is an expected connection a test wants scheduled: from orig ("" for
 // any originator) to resp, labelled label.
 type lnExpect struct{ orig, resp, label string }
@@ -175,12 +119,12 @@ func lnRunCases(t *testing.T, cases []lnCase) {
 		t.Run(tc.name, func(t *testing.T) {
 			variants := [][]step{tc.s.Steps}
 			if !tc.noSplit {
-				variants = append(variants, lnBytewise(tc.s.Steps))
+				variants = append(variants, bytewise(tc.s.Steps))
 			}
 			for k, steps := range variants {
 				s := tc.s
 				s.Steps = steps
-				h, in := lnRun(t, s)
+				h, in := runIn(t, s)
 				how := [...]string{"whole", "bytewise"}[k]
 				if got := h.service(); got != tc.service {
 					t.Errorf("%s: service %q, want %q", how, got, tc.service)
@@ -272,45 +216,20 @@ func FuzzLineProtocols(f *testing.F) {
 		{o("<?xml version='1.0'?><stream:stream xmlns='jabber:client'><starttls/>"), r("<proceed/>")},
 	}
 	for i, s := range seeds {
-		f.Add(append([]byte{byte(i)}, lnFuzzInput(s...)...))
+		f.Add(append([]byte{byte(i)}, fuzzInput(s...)...))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) < 1 {
 			return
 		}
 		name := lnParsers[int(data[0])%len(lnParsers)]
-		a := Lookup(name)
-		data = data[1:]
 		port := uint16(110)
-		if len(a.Ports) > 0 {
+		if a := Lookup(name); len(a.Ports) > 0 {
 			port = a.Ports[0]
 		}
-		h := &fakeHost{id: ConnID{Orig: netip.MustParseAddrPort("10.0.0.1:1024"), Resp: netip.AddrPortFrom(netip.MustParseAddr("10.0.0.2"), port), Transport: TCP}}
-		in, err := New(Config{Analyzers: []string{name, "ssl"}}, h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := in.NewSession(1, TCP, port, false)
-		if len(a.Ports) == 0 {
-			s.root.attach(a)
-		}
-		for len(data) > 0 {
-			ctl := data[0]
-			data = data[1:]
-			isOrig := ctl&0x80 == 0
-			n := int(ctl & 0x3f)
-			switch {
-			case ctl&0x40 != 0 && n == 0:
-				s.End(isOrig)
-			case ctl&0x40 != 0:
-				h.size += uint64(n)
-				s.Gap(isOrig, uint64(n))
-			default:
-				n = min(n+1, len(data))
-				h.size += uint64(n)
-				s.Data(isOrig, data[:n])
-				data = data[n:]
-			}
+		h, s := attachedSession(t, name, port, name, "ssl")
+		for _, st := range fuzzSteps(data[1:]) {
+			deliver(h, s, st)
 			for _, i := range s.root.insts {
 				lnCheckBounds(t, i.p)
 			}
@@ -318,25 +237,6 @@ func FuzzLineProtocols(f *testing.F) {
 		s.Done()
 		s.Release()
 	})
-}
-
-// lnFuzzInput encodes steps in FuzzLineProtocols' format, for seeds.
-func lnFuzzInput(steps ...step) []byte {
-	var out []byte
-	for _, st := range steps {
-		d := st.Data
-		for len(d) > 0 {
-			n := min(len(d), 64)
-			ctl := byte(n - 1)
-			if !st.Orig {
-				ctl |= 0x80
-			}
-			out = append(out, ctl)
-			out = append(out, d[:n]...)
-			d = d[n:]
-		}
-	}
-	return out
 }
 
 // lnCheckBounds fails when a parser of these files keeps more than its bounds.
@@ -394,12 +294,7 @@ func TestLineProtocolsAllocs(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			h := &fakeHost{id: ConnID{Orig: netip.MustParseAddrPort("10.0.0.1:1024"), Resp: netip.MustParseAddrPort(tc.resp), Transport: TCP}}
-			in, err := New(Config{Analyzers: []string{tc.name}}, h)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s := in.NewSession(1, TCP, h.id.Resp.Port(), false)
+			_, _, s := newSession(t, script{Analyzers: []string{tc.name}, Orig: "10.0.0.1:1024", Resp: tc.resp})
 			if tc.name == "pop3" {
 				s.root.attach(Lookup("pop3"))
 			}

@@ -40,7 +40,7 @@ func TestModbus(t *testing.T) {
 		want string
 	}{
 		{"a conversation on 502", script{Steps: conv}, "modbus"},
-		{"one byte at a time", script{Steps: rpBytewise(conv)}, "modbus"},
+		{"one byte at a time", script{Steps: bytewise(conv)}, "modbus"},
 		{"all in one chunk", script{Steps: []step{o(modbusReadReq + modbusCoil + modbusWriteReq), r(modbusReadResp + modbusCoil)}}, "modbus"},
 		{"client alone", script{Steps: []step{o(modbusReadReq)}}, "modbus"},
 		{"server alone", script{Steps: []step{r(modbusReadResp)}}, "modbus"},
@@ -76,7 +76,7 @@ func TestModbus(t *testing.T) {
 // FuzzModbus feeds the Modbus parser arbitrary chunked streams.
 func FuzzModbus(f *testing.F) {
 	f.Add(rpFuzzInput(o(modbusReadReq), r(modbusReadResp), o(modbusWriteReq), r(modbusWriteResp), o(modbusRWReq), r(modbusRWResp)))
-	f.Add(rpFuzzInput(rpBytewise([]step{o(modbusCoilsReq), r(modbusException)})...))
+	f.Add(rpFuzzInput(bytewise([]step{o(modbusCoilsReq), r(modbusException)})...))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rpFuzz(t, []string{"modbus"}, TCP, 502, false, data, rpCheckBounds)
 	})

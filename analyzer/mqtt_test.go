@@ -9,68 +9,7 @@ import (
 // Helpers shared by the tests of mqtt, modbus, dnp3, sip, snmp, syslog, finger and
 // websocket (prefixed rp so as not to meet other files' helpers).
 
-// rpBytewise delivers every data step one byte at a time, in the same order.
-func rpBytewise(steps []step) []step {
-	var out []step
-	for _, s := range steps {
-		if s.Data == "" {
-			out = append(out, s)
-			continue
-		}
-		for i := range len(s.Data) {
-			out = append(out, step{Orig: s.Orig, Data: s.Data[i : i+1]})
-		}
-	}
-	return out
-}
-
-// rpSession starts a session as run does, and attaches the named analyzers at the
-// connection's root besides (as a parent analyzer would attach a child).
-func rpSession(t testing.TB, s script, attach ...string) (*fakeHost, *Session) {
-	t.Helper()
-	if s.Orig == "" {
-		s.Orig = "10.0.0.1:40000"
-	}
-	if s.Resp == "" {
-		s.Resp = "10.0.0.2:80"
-	}
-	if s.Proto == 0 {
-		s.Proto = TCP
-	}
-	h := &fakeHost{id: ConnID{Orig: netip.MustParseAddrPort(s.Orig), Resp: netip.MustParseAddrPort(s.Resp), Transport: s.Proto}, partial: s.Partial, now: 1e18}
-	in, err := New(Config{Analyzers: s.Analyzers}, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess := in.NewSession(1, s.Proto, h.id.Resp.Port(), false)
-	for _, name := range attach {
-		sess.root.attach(Lookup(name))
-	}
-	return h, sess
-}
-
-// rpRun runs s with the analyzers in attach attached at the root, and returns the
-// host.
-func rpRun(t testing.TB, s script, attach ...string) *fakeHost {
-	t.Helper()
-	h, sess := rpSession(t, s, attach...)
-	for _, st := range s.Steps {
-		switch {
-		case st.End:
-			sess.End(st.Orig)
-		case st.Gap > 0:
-			h.size += st.Gap
-			sess.Gap(st.Orig, st.Gap)
-		default:
-			h.size += uint64(len(st.Data))
-			sess.Data(st.Orig, []byte(st.Data))
-		}
-	}
-	sess.Release()
-	return h
-}
-
-// rpFuzzInput encodes steps in the format rpFuzz reads, for seeds.
+// rpFuzzInput encodes steps in rpFuzzSteps' format, for seeds.
 func rpFuzzInput(steps ...step) []byte {
 	var b []byte
 	for _, s := range steps {
@@ -96,39 +35,41 @@ func rpFuzzInput(steps ...step) []byte {
 	return b
 }
 
-// rpFuzz feeds data to a session with the named analyzers: each step is a control
-// byte (0x80: from the responder; 0x40: a gap of the next byte's size; 0x20: the
-// end of the direction; else data of the next byte's size plus one). With attach
-// the first analyzer is attached at the root. Nothing may panic, and check sees
-// every parser at the end, to hold its buffers to their bounds.
-func rpFuzz(t *testing.T, names []string, proto Transport, port uint16, attach bool, data []byte, check func(t *testing.T, p Parser)) {
-	s := script{Analyzers: names, Proto: proto, Resp: netip.AddrPortFrom(netip.MustParseAddr("10.0.0.2"), port).String()}
-	var h *fakeHost
-	var sess *Session
-	if attach {
-		h, sess = rpSession(t, s, names[0])
-	} else {
-		h, sess = rpSession(t, s)
-	}
+// rpFuzzSteps decodes the fuzz input of this group into steps: each is a control
+// byte and a size byte (0x80: from the responder; 0x40: a gap of the size plus one,
+// on TCP only; 0x20: the end of the direction; else data of the size plus one).
+// rpFuzzInput writes this format.
+func rpFuzzSteps(data []byte, proto Transport) []step {
+	var steps []step
 	for len(data) >= 2 {
 		ctl, n := data[0], int(data[1])
 		data = data[2:]
 		isOrig := ctl&0x80 == 0
 		switch {
 		case ctl&0x20 != 0:
-			sess.End(isOrig)
+			steps = append(steps, step{Orig: isOrig, End: true})
 		case ctl&0x40 != 0:
 			if proto == TCP {
-				h.size += uint64(n + 1)
-				sess.Gap(isOrig, uint64(n+1))
+				steps = append(steps, step{Orig: isOrig, Gap: uint64(n + 1)})
 			}
 		default:
 			n = min(n+1, len(data))
-			h.size += uint64(n)
-			sess.Data(isOrig, data[:n])
+			steps = append(steps, step{Orig: isOrig, Data: string(data[:n])})
 			data = data[n:]
 		}
 	}
+	return steps
+}
+
+// rpFuzz feeds data (rpFuzzSteps' format) to a session with the named analyzers.
+// With attach the first analyzer is attached at the root. Nothing may panic, and
+// check sees every parser at the end, to hold its buffers to their bounds.
+func rpFuzz(t *testing.T, names []string, proto Transport, port uint16, attach bool, data []byte, check func(t *testing.T, p Parser)) {
+	h, _, sess := newSession(t, script{Analyzers: names, Proto: proto, Resp: netip.AddrPortFrom(netip.MustParseAddr("10.0.0.2"), port).String()})
+	if attach {
+		sess.root.attach(Lookup(names[0]))
+	}
+	play(h, sess, rpFuzzSteps(data, proto))
 	var walk func(insts []*instance)
 	walk = func(insts []*instance) {
 		for _, i := range insts {
@@ -214,7 +155,7 @@ func TestMQTT(t *testing.T) {
 		want string
 	}{
 		{"connect on 1883", script{Resp: "10.0.0.2:1883", Steps: session}, "mqtt"},
-		{"connect one byte at a time", script{Resp: "10.0.0.2:1883", Steps: rpBytewise(session)}, "mqtt"},
+		{"connect one byte at a time", script{Resp: "10.0.0.2:1883", Steps: bytewise(session)}, "mqtt"},
 		{"all packets in one chunk", script{Resp: "10.0.0.2:1883", Steps: []step{o(mqttConnectMsg + mqttSubscribeM + mqttPublishQ0), r(mqttConnackM + mqttSubackM)}}, "mqtt"},
 		{"connect with will, user and password", script{Resp: "10.0.0.2:1883", Steps: []step{o(mqttConnectFull), r(mqttConnackM)}}, "mqtt"},
 		{"client alone", script{Resp: "10.0.0.2:1883", Steps: []step{o(mqttConnectMsg)}}, "mqtt"},
@@ -222,7 +163,7 @@ func TestMQTT(t *testing.T) {
 		{"server alone confirms nothing", script{Resp: "10.0.0.2:1883", Steps: []step{r(mqttConnackM), r(mqttSubackM), r(mqttPong)}}, ""},
 		{"a publish larger than what is kept", script{Resp: "10.0.0.2:1883", Steps: []step{
 			o(mqttBigPublish(20000)[:3000]), o(mqttBigPublish(20000)[3000:])}}, "mqtt"},
-		{"an incomplete publish of 2 MB", script{Resp: "10.0.0.2:1883", Steps: rpBytewise([]step{o(mqttBigPublish(2 << 20)[:40])})}, ""},
+		{"an incomplete publish of 2 MB", script{Resp: "10.0.0.2:1883", Steps: bytewise([]step{o(mqttBigPublish(2 << 20)[:40])})}, ""},
 		{"signature on another port", script{Resp: "10.0.0.2:8083", Steps: session}, "mqtt"},
 		{"signature needs the protocol name", script{Resp: "10.0.0.2:8083", Steps: []step{o(mqttPublishQ0)}}, ""},
 		{"the signature does not enable it on udp", script{Proto: UDP, Resp: "10.0.0.2:1883", Steps: []step{o(mqttConnectMsg)}}, ""},
@@ -263,7 +204,7 @@ func TestMQTTMatcher(t *testing.T) {
 func FuzzMQTT(f *testing.F) {
 	f.Add(rpFuzzInput(o(mqttConnectMsg), r(mqttConnackM), o(mqttSubscribeM), r(mqttSubackM), o(mqttPublishQ1)))
 	f.Add(rpFuzzInput(o(mqttConnectFull), o(mqttBigPublish(5000)), step{Orig: true, Gap: 3}, o(mqttPing)))
-	f.Add(rpFuzzInput(rpBytewise([]step{o(mqttConnectMsg)})...))
+	f.Add(rpFuzzInput(bytewise([]step{o(mqttConnectMsg)})...))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rpFuzz(t, []string{"mqtt"}, TCP, 1883, false, data, rpCheckBounds)
 	})

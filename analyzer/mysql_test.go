@@ -1,63 +1,12 @@
 package analyzer
 
 import (
-	"net/netip"
 	"strings"
 	"testing"
 )
 
 // Helpers shared by the tests of the database and remote-access analyzers
 // (mysql, postgresql, redis, rdp, rdpeudp, rfb, socks), prefixed dbr.
-
-// dbrCase is a scripted connection and the service it must end with.
-type dbrCase struct {
-	name string
-	s    script
-	want string
-	// split: also run the script with every data step cut into one-byte steps,
-	// which must give the same service.
-	split bool
-}
-
-// dbrRun runs the cases.
-func dbrRun(t *testing.T, cases []dbrCase) {
-	t.Helper()
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			h, _ := run(t, tc.s)
-			if got := h.service(); got != tc.want {
-				t.Errorf("service %q, want %q", got, tc.want)
-			}
-			if !tc.split {
-				return
-			}
-			s := tc.s
-			s.Steps = dbrBytewise(s.Steps)
-			h, _ = run(t, s)
-			if got := h.service(); got != tc.want {
-				t.Errorf("one byte per step: service %q, want %q", got, tc.want)
-			}
-		})
-	}
-}
-
-// dbrBytewise cuts every data step into steps of one byte.
-func dbrBytewise(steps []step) []step {
-	var out []step
-	for _, st := range steps {
-		if st.Data == "" || st.End || st.Gap > 0 {
-			out = append(out, st)
-			continue
-		}
-		for i := range len(st.Data) {
-			b := st
-			b.Data = st.Data[i : i+1]
-			b.Flip = st.Flip && i == 0
-			out = append(out, b)
-		}
-	}
-	return out
-}
 
 // dbrClientHello returns a TLS 1.2 ClientHello record naming sni.
 func dbrClientHello(sni string) string {
@@ -86,39 +35,20 @@ type dbrHeld interface{ held() int }
 // dbrMaxHeld bounds what a parser may keep at any time.
 const dbrMaxHeld = 64 << 10
 
-// dbrFuzz runs the fuzz input data through a session of transport proto to the
-// responder port, with the analyzers enabled: data is a list of deliveries, each a
-// control byte (bit 7: from the responder; bit 6: a gap of the low six bits'
-// size, or the end of the direction when they are 0; else the low six bits + 1
-// bytes of data follow). After every delivery no parser may hold more than
-// dbrMaxHeld bytes. partial runs the connection as a partial one.
+// dbrFuzz runs the fuzz input data (fuzzSteps' format; on UDP, with bit 6 for
+// datagrams of RDPEUDP's size) through a session of transport proto to the
+// responder port, with the analyzers enabled. After every delivery no parser may
+// hold more than dbrMaxHeld bytes. partial runs the connection as a partial one.
 func dbrFuzz(t *testing.T, analyzers []string, proto Transport, port uint16, partial bool, data []byte) {
-	h := &fakeHost{id: ConnID{Orig: netip.MustParseAddrPort("10.0.0.1:1024"), Resp: netip.AddrPortFrom(netip.MustParseAddr("10.0.0.2"), port), Transport: proto}, partial: partial}
-	in, err := New(Config{Analyzers: analyzers}, h)
-	if err != nil {
-		t.Fatal(err)
+	sc := fuzzScript(proto, port, analyzers...)
+	sc.Partial = partial
+	h, _, s := newSession(t, sc)
+	steps := fuzzSteps(data)
+	if proto == UDP {
+		steps = fuzzDatagrams(data, udpLarge)
 	}
-	s := in.NewSession(1, proto, port, false)
-	for len(data) > 0 {
-		ctl := data[0]
-		data = data[1:]
-		isOrig := ctl&0x80 == 0
-		n := int(ctl & 0x3f)
-		switch {
-		case proto == TCP && ctl&0x40 != 0 && n == 0:
-			s.End(isOrig)
-		case proto == TCP && ctl&0x40 != 0:
-			h.size += uint64(n)
-			s.Gap(isOrig, uint64(n))
-		default:
-			if proto == UDP && ctl&0x40 != 0 {
-				n = n*32 + 31 // datagrams of RDPEUDP's size
-			}
-			n = min(n+1, len(data))
-			h.size += uint64(n)
-			s.Data(isOrig, data[:n])
-			data = data[n:]
-		}
+	for _, st := range steps {
+		deliver(h, s, st)
 		for _, i := range s.analyzers() {
 			if p, ok := i.p.(dbrHeld); ok && p.held() > dbrMaxHeld {
 				t.Fatalf("%s holds %d bytes", i.a.Name, p.held())
@@ -127,31 +57,6 @@ func dbrFuzz(t *testing.T, analyzers []string, proto Transport, port uint16, par
 	}
 	s.Done()
 	s.Release()
-}
-
-// dbrFuzzSeed encodes a script's steps as a dbrFuzz input.
-func dbrFuzzSeed(steps []step) []byte {
-	var out []byte
-	for _, st := range steps {
-		var dir byte
-		if !st.Orig {
-			dir = 0x80
-		}
-		switch {
-		case st.End:
-			out = append(out, dir|0x40)
-		case st.Gap > 0:
-			out = append(out, dir|0x40|byte(min(st.Gap, 63)))
-		default:
-			for d := st.Data; len(d) > 0; {
-				n := min(len(d), 64)
-				out = append(out, dir|byte(n-1))
-				out = append(out, d[:n]...)
-				d = d[n:]
-			}
-		}
-	}
-	return out
 }
 
 // MySQL test messages: packets are a 3-byte length, a sequence number, a payload.
@@ -258,7 +163,7 @@ func TestMySQL(t *testing.T) {
 	my := []string{"mysql", "ssl"}
 	port := "10.0.0.2:3306"
 	hello := dbrClientHello("db.example.com")
-	dbrRun(t, []dbrCase{
+	runCases(t, []serviceCase{
 		{"MariaDB session", script{Analyzers: my, Resp: port, Steps: mysqlSession}, "mysql", true},
 		{"MariaDB session with TLS", script{Analyzers: my, Resp: port, Steps: mysqlTLSSession}, "mysql,ssl", true},
 		{"MariaDB login refused", script{Analyzers: my, Resp: port, Steps: mysqlRefused}, "mysql", true},
@@ -315,11 +220,11 @@ func TestMySQLStops(t *testing.T) {
 
 // FuzzMySQL feeds the mysql analyzer (and its SSL child) arbitrary streams.
 func FuzzMySQL(f *testing.F) {
-	f.Add(dbrFuzzSeed([]step{r(mysqlGreetingV10), o(mysqlLogin), r(mysqlOK)}))
-	f.Add(dbrFuzzSeed(mysqlSession))
-	f.Add(dbrFuzzSeed(mysqlTLSSession))
-	f.Add(dbrFuzzSeed([]step{r(mysqlGreetingV10), o(mysqlSSLRequest), o(dbrClientHello("x"))}))
-	f.Add(dbrFuzzSeed([]step{r(mysqlGreetingV9), o(mysqlLogin320)}))
+	f.Add(fuzzInput(r(mysqlGreetingV10), o(mysqlLogin), r(mysqlOK)))
+	f.Add(fuzzInput(mysqlSession...))
+	f.Add(fuzzInput(mysqlTLSSession...))
+	f.Add(fuzzInput(r(mysqlGreetingV10), o(mysqlSSLRequest), o(dbrClientHello("x"))))
+	f.Add(fuzzInput(r(mysqlGreetingV9), o(mysqlLogin320)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		dbrFuzz(t, []string{"mysql", "ssl"}, TCP, 3306, false, data)
 	})

@@ -75,24 +75,19 @@ const (
 	pop3CmdCapa           // CAPA: confirms, and is multi-line
 )
 
-// Limits.
-const (
-	pop3MaxPending = 32 // commands waiting for their replies (pipelining)
-	pop3MaxUnknown = 10 // unknown client commands tolerated (POP3::max_unknown_client_commands)
-)
+// pop3MaxUnknown is the number of unknown client commands tolerated
+// (POP3::max_unknown_client_commands).
+const pop3MaxUnknown = 10
 
 // pop3Parser is the POP3 analyzer on one connection.
 type pop3Parser struct {
-	lines   [2]lineReader
-	pend    [pop3MaxPending]uint8 // commands awaiting their reply, oldest first
-	np      int
-	greeted bool // the server's greeting was read
-	multi   bool // the server is sending the data of a multi-line reply
-	inAuth  bool // an AUTH exchange is under way: client lines are not commands
-	unknown int  // unknown client commands so far
-	tls     *Child
-	raw     bool // after STLS: every byte goes to tls
-	done    bool
+	lines      [2]lineReader
+	pend       pendingCmds // commands awaiting their reply
+	greeted    bool        // the server's greeting was read
+	multi      bool        // the server is sending the data of a multi-line reply
+	inAuth     bool        // an AUTH exchange is under way: client lines are not commands
+	unknown    int         // unknown client commands so far
+	tlsHandoff             // after STLS: every byte goes to tls
 }
 
 // Data implements Parser.
@@ -100,11 +95,7 @@ func (p *pop3Parser) Data(c *Ctx, isOrig bool, data []byte) {
 	l := &p.lines[dirOf(isOrig)]
 	for !p.done && len(data) > 0 {
 		if p.raw {
-			p.tls.Data(isOrig, l.raw(data))
-			if p.tls.Stopped() {
-				p.done = true
-				c.Stop()
-			}
+			p.feedTLS(c, isOrig, l.raw(data))
 			return
 		}
 		line, _, ok := l.next(&data)
@@ -164,12 +155,7 @@ func (p *pop3Parser) request(c *Ctx, line []byte) {
 			}
 		}
 	}
-	if p.np == pop3MaxPending {
-		copy(p.pend[:], p.pend[1:])
-		p.np--
-	}
-	p.pend[p.np] = kind
-	p.np++
+	p.pend.push(kind)
 }
 
 // reply handles a server line.
@@ -183,8 +169,8 @@ func (p *pop3Parser) reply(c *Ctx, line []byte) {
 	ok := len(line) >= 3 && string(line[:3]) == "+OK"
 	bad := len(line) >= 4 && string(line[:4]) == "-ERR"
 	cmd := pop3CmdOther
-	if p.np > 0 && p.greeted {
-		cmd = p.pend[0]
+	if k, ok := p.pend.oldest(); ok && p.greeted {
+		cmd = k
 	}
 	if !ok && !bad {
 		if len(line) > 0 && line[0] == '+' && (cmd == pop3CmdAuth || p.inAuth) {
@@ -200,10 +186,7 @@ func (p *pop3Parser) reply(c *Ctx, line []byte) {
 		return
 	}
 	p.inAuth = false
-	if p.np > 0 {
-		copy(p.pend[:], p.pend[1:p.np])
-		p.np--
-	}
+	p.pend.pop()
 	if !ok {
 		return
 	}
@@ -218,20 +201,14 @@ func (p *pop3Parser) reply(c *Ctx, line []byte) {
 	case pop3CmdSTLS:
 		c.Confirm()
 		// TLS begins after this line, in both directions.
-		if p.tls = c.Child("ssl"); p.tls == nil {
-			p.done = true
-			c.Stop()
-			return
-		}
-		p.raw = true
+		p.switchTLS(c)
 	}
 }
 
 // Gap implements Parser: the line being read is lost; parsing resumes at the
 // next line.
 func (p *pop3Parser) Gap(c *Ctx, isOrig bool, n uint64) {
-	if p.raw {
-		p.tls.Gap(isOrig, n)
+	if p.tlsGap(isOrig, n) {
 		return
 	}
 	p.lines[dirOf(isOrig)].resync()
@@ -239,8 +216,7 @@ func (p *pop3Parser) Gap(c *Ctx, isOrig bool, n uint64) {
 
 // End implements Parser: the partial last line is a line.
 func (p *pop3Parser) End(c *Ctx, isOrig bool) {
-	if p.raw {
-		p.tls.End(isOrig)
+	if p.tlsEnd(isOrig) {
 		return
 	}
 	if line, _, ok := p.lines[dirOf(isOrig)].flush(); ok && !p.done {

@@ -61,7 +61,7 @@ func TestPostgreSQL(t *testing.T) {
 	sslReq := "\x00\x00\x00\x08\x04\xd2\x16\x2f"
 	gssReq := "\x00\x00\x00\x08\x04\xd2\x16\x30"
 	hello := dbrClientHello("db.example.com")
-	dbrRun(t, []dbrCase{
+	runCases(t, []serviceCase{
 		{"psql session", script{Analyzers: pg, Resp: port, Steps: pgSession}, "postgresql", true},
 		{"psql with TLS", script{Analyzers: pg, Resp: port, Steps: pgTLSSession}, "postgresql,ssl", true},
 		{"StartupMessage alone (client side only)", script{Analyzers: pg, Resp: port, Steps: []step{
@@ -127,9 +127,9 @@ func TestPostgreSQL(t *testing.T) {
 // FuzzPostgreSQL feeds the postgresql analyzer arbitrary streams, on its port and
 // through the signatures.
 func FuzzPostgreSQL(f *testing.F) {
-	f.Add(dbrFuzzSeed(pgSession))
-	f.Add(dbrFuzzSeed(pgTLSSession))
-	f.Add(dbrFuzzSeed([]step{o("\x00\x00\x00\x08\x04\xd2\x16\x30"), r("N"), o(pgStartupMsg), r(pgAuthOK), {Orig: true, End: true}}))
+	f.Add(fuzzInput(pgSession...))
+	f.Add(fuzzInput(pgTLSSession...))
+	f.Add(fuzzInput(o("\x00\x00\x00\x08\x04\xd2\x16\x30"), r("N"), o(pgStartupMsg), r(pgAuthOK), step{Orig: true, End: true}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		dbrFuzz(t, []string{"postgresql", "ssl"}, TCP, 5432, false, data)
 		dbrFuzz(t, []string{"postgresql", "ssl"}, TCP, 9999, false, data)

@@ -148,7 +148,7 @@ func TestRDP(t *testing.T) {
 	cresp := rdpConnectResponse(rdpSCCoreData, rdpSCNetData, rdpSCSecData)
 	cr := rdpCR("eltons", rdpNeg(1, 0))
 	cc := rdpCC(rdpNeg(2, 0))
-	dbrRun(t, []dbrCase{
+	runCases(t, []serviceCase{
 		{"standard RDP security", script{Analyzers: rd, Resp: port, Steps: rdpStandard}, "rdp", true},
 		{"no negotiation", script{Analyzers: rd, Resp: port, Steps: []step{
 			o(rdpCR("eltons", "")), r(rdpCC("")), o(ci)}}, "rdp", true},
@@ -201,8 +201,8 @@ func TestRDP(t *testing.T) {
 
 // FuzzRDP feeds the rdp analyzer (and its SSL child) arbitrary streams.
 func FuzzRDP(f *testing.F) {
-	f.Add(dbrFuzzSeed(rdpStandard))
-	f.Add(dbrFuzzSeed([]step{o(rdpCR("x", rdpNeg(1, 3))), r(rdpCC(rdpNeg(2, 1))), o(dbrClientHello("x"))}))
+	f.Add(fuzzInput(rdpStandard...))
+	f.Add(fuzzInput(o(rdpCR("x", rdpNeg(1, 3))), r(rdpCC(rdpNeg(2, 1))), o(dbrClientHello("x"))))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		dbrFuzz(t, []string{"rdp", "ssl"}, TCP, 3389, false, data)
 	})

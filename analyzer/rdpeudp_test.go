@@ -33,7 +33,7 @@ func TestRDPEUDP(t *testing.T) {
 	other := func(steps ...step) script {
 		return script{Analyzers: ru, Proto: UDP, Resp: "10.0.0.2:50000", Steps: steps}
 	}
-	dbrRun(t, []dbrCase{
+	runCases(t, []serviceCase{
 		{"SYN and SYN+ACK", udp(o(rdpeudpSYN), r(rdpeudpSYNACK)), "rdpeudp", false},
 		{"handshake and data", udp(o(rdpeudpSYN), r(rdpeudpSYNACK), o(rdpeudpData), r("\x16\x03")), "rdpeudp", false},
 		{"retransmitted SYN", udp(o(rdpeudpSYN), o(rdpeudpSYN), r(rdpeudpSYNACK)), "rdpeudp", false},
@@ -57,8 +57,8 @@ func TestRDPEUDP(t *testing.T) {
 
 // FuzzRDPEUDP feeds the rdpeudp analyzer arbitrary datagrams.
 func FuzzRDPEUDP(f *testing.F) {
-	f.Add(dbrFuzzSeed([]step{o(rdpeudpSYN[:64]), r(rdpeudpSYNACK[:64])}))
-	f.Add(dbrFuzzSeed([]step{o(rdpeudpSYN[:20]), r(rdpeudpSYNACK[:20]), o(rdpeudpData[:60])}))
+	f.Add(fuzzInput(o(rdpeudpSYN[:64]), r(rdpeudpSYNACK[:64])))
+	f.Add(fuzzInput(o(rdpeudpSYN[:20]), r(rdpeudpSYNACK[:20]), o(rdpeudpData[:60])))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		dbrFuzz(t, []string{"rdpeudp"}, UDP, 3389, false, data)
 		dbrFuzz(t, []string{"rdpeudp"}, UDP, 50000, false, data)

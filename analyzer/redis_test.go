@@ -52,7 +52,7 @@ func TestRedis(t *testing.T) {
 	port := "10.0.0.2:6379"
 	then := func(a []step, b ...step) []step { return append(append([]step{}, a...), b...) }
 	nested := strings.Repeat("*1\r\n", redisMaxDepth+1) + ":1\r\n"
-	dbrRun(t, []dbrCase{
+	runCases(t, []serviceCase{
 		{"SET", script{Analyzers: rd, Resp: port, Steps: redisSet}, "redis", true},
 		{"RESP3 HELLO", script{Analyzers: rd, Resp: port, Steps: redisHello3}, "redis", true},
 		{"LRANGE", script{Analyzers: rd, Resp: port, Steps: redisLRange}, "redis", true},
@@ -117,11 +117,11 @@ func TestRedis(t *testing.T) {
 // FuzzRedis feeds the redis analyzer arbitrary streams, on its port and, partial,
 // through the signatures.
 func FuzzRedis(f *testing.F) {
-	f.Add(dbrFuzzSeed(redisSet))
-	f.Add(dbrFuzzSeed(redisHello3))
-	f.Add(dbrFuzzSeed(redisMidstream))
-	f.Add(dbrFuzzSeed(redisReply("|1\r\n+key-popularity\r\n%2\r\n$1\r\na\r\n,0.1923\r\n$1\r\nb\r\n,0.0012\r\n*2\r\n:2039123\r\n:9543892\r\n")))
-	f.Add(dbrFuzzSeed([]step{o("PING\r\n"), r("#t\r\n_\r\n(12\r\n=3\r\ntxt\r\n"), {End: true}}))
+	f.Add(fuzzInput(redisSet...))
+	f.Add(fuzzInput(redisHello3...))
+	f.Add(fuzzInput(redisMidstream...))
+	f.Add(fuzzInput(redisReply("|1\r\n+key-popularity\r\n%2\r\n$1\r\na\r\n,0.1923\r\n$1\r\nb\r\n,0.0012\r\n*2\r\n:2039123\r\n:9543892\r\n")...))
+	f.Add(fuzzInput(o("PING\r\n"), r("#t\r\n_\r\n(12\r\n=3\r\ntxt\r\n"), step{End: true}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		dbrFuzz(t, []string{"redis"}, TCP, 6379, false, data)
 		dbrFuzz(t, []string{"redis"}, TCP, 7000, true, data)

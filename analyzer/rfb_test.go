@@ -32,7 +32,7 @@ func TestRFB(t *testing.T) {
 	rf := []string{"rfb"}
 	port := "10.0.0.2:5900"
 	vnc := func(steps ...step) script { return script{Analyzers: rf, Resp: port, Steps: steps} }
-	dbrRun(t, []dbrCase{
+	runCases(t, []serviceCase{
 		{"3.8 with VNC authentication", script{Analyzers: rf, Resp: port, Steps: rfb38}, "rfb", true},
 		{"3.3 with VNC authentication", script{Analyzers: rf, Resp: port, Steps: rfb33}, "rfb", true},
 		{"3.7 without authentication", vnc(r("RFB 003.007\n"), o("RFB 003.007\n"), r("\x01\x01"), o("\x01"), o("\x01")), "rfb", true},
@@ -59,9 +59,9 @@ func TestRFB(t *testing.T) {
 
 // FuzzRFB feeds the rfb analyzer arbitrary streams.
 func FuzzRFB(f *testing.F) {
-	f.Add(dbrFuzzSeed(rfb38))
-	f.Add(dbrFuzzSeed(rfb33))
-	f.Add(dbrFuzzSeed([]step{r("RFB 003.007\n"), o("RFB 003.007\n"), r("\x01\x01"), o("\x01")}))
+	f.Add(fuzzInput(rfb38...))
+	f.Add(fuzzInput(rfb33...))
+	f.Add(fuzzInput(r("RFB 003.007\n"), o("RFB 003.007\n"), r("\x01\x01"), o("\x01")))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		dbrFuzz(t, []string{"rfb"}, TCP, 5900, false, data)
 	})

@@ -77,21 +77,15 @@ const (
 	smtpCmdTLS // STARTTLS or X-ANONYMOUSTLS
 )
 
-// smtpMaxPending bounds the commands waiting for their replies (pipelining).
-const smtpMaxPending = 32
-
 // smtpParser is the SMTP analyzer on one connection.
 type smtpParser struct {
-	lines   [2]lineReader
-	pend    [smtpMaxPending]uint8 // commands awaiting their reply, oldest first
-	np      int
-	greeted bool   // the server's greeting was read
-	inData  bool   // the client is sending the message text of DATA
-	inAuth  bool   // the client is in an AUTH exchange
-	bdat    uint64 // bytes of a BDAT chunk still to read past
-	tls     *Child
-	raw     bool // after STARTTLS: every byte goes to tls
-	done    bool
+	lines      [2]lineReader
+	pend       pendingCmds // commands awaiting their reply
+	greeted    bool        // the server's greeting was read
+	inData     bool        // the client is sending the message text of DATA
+	inAuth     bool        // the client is in an AUTH exchange
+	bdat       uint64      // bytes of a BDAT chunk still to read past
+	tlsHandoff             // after STARTTLS: every byte goes to tls
 }
 
 // Data implements Parser.
@@ -99,11 +93,7 @@ func (p *smtpParser) Data(c *Ctx, isOrig bool, data []byte) {
 	l := &p.lines[dirOf(isOrig)]
 	for !p.done && len(data) > 0 {
 		if p.raw {
-			p.tls.Data(isOrig, l.raw(data))
-			if p.tls.Stopped() {
-				p.done = true
-				c.Stop()
-			}
+			p.feedTLS(c, isOrig, l.raw(data))
 			return
 		}
 		if isOrig && p.bdat > 0 {
@@ -164,12 +154,7 @@ func (p *smtpParser) request(c *Ctx, line []byte) {
 			}
 		}
 	}
-	if p.np == smtpMaxPending {
-		copy(p.pend[:], p.pend[1:])
-		p.np--
-	}
-	p.pend[p.np] = kind
-	p.np++
+	p.pend.push(kind)
 }
 
 // reply handles a server line.
@@ -189,8 +174,8 @@ func (p *smtpParser) reply(c *Ctx, line []byte) {
 		return
 	}
 	cmd := smtpCmdOther
-	if p.np > 0 {
-		cmd = p.pend[0]
+	if k, ok := p.pend.oldest(); ok {
+		cmd = k
 	}
 	switch {
 	case cmd == smtpCmdAuth && code == 334:
@@ -203,18 +188,10 @@ func (p *smtpParser) reply(c *Ctx, line []byte) {
 		return
 	}
 	p.inAuth = false
-	if p.np > 0 {
-		copy(p.pend[:], p.pend[1:p.np])
-		p.np--
-	}
+	p.pend.pop()
 	if cmd == smtpCmdTLS && code == 220 {
 		// TLS begins after this line, in both directions.
-		if p.tls = c.Child("ssl"); p.tls == nil {
-			p.done = true
-			c.Stop()
-			return
-		}
-		p.raw = true
+		p.switchTLS(c)
 	}
 }
 
@@ -222,8 +199,7 @@ func (p *smtpParser) reply(c *Ctx, line []byte) {
 // and so is the pairing of replies with commands; a gap in the client's data ends
 // the message text or exchange it interrupted.
 func (p *smtpParser) Gap(c *Ctx, isOrig bool, n uint64) {
-	if p.raw {
-		p.tls.Gap(isOrig, n)
+	if p.tlsGap(isOrig, n) {
 		return
 	}
 	if isOrig && p.bdat > 0 {
@@ -234,7 +210,7 @@ func (p *smtpParser) Gap(c *Ctx, isOrig bool, n uint64) {
 		p.bdat = 0
 	}
 	p.lines[dirOf(isOrig)].resync()
-	p.np = 0
+	p.pend.reset()
 	if isOrig {
 		p.inData, p.inAuth = false, false
 	}
@@ -242,8 +218,7 @@ func (p *smtpParser) Gap(c *Ctx, isOrig bool, n uint64) {
 
 // End implements Parser: the partial last line is a line.
 func (p *smtpParser) End(c *Ctx, isOrig bool) {
-	if p.raw {
-		p.tls.End(isOrig)
+	if p.tlsEnd(isOrig) {
 		return
 	}
 	if line, _, ok := p.lines[dirOf(isOrig)].flush(); ok && !p.done {

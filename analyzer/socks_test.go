@@ -71,7 +71,7 @@ func TestSOCKS(t *testing.T) {
 	then := func(a []step, b ...step) []step { return append(append([]step{}, a...), b...) }
 	s := func(steps ...step) script { return script{Analyzers: sk, Resp: port, Steps: steps} }
 	hello := dbrClientHello("www.example.com")
-	dbrRun(t, []dbrCase{
+	runCases(t, []serviceCase{
 		{"SOCKS4 (curl), HTTP inside", script{Analyzers: sk, Resp: port, Steps: socks4Session}, "socks,http", true},
 		{"SOCKS4a rejected", script{Analyzers: sk, Resp: port, Steps: socks4aRejected}, "socks", true},
 		{"SOCKS5 with a domain name (curl), HTTP inside", script{Analyzers: sk, Resp: port, Steps: socks5Session}, "socks,http", true},
@@ -122,10 +122,10 @@ func TestSOCKS(t *testing.T) {
 // FuzzSOCKS feeds the socks analyzer (and what its tunnel attaches) arbitrary
 // streams, on its port and through the signatures.
 func FuzzSOCKS(f *testing.F) {
-	f.Add(dbrFuzzSeed(socks4Session))
-	f.Add(dbrFuzzSeed(socks5Session))
-	f.Add(dbrFuzzSeed(append(append([]step{}, socks5AuthSession...), o(socksGET), r(socksHTTP))))
-	f.Add(dbrFuzzSeed([]step{o("\x04\x02\x00\x50\x5d\xb8\xd8\x22\x00"), r(socks4Rep), r(socks4Rep), o(socksGET)}))
+	f.Add(fuzzInput(socks4Session...))
+	f.Add(fuzzInput(socks5Session...))
+	f.Add(fuzzInput(append(append([]step{}, socks5AuthSession...), o(socksGET), r(socksHTTP))...))
+	f.Add(fuzzInput(o("\x04\x02\x00\x50\x5d\xb8\xd8\x22\x00"), r(socks4Rep), r(socks4Rep), o(socksGET)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		dbrFuzz(t, []string{"socks", "http", "ssl"}, TCP, 1080, false, data)
 		dbrFuzz(t, []string{"socks", "http", "ssl"}, TCP, 9050, false, data)

@@ -11,7 +11,6 @@ import (
 	"io"
 	"math/big"
 	"net"
-	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -98,7 +97,7 @@ func TestSSLChild(t *testing.T) {
 		want  string
 	}{
 		{"hello in the STARTTLS chunk", []step{o("STARTTLS\r\n" + hello)}, "test-starttls,ssl"},
-		{"hello byte by byte", append([]step{o("STARTTLS\r\n")}, tlsBytewise(hello, true)...), "test-starttls,ssl"},
+		{"hello byte by byte", append([]step{o("STARTTLS\r\n")}, bytewise([]step{o(hello)})...), "test-starttls,ssl"},
 		{"server reply, then the hello", []step{o("STARTTLS\r\n"), r("\x15\x03\x03\x00\x02\x01\x00"), o(hello)}, "test-starttls,ssl"},
 		{"plain text after STARTTLS", []step{o("STARTTLS\r\n"), o(hello), o("QUIT\r\n")}, "test-starttls"},
 		{"gap after STARTTLS", []step{o("STARTTLS\r\n"), {Orig: true, Gap: 10}, o(hello)}, "test-starttls"},
@@ -182,15 +181,6 @@ func tlsReframe(rec []byte, n int) string {
 	return string(out)
 }
 
-// tlsBytewise delivers s one byte per step from the originator (or the responder).
-func tlsBytewise(s string, isOrig bool) []step {
-	var st []step
-	for i := range len(s) {
-		st = append(st, step{Orig: isOrig, Data: s[i : i+1]})
-	}
-	return st
-}
-
 // tlsAppData returns application-data records with n bytes of payload in all.
 func tlsAppData(n int) string {
 	var sb strings.Builder
@@ -262,10 +252,10 @@ func TestSSLClientHello(t *testing.T) {
 	}{
 		{"TLS 1.2 in one chunk", []step{o(string(h12))}},
 		{"TLS 1.3 in one chunk", []step{o(string(h13))}},
-		{"TLS 1.2 byte by byte", tlsBytewise(string(h12), true)},
-		{"TLS 1.3 byte by byte", tlsBytewise(string(h13), true)},
+		{"TLS 1.2 byte by byte", bytewise([]step{o(string(h12))})},
+		{"TLS 1.3 byte by byte", bytewise([]step{o(string(h13))})},
 		{"TLS 1.3 over records of 100 bytes", []step{o(tlsReframe(h13, 100))}},
-		{"TLS 1.2 over records of 7 bytes, byte by byte", tlsBytewise(tlsReframe(h12, 7), true)},
+		{"TLS 1.2 over records of 7 bytes, byte by byte", bytewise([]step{o(tlsReframe(h12, 7))})},
 		{"TLS 1.3 over records of 1 byte", []step{o(tlsReframe(h13, 1))}},
 		{"hand-built hello", []step{o(tlsRecord(1, tlsHelloBody(0x0303, tlsSNIExt("www.example.com"))))}},
 	} {
@@ -332,7 +322,7 @@ func TestSSLv2Hello(t *testing.T) {
 	}{
 		{"SSLv2 hello offering TLS 1.0", script{Resp: "10.0.0.2:443", Steps: []step{o(testV2Hello(0x0301))}}, "ssl", nil},
 		{"SSLv2 hello offering SSLv2", script{Resp: "10.0.0.2:443", Steps: []step{o(testV2Hello(0x0002))}}, "ssl", nil},
-		{"SSLv2 hello byte by byte", script{Resp: "10.0.0.2:443", Steps: tlsBytewise(testV2Hello(0x0300), true)}, "ssl", nil},
+		{"SSLv2 hello byte by byte", script{Resp: "10.0.0.2:443", Steps: bytewise([]step{o(testV2Hello(0x0300))})}, "ssl", nil},
 		{"SSLv2 hello, TLS reply", script{Resp: "10.0.0.2:443", Steps: []step{o(testV2Hello(0x0301)),
 			r(tlsRecord(2, tlsServerHelloBody(0x0301, nil)))}}, "ssl", nil},
 		{"SSLv2 hello of a bad version", script{Resp: "10.0.0.2:443", Steps: []step{o(testV2Hello(0x0304))}}, "", nil},
@@ -421,7 +411,7 @@ func TestSSLNoConfirm(t *testing.T) {
 // TestSSLSignature: tls-c attaches ssl on a port it is not registered on.
 func TestSSLSignature(t *testing.T) {
 	hello := string(testClientHello(t, tls.VersionTLS12, "sig.example"))
-	for _, steps := range [][]step{{o(hello)}, tlsBytewise(hello, true)} {
+	for _, steps := range [][]step{{o(hello)}, bytewise([]step{o(hello)})} {
 		h, _ := run(t, script{Resp: "10.0.0.2:8443", Steps: steps})
 		if got := h.service(); got != "ssl" {
 			t.Errorf("service %q, want ssl", got)
@@ -455,41 +445,18 @@ func FuzzSSL(f *testing.F) {
 	})
 }
 
-// tlsFuzzSession runs data as a stream of control bytes and chunks through a session
-// with every analyzer, calling check on each top-level parser after each step.
-// A control byte with bit 7 set is the responder's; with bit 6 set it is a gap of
-// its low bits (or, for 0, the end of the direction); otherwise the low 6 bits
-// plus one give the length of the chunk that follows. On UDP each chunk is one
-// datagram.
+// tlsFuzzSession runs data (fuzzSteps' format) through a session with every
+// analyzer, calling check on each top-level parser and its children after each
+// step. On UDP each chunk is one datagram: a gap is dropped, and a chunk of the
+// largest size is the rest of the input.
 func tlsFuzzSession(t *testing.T, proto Transport, port uint16, data []byte, check func(Parser)) {
-	h := &fakeHost{id: ConnID{Orig: netip.MustParseAddrPort("10.0.0.1:1024"), Resp: netip.AddrPortFrom(netip.MustParseAddr("10.0.0.2"), port), Transport: proto}}
-	in, err := New(Config{}, h)
-	if err != nil {
-		t.Fatal(err)
+	h, _, s := newSession(t, fuzzScript(proto, port))
+	steps := fuzzSteps(data)
+	if proto == UDP {
+		steps = fuzzDatagrams(data, udpWhole)
 	}
-	s := in.NewSession(1, proto, port, false)
-	for len(data) > 0 {
-		ctl := data[0]
-		data = data[1:]
-		isOrig := ctl&0x80 == 0
-		n := int(ctl & 0x3f)
-		switch {
-		case ctl&0x40 != 0 && n == 0:
-			s.End(isOrig)
-		case ctl&0x40 != 0:
-			if proto == TCP {
-				h.size += uint64(n)
-				s.Gap(isOrig, uint64(n))
-			}
-		default:
-			if n == 0x3f && proto == UDP {
-				n = len(data) // a whole datagram
-			}
-			n = min(n+1, len(data))
-			h.size += uint64(n)
-			s.Data(isOrig, data[:n])
-			data = data[n:]
-		}
+	for _, st := range steps {
+		deliver(h, s, st)
 		for _, i := range s.analyzers() {
 			check(i.p)
 			for _, ch := range i.children {

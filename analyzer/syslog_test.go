@@ -58,10 +58,10 @@ func TestSyslogTCP(t *testing.T) {
 		want string
 	}{
 		{"LF-terminated frames", script{Steps: lines}, "syslog_tcp"},
-		{"LF-terminated, byte by byte", script{Steps: rpBytewise(lines)}, "syslog_tcp"},
+		{"LF-terminated, byte by byte", script{Steps: bytewise(lines)}, "syslog_tcp"},
 		{"CR LF and NUL terminated", script{Steps: []step{o(syslogBSD + "\r\n" + syslogBSD + "\x00" + syslogBSD + "\n")}}, "syslog_tcp"},
 		{"octet counting", script{Steps: counted}, "syslog_tcp"},
-		{"octet counting, byte by byte", script{Steps: rpBytewise(counted)}, "syslog_tcp"},
+		{"octet counting, byte by byte", script{Steps: bytewise(counted)}, "syslog_tcp"},
 		{"octet counting, a long message", script{Steps: []step{o(syslogCount(strings.Repeat("m", 100000)))}}, "syslog_tcp"},
 		{"an incomplete frame", script{Steps: []step{o(syslogBSD)}}, ""},
 		{"mid-stream from a frame boundary", script{Partial: true, Steps: lines}, "syslog_tcp"},
@@ -93,7 +93,7 @@ func TestSyslogTCP(t *testing.T) {
 func FuzzSyslog(f *testing.F) {
 	f.Add(false, rpFuzzInput(o(syslogBSD+"\n"), o(syslogCount(syslog5424)), step{Orig: true, End: true}))
 	f.Add(true, rpFuzzInput(o(syslogBSD), o("<1"), o(syslogNoPrio)))
-	f.Add(false, rpFuzzInput(rpBytewise([]step{o(syslogCount(syslogBSD))})...))
+	f.Add(false, rpFuzzInput(bytewise([]step{o(syslogCount(syslogBSD))})...))
 	f.Fuzz(func(t *testing.T, udp bool, data []byte) {
 		if udp {
 			rpFuzz(t, []string{"syslog"}, UDP, 514, false, data, rpCheckBounds)

@@ -66,7 +66,7 @@ func TestWebSocket(t *testing.T) {
 	}{
 		{"an unmasked text message", []step{r(wsHello)}, "websocket"},
 		{"a masked text message", []step{o(wsHelloMasked)}, "websocket"},
-		{"a masked message byte by byte", rpBytewise([]step{o(wsHelloMasked)}), "websocket"},
+		{"a masked message byte by byte", bytewise([]step{o(wsHelloMasked)}), "websocket"},
 		{"a fragmented message, first part", []step{r(wsHel)}, ""},
 		{"a fragmented message", []step{r(wsHel), r(wsLo)}, "websocket"},
 		{"a fragmented message, a ping between", []step{r(wsHel + wsPing + wsLo)}, "websocket"},
@@ -74,7 +74,7 @@ func TestWebSocket(t *testing.T) {
 		{"a pong", []step{o(wsPongMasked)}, "websocket"},
 		{"a close", []step{o(wsClose1000)}, "websocket"},
 		{"a 16-bit length", []step{r(wsBinary256 + big)}, "websocket"},
-		{"a 64-bit length, byte by byte header", rpBytewise([]step{r(wsBinary64K)}), ""},
+		{"a 64-bit length, byte by byte header", bytewise([]step{r(wsBinary64K)}), ""},
 		{"a 64-bit length", []step{r(wsBinary64K + strings.Repeat("z", 1<<16))}, "websocket"},
 		{"an incomplete frame", []step{r(wsBinary256 + big[:255])}, ""},
 		{"an empty message", []step{r("\x81\x00")}, "websocket"},
@@ -92,12 +92,12 @@ func TestWebSocket(t *testing.T) {
 		{"mqtt inside, first message", []step{o(wsFrame(0x82, wsKey, mqttConnectMsg)), r(wsFrame(0x82, "", mqttConnackM))}, "mqtt,websocket"},
 		{"mqtt inside, later message", []step{r(wsHello), o(wsFrame(0x82, wsKey, mqttConnectMsg))}, "websocket,mqtt"},
 		{"mqtt inside, split over fragments", []step{o(wsFrame(0x02, wsKey, mqttConnectMsg[:5]) + wsFrame(0x80, "\x01\x02\x03\x04", mqttConnectMsg[5:]))}, "mqtt,websocket"},
-		{"mqtt inside, byte by byte", rpBytewise([]step{o(wsFrame(0x82, wsKey, mqttConnectMsg))}), "mqtt,websocket"},
+		{"mqtt inside, byte by byte", bytewise([]step{o(wsFrame(0x82, wsKey, mqttConnectMsg))}), "mqtt,websocket"},
 		{"control payload is not passed on", []step{o(wsFrame(0x89, wsKey, mqttConnectMsg))}, "websocket"},
 		{"compressed messages are not passed on", []step{o(wsFrame(0xc2, wsKey, mqttConnectMsg))}, "websocket"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := rpRun(t, script{Analyzers: ws, Resp: "10.0.0.2:8080", Steps: tc.steps}, "websocket")
+			h, _ := runAttached(t, script{Analyzers: ws, Resp: "10.0.0.2:8080", Steps: tc.steps}, "websocket")
 			if h.service() != tc.want {
 				t.Errorf("service %q, want %q", h.service(), tc.want)
 			}
@@ -137,7 +137,7 @@ func TestWebSocketThroughHTTP(t *testing.T) {
 func FuzzWebSocket(f *testing.F) {
 	f.Add(rpFuzzInput(o(wsHelloMasked), r(wsHel), r(wsPing), r(wsLo), o(wsClose1000)))
 	f.Add(rpFuzzInput(o(wsFrame(0x82, wsKey, mqttConnectMsg)), r(wsFrame(0x82, "", mqttConnackM)), o(wsFrame(0x82, wsKey, strings.Repeat("q", 5000)))))
-	f.Add(rpFuzzInput(rpBytewise([]step{r(wsBinary256 + strings.Repeat("x", 256))})...))
+	f.Add(rpFuzzInput(bytewise([]step{r(wsBinary256 + strings.Repeat("x", 256))})...))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rpFuzz(t, []string{"websocket", "mqtt"}, TCP, 8080, true, data, rpCheckBounds)
 	})

@@ -95,11 +95,9 @@ type xmppSide struct {
 
 // xmppParser is the XMPP analyzer on one connection.
 type xmppParser struct {
-	side     [2]xmppSide
-	starttls bool // the client asked for STARTTLS
-	tls      *Child
-	raw      bool // after <proceed>: every byte goes to tls
-	done     bool
+	side       [2]xmppSide
+	starttls   bool // the client asked for STARTTLS
+	tlsHandoff      // after <proceed>: every byte goes to tls
 }
 
 // Data implements Parser.
@@ -199,21 +197,7 @@ func (p *xmppParser) token(c *Ctx, isOrig bool, s *xmppSide) {
 	}
 	if !isOrig && p.starttls && string(local) == "proceed" {
 		// TLS begins after this tag, in both directions.
-		if p.tls = c.Child("ssl"); p.tls == nil {
-			p.done = true
-			c.Stop()
-			return
-		}
-		p.raw = true
-	}
-}
-
-// feedTLS hands bytes after the switch to TLS to the SSL child.
-func (p *xmppParser) feedTLS(c *Ctx, isOrig bool, data []byte) {
-	p.tls.Data(isOrig, data)
-	if p.tls.Stopped() {
-		p.done = true
-		c.Stop()
+		p.switchTLS(c)
 	}
 }
 
@@ -228,8 +212,4 @@ func (p *xmppParser) fail(c *Ctx) {
 func (p *xmppParser) Gap(c *Ctx, isOrig bool, n uint64) {}
 
 // End implements Parser.
-func (p *xmppParser) End(c *Ctx, isOrig bool) {
-	if p.raw {
-		p.tls.End(isOrig)
-	}
-}
+func (p *xmppParser) End(c *Ctx, isOrig bool) { p.tlsEnd(isOrig) }
