@@ -59,6 +59,10 @@ bench-decode:
 bench-live: build
 	bash internal/bench/live.sh
 
+## ndpi-compare: service and server names against nDPI's ndpiReader (libndpi-bin) on the oracle traces and a loopback capture; both tools' packets/s.
+ndpi-compare: build
+	$(GO) run ./internal/ndpicompare -flowtop $(BIN) -cases ../shared/oracle/cases -bench many -C internal/ndpicompare/testdata/loopback.pcap
+
 ## fuzz: each fuzz target for FUZZTIME (default 20s).
 fuzz:
 	@for pkg in $$($(GO) list ./...); do \
