@@ -348,22 +348,27 @@ func lineStarts(starts []uint32, data []byte, old int) []uint32 {
 	if old == 0 {
 		starts = append(starts, 0)
 	}
-	rest := data[old:]
-	base := old
-	for len(rest) > 0 {
-		i := bytes.IndexByte(rest, '\n')
-		j := bytes.IndexByte(rest, '\r')
-		if i < 0 || j >= 0 && j < i {
-			i = j
+	// The next LF and CR are each searched for again only once passed, so the
+	// scan is linear even when one of them never comes.
+	next := func(c byte, from int) int {
+		if i := bytes.IndexByte(data[from:], c); i >= 0 {
+			return from + i
 		}
-		if i < 0 {
-			break
-		}
-		starts = append(starts, uint32(base+i+1))
-		rest = rest[i+1:]
-		base += i + 1
+		return len(data)
 	}
-	return starts
+	lf, cr := next('\n', old), next('\r', old)
+	for {
+		i := min(lf, cr)
+		if i == len(data) {
+			return starts
+		}
+		starts = append(starts, uint32(i+1))
+		if i == lf {
+			lf = next('\n', i+1)
+		} else {
+			cr = next('\r', i+1)
+		}
+	}
 }
 
 // matchLines runs a line rule (`(|.*[\r\n])P`) incrementally: P at the line starts

@@ -342,10 +342,33 @@ func (c *Ctx) Child(name string) *Child {
 // CONNECT or upgrade, WebSocket, SOCKS): its byte 0 is the first tunnelled byte, it
 // has a fresh DPD window, and it sees TCP whatever the connection's transport.
 func (c *Ctx) Tunnel() *Child {
+	depth := 0
+	for i := c.i; i != nil; {
+		var n *node
+		if i.node != nil {
+			n = i.node
+		} else {
+			for p := i.parent; p != nil && n == nil; p = p.parent {
+				n = p.node
+			}
+		}
+		if n == nil || n.owner == nil {
+			break
+		}
+		depth++
+		i = n.owner
+	}
+	if depth >= maxTunnelNesting {
+		return nil // tunnels in tunnels this deep are not followed (Child accepts nil)
+	}
 	n := &node{s: c.s, pia: c.s.in.newPIA(TCP), owner: c.i}
 	c.i.tunnels = append(c.i.tunnels, n)
 	return &Child{n: n}
 }
+
+// maxTunnelNesting bounds tunnels inside tunnels (CONNECT in CONNECT...), each with
+// a PIA of its own.
+const maxTunnelNesting = 4
 
 // Child is an analyzer, or a tunnel's PIA, that a parser attached and feeds.
 type Child struct {
