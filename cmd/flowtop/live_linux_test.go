@@ -439,12 +439,25 @@ type liveServer struct {
 // liveStartServer starts the helper in p's namespace and waits until it listens.
 func liveStartServer(t *testing.T, p *vethtest.Pair) *liveServer {
 	t.Helper()
+	s, line := liveStartHelper(t, p, fmt.Sprintf("serve %s %s", p.Peer4, p.Peer6))
+	if _, err := fmt.Sscanf(line, "ready %d %d %d %d", &s.tcp4, &s.tcp6, &s.udp4, &s.udp6); err != nil {
+		s.cmd.Process.Kill()
+		s.cmd.Wait()
+		t.Fatalf("helper did not start: %q, %v; stderr: %s", line, err, s.stderr.String())
+	}
+	return s
+}
+
+// liveStartHelper runs this test binary as the helper in mode inside p's
+// namespace, and returns it with the first line it printed.
+func liveStartHelper(t *testing.T, p *vethtest.Pair, mode string) (*liveServer, string) {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Skipf("skipping: cannot find the test binary: %v", err)
 	}
 	s := &liveServer{cmd: p.Command(exe, "-test.run=^TestLiveHelper$")}
-	s.cmd.Env = append(os.Environ(), fmt.Sprintf("%s=serve %s %s", liveHelperEnv, p.Peer4, p.Peer6))
+	s.cmd.Env = append(os.Environ(), liveHelperEnv+"="+mode)
 	s.cmd.Stderr = &s.stderr
 	stdout, err := s.cmd.StdoutPipe()
 	if err != nil {
@@ -463,12 +476,12 @@ func liveStartServer(t *testing.T, p *vethtest.Pair) *liveServer {
 		}
 	})
 	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if _, serr := fmt.Sscanf(line, "ready %d %d %d %d", &s.tcp4, &s.tcp6, &s.udp4, &s.udp6); err != nil || serr != nil {
+	if err != nil {
 		s.cmd.Process.Kill()
 		s.cmd.Wait()
-		t.Fatalf("helper did not start: %q, %v, %v; stderr: %s", line, err, serr, s.stderr.String())
+		t.Fatalf("helper %q did not start: %q, %v; stderr: %s", mode, line, err, s.stderr.String())
 	}
-	return s
+	return s, line
 }
 
 // stop closes the helper's standard input and requires a clean exit: every

@@ -236,34 +236,11 @@ func svcLines(recs []*svcRecord) string {
 // it listens.
 func svcStartHelper(t *testing.T, p *vethtest.Pair) *liveServer {
 	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Skipf("skipping: cannot find the test binary: %v", err)
-	}
-	s := &liveServer{cmd: p.Command(exe, "-test.run=^TestLiveHelper$")}
-	s.cmd.Env = append(os.Environ(), fmt.Sprintf("%s=services %s", liveHelperEnv, p.Peer4))
-	s.cmd.Stderr = &s.stderr
-	stdout, err := s.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.stdin, err = s.cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if s.cmd.ProcessState == nil {
-			s.cmd.Process.Kill()
-			s.cmd.Wait()
-		}
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || line != "ready\n" {
+	s, line := liveStartHelper(t, p, "services "+p.Peer4.String())
+	if line != "ready\n" {
 		s.cmd.Process.Kill()
 		s.cmd.Wait()
-		t.Fatalf("services helper did not start: %q, %v; stderr: %s", line, err, s.stderr.String())
+		t.Fatalf("services helper did not start: %q; stderr: %s", line, s.stderr.String())
 	}
 	return s
 }
