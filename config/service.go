@@ -29,26 +29,39 @@ type AnalyzerList []string
 
 // UnmarshalTOML decodes a TOML array of analyzer names.
 func (l *AnalyzerList) UnmarshalTOML(v any) error {
-	var names []string
-	seen := map[string]bool{}
-	err := decodeArray(&names, v, `analyzers like ["http", "dns"]`, func(e any) (string, error) {
-		s, ok := e.(string)
-		switch {
-		case !ok:
-			return "", fmt.Errorf(`want analyzers as strings like "http", got %s`, describe(e))
-		case analyzer.Lookup(s) == nil:
-			return "", fmt.Errorf("unknown analyzer %q: want one of %s", s, oneOf(analyzer.Names()))
-		case seen[s]:
-			return "", fmt.Errorf("analyzer %q is already given", s)
+	names, err := decodeNames(v, "analyzer", `"http"`, func(s string) error {
+		if analyzer.Lookup(s) == nil {
+			return fmt.Errorf("unknown analyzer %q: want one of %s", s, oneOf(analyzer.Names()))
 		}
-		seen[s] = true
-		return s, nil
+		return nil
 	})
 	if err != nil {
 		return err
 	}
 	*l = names
 	return nil
+}
+
+// decodeNames decodes a TOML array of distinct names of a kind (e.g. `"http"`),
+// each accepted by valid.
+func decodeNames(v any, kind, example string, valid func(string) error) ([]string, error) {
+	var names []string
+	seen := map[string]bool{}
+	err := decodeArray(&names, v, kind+"s like ["+example+"]", func(e any) (string, error) {
+		s, ok := e.(string)
+		switch {
+		case !ok:
+			return "", fmt.Errorf("want %ss as strings like %s, got %s", kind, example, describe(e))
+		case seen[s]:
+			return "", fmt.Errorf("%s %q is already given", kind, s)
+		}
+		if err := valid(s); err != nil {
+			return "", err
+		}
+		seen[s] = true
+		return s, nil
+	})
+	return names, err
 }
 
 // ServicePorts maps analyzer names to ports added to their registrations. In TOML it
@@ -124,20 +137,11 @@ type FieldList []string
 
 // UnmarshalTOML decodes a TOML array of field names.
 func (l *FieldList) UnmarshalTOML(v any) error {
-	var names []string
-	seen := map[string]bool{}
-	err := decodeArray(&names, v, `fields like ["server_name"]`, func(e any) (string, error) {
-		s, ok := e.(string)
-		switch {
-		case !ok:
-			return "", fmt.Errorf(`want fields as strings like "server_name", got %s`, describe(e))
-		case !slices.Contains(ExtraFields, s):
-			return "", fmt.Errorf("unknown field %q: want one of %s", s, oneOf(ExtraFields))
-		case seen[s]:
-			return "", fmt.Errorf("field %q is already given", s)
+	names, err := decodeNames(v, "field", `"server_name"`, func(s string) error {
+		if !slices.Contains(ExtraFields, s) {
+			return fmt.Errorf("unknown field %q: want one of %s", s, oneOf(ExtraFields))
 		}
-		seen[s] = true
-		return s, nil
+		return nil
 	})
 	if err != nil {
 		return err
