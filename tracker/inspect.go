@@ -21,8 +21,9 @@ const maxInspectBuffered = 64 << 10
 // inspection is one connection's identification under way: the analyzer session
 // and the reassembly of each direction for it. It is the session's ContentSink.
 type inspection struct {
-	sess *analyzer.Session
-	cs   contentState
+	sess  *analyzer.Session
+	cs    contentState
+	ended [2]bool // by side: its FIN came with every byte before it delivered
 }
 
 // Data implements ContentSink.
@@ -230,10 +231,21 @@ func (t *Tracker) inspectAcked(c *conn, s int, upTo uint64) {
 	t.checkInspection(c, x)
 }
 
-// inspectEnd tells the inspection that side s sent its FIN.
-func (t *Tracker) inspectEnd(c *conn, s int) {
+// inspectEnd tells the inspection that side s sent its FIN at relative sequence
+// fin. Once both sides ended with nothing left in a hole, no byte can reach the
+// analyzers any more and the inspection ends now rather than when the connection
+// is removed (seconds later, by tcp_close_delay), so that its buffers go to the
+// next connection.
+func (t *Tracker) inspectEnd(c *conn, s int, fin uint64) {
 	x := t.insps[c.insp-1]
 	x.sess.End(c.isOrigSide(s))
+	if d := &x.cs.side[s]; len(d.blocks) == 0 && d.next >= fin {
+		x.ended[s] = true
+	}
+	if x.ended[0] && x.ended[1] {
+		t.endInspection(c)
+		return
+	}
 	t.checkInspection(c, x)
 }
 
@@ -267,6 +279,7 @@ func (t *Tracker) endInspection(c *conn) {
 		clear(d.blocks)
 		*d = contentSide{blocks: d.blocks[:0]}
 	}
+	x.ended = [2]bool{}
 	t.inspFree = append(t.inspFree, c.insp-1)
 	c.insp = 0
 	c.flags2 |= connInspected

@@ -266,7 +266,7 @@ func (t *Tracker) tcpPacket(c *conn, p *packet, s int) bool {
 		}
 	}
 	if fin && c.insp != 0 {
-		t.inspectEnd(c, s)
+		t.inspectEnd(c, s, relDataSeq+uint64(length))
 	}
 	t.checkEOF(c, tc, s)
 	if doClose {
