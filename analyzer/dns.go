@@ -501,3 +501,11 @@ func (p *dnsParser) readName(msg []byte, off int) ([]byte, int, dnsStatus) {
 		}
 	}
 }
+
+// Reset makes p as new, keeping its buffers (resetter).
+func (p *dnsParser) Reset() {
+	bufs := [2][]byte{p.tcp[0].buf[:0], p.tcp[1].buf[:0]}
+	chain := p.chain[:0]
+	*p = dnsParser{chain: chain} // name is scratch: what it held is never read again
+	p.tcp[0].buf, p.tcp[1].buf = bufs[0], bufs[1]
+}

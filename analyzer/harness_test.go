@@ -1,6 +1,8 @@
 package analyzer
 
 import (
+	"fmt"
+	"maps"
 	"net/netip"
 	"testing"
 )
@@ -13,6 +15,17 @@ import (
 // delivers nothing yet.
 func newSession(t testing.TB, s script) (*fakeHost, *Inspector, *Session) {
 	t.Helper()
+	h := hostFor(s)
+	in, err := New(Config{Analyzers: s.Analyzers, Ports: s.Ports}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, in, in.NewSession(1, h.id.Transport, h.id.Resp.Port(), s.Expected)
+}
+
+// hostFor returns the fresh host of s's connection: by default TCP from
+// 10.0.0.1:40000 to 10.0.0.2:80.
+func hostFor(s script) *fakeHost {
 	if s.Orig == "" {
 		s.Orig = "10.0.0.1:40000"
 	}
@@ -22,12 +35,31 @@ func newSession(t testing.TB, s script) (*fakeHost, *Inspector, *Session) {
 	if s.Proto == 0 {
 		s.Proto = TCP
 	}
-	h := &fakeHost{id: ConnID{Orig: netip.MustParseAddrPort(s.Orig), Resp: netip.MustParseAddrPort(s.Resp), Transport: s.Proto}, partial: s.Partial, now: 1e18}
-	in, err := New(Config{Analyzers: s.Analyzers, Ports: s.Ports}, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h, in, in.NewSession(1, s.Proto, h.id.Resp.Port(), s.Expected)
+	return &fakeHost{id: ConnID{Orig: netip.MustParseAddrPort(s.Orig), Resp: netip.MustParseAddrPort(s.Resp), Transport: s.Proto}, partial: s.Partial, now: 1e18}
+}
+
+// warmInspector is an Inspector that runs script after script on one host, so
+// that later sessions reuse what earlier ones released.
+type warmInspector struct {
+	h  *fakeHost
+	in *Inspector
+}
+
+func newWarmInspector(t testing.TB, s script) *warmInspector {
+	h, in, sess := newSession(t, s)
+	sess.Release()
+	return &warmInspector{h, in}
+}
+
+// run runs s on w and returns what the host saw of it alone.
+func (w *warmInspector) run(s script) *fakeHost {
+	fresh := hostFor(s)
+	*w.h = *fresh
+	sess := w.in.NewSession(1, fresh.id.Transport, fresh.id.Resp.Port(), s.Expected)
+	play(w.h, sess, s.Steps)
+	sess.Release()
+	h := *w.h
+	return &h
 }
 
 // deliver hands one step to sess, counting its bytes in the host's size.
@@ -142,14 +174,29 @@ func runCasesCut(t *testing.T, cases []serviceCase) {
 	runServiceCases(t, cases, true)
 }
 
-// runServiceCases is runCases, and with cut runCasesCut.
+// runServiceCases is runCases, and with cut runCasesCut. Each case also runs on
+// a warm Inspector, one that ran every case before it (twice, to reuse the
+// parsers the first run left): the instances and parsers a session reuses must
+// behave as new ones.
 func runServiceCases(t *testing.T, cases []serviceCase, cut bool) {
 	t.Helper()
+	warm := map[string]*warmInspector{}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			h, _ := run(t, tc.s)
 			if got := h.service(); got != tc.want {
 				t.Errorf("service %q, want %q", got, tc.want)
+			}
+			key := fmt.Sprint(tc.s.Analyzers, tc.s.Ports)
+			w := warm[key]
+			if w == nil {
+				w = newWarmInspector(t, tc.s)
+				warm[key] = w
+			}
+			for range 2 {
+				if got := w.run(tc.s); got.service() != h.service() || !maps.Equal(got.names, h.names) {
+					t.Errorf("on a warm inspector: service %q names %v, want %q %v", got.service(), got.names, h.service(), h.names)
+				}
 			}
 			if !tc.split {
 				return

@@ -479,3 +479,15 @@ func (p *httpParser) End(c *Ctx, isOrig bool) {
 		p.tunnel.End(isOrig)
 	}
 }
+
+// Reset makes p as new, keeping its buffers (resetter).
+func (p *httpParser) Reset() {
+	var line, upgrade [2][]byte
+	for d := range p.side {
+		line[d], upgrade[d] = p.side[d].line[:0], p.side[d].upgrade[:0]
+	}
+	*p = httpParser{pending: p.pending[:0]}
+	for d := range p.side {
+		p.side[d].line, p.side[d].upgrade = line[d], upgrade[d]
+	}
+}

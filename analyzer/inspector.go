@@ -44,6 +44,8 @@ type Inspector struct {
 	expect  expectations
 	free    []*Session
 	piaFree []*pia
+	insFree []*instance
+	parsers [][]Parser // by ID: parsers of ended sessions, reset, for the next instance
 	tables  ruleTables
 }
 
@@ -51,7 +53,8 @@ type Inspector struct {
 // analyzer name is an error.
 func New(cfg Config, host Host) (*Inspector, error) {
 	all := registered()
-	in := &Inspector{host: host, enabled: make([]bool, len(all)+1), ports: map[Port][]*Analyzer{}}
+	in := &Inspector{host: host, enabled: make([]bool, len(all)+1), ports: map[Port][]*Analyzer{},
+		parsers: make([][]Parser, len(all)+1)}
 	for _, name := range cfg.Analyzers {
 		if Lookup(name) == nil {
 			return nil, fmt.Errorf("unknown analyzer %q (known: %s)", name, strings.Join(Names(), ", "))

@@ -3,6 +3,7 @@ package analyzer
 import (
 	"bytes"
 	"math/bits"
+	"slices"
 )
 
 // The DPD window (dpd_buffer_size, dpd_max_packets): chunk i is matched while the
@@ -48,6 +49,22 @@ func (s ruleSet) and(t *ruleSet) ruleSet {
 }
 
 // next returns the lowest rule of s at or after k, or -1.
+func (s ruleSet) or(t *ruleSet) ruleSet {
+	for i := range s {
+		s[i] |= t[i]
+	}
+	return s
+}
+
+func (s ruleSet) not() ruleSet {
+	for i := range s {
+		s[i] = ^s[i]
+	}
+	return s
+}
+
+func (s *ruleSet) empty() bool { return *s == ruleSet{} }
+
 func (s *ruleSet) next(k int) int {
 	for w := k >> 6; w < len(s); w++ {
 		x := s[w]
@@ -85,10 +102,11 @@ type lineState struct {
 // ruleTables are an Inspector's rules as the PIA uses them: which apply to a
 // transport and direction, and which a first byte rules out.
 type ruleTables struct {
-	init  [2][2]ruleSet // by transport (0 TCP, 1 UDP) and direction: the rules that apply
-	first [256]ruleSet  // the rules whose pattern may start with the byte
-	lines ruleSet       // the rules with AtLine
-	deps  ruleSet       // the rules some other rule needs
+	init   [2][2]ruleSet // by transport (0 TCP, 1 UDP) and direction: the rules that apply
+	first  [256]ruleSet  // the rules whose pattern may start with the byte
+	lines  ruleSet       // the rules with AtLine
+	deps   ruleSet       // the rules some other rule needs
+	simple ruleSet       // the rules that need none and that none needs: they die in bulk
 }
 
 // buildTables fills in.tables from in.rules.
@@ -123,6 +141,39 @@ func (in *Inspector) buildTables() {
 		if len(r.neededBy) > 0 {
 			t.deps.set(k)
 		}
+		if len(r.neededBy) == 0 && r.needs < 0 {
+			t.simple.set(k)
+		}
+	}
+}
+
+// dieAll is died for every rule of kill in direction d: the simple ones in bulk,
+// the others one by one.
+func (p *pia) dieAll(in *Inspector, kill ruleSet, d uint8) {
+	simple := kill.and(&in.tables.simple)
+	if !simple.empty() {
+		p.dead[d] = p.dead[d].or(&simple)
+		p.live[d] = p.live[d].andNot(&simple)
+		// A simple rule can still fire where it applies and its pattern did not
+		// fail, or matched.
+		tp := 0
+		if !p.tcp {
+			tp = 1
+		}
+		var alive ruleSet
+		for e := range p.dead {
+			may := p.dead[e].not().or(&p.matched[e])
+			alive = alive.or(new(in.tables.init[tp][e].and(&may)))
+		}
+		gone := simple.andNot(&alive).andNot(&p.out).andNot(&p.fired)
+		p.out = p.out.or(&gone)
+		p.live[0] = p.live[0].andNot(&gone)
+		p.live[1] = p.live[1].andNot(&gone)
+		p.left -= gone.count()
+	}
+	rest := kill.andNot(&in.tables.simple)
+	for k := rest.next(0); k >= 0; k = rest.next(k + 1) {
+		p.died(in.rules, k, d)
 	}
 }
 
@@ -156,9 +207,12 @@ func (in *Inspector) newPIA(proto Transport) *pia {
 		p = in.piaFree[n-1]
 		in.piaFree = in.piaFree[:n-1]
 	} else {
-		p = &pia{lines: make([]lineState, numLineRules)}
+		p = new(pia)
 	}
 	p.tcp = proto == TCP
+	if p.tcp && p.lines == nil {
+		p.lines = make([]lineState, numLineRules) // line rules run on TCP only
+	}
 	tp := 0
 	if !p.tcp {
 		tp = 1
@@ -260,6 +314,14 @@ func dirIndex(isOrig bool) uint8 {
 func (p *pia) chunk(n *node, isOrig bool, data []byte, gapLen uint64) {
 	d := dirIndex(isOrig)
 	start := len(p.data[d])
+	if need := start + len(data); need > cap(p.data[d]) {
+		if start > 0 {
+			// A later chunk: room for the rest of the window at once, so that the
+			// buffer, reused by the next connections, grows once.
+			need = max(need, dpdBufferSize+len(data))
+		}
+		p.data[d] = slices.Grow(p.data[d], need-start)
+	}
 	p.data[d] = append(p.data[d], data...)
 	p.chunks = append(p.chunks, chunk{isOrig: isOrig, start: start, end: len(p.data[d]), gap: gapLen})
 	if len(data) > 0 {
@@ -285,10 +347,7 @@ func (p *pia) match(n *node, isOrig bool, data []byte, old int) {
 	if p.tcp && old == 0 {
 		// A direction's first byte settles every anchored rule that cannot
 		// start with it (line rules are tried at each line start instead).
-		kill := p.live[d].andNot(first).andNot(&in.tables.lines)
-		for k := kill.next(0); k >= 0; k = kill.next(k + 1) {
-			p.died(rules, k, d)
-		}
+		p.dieAll(in, p.live[d].andNot(first).andNot(&in.tables.lines), d)
 	}
 	cand := p.live[d]
 	if !p.tcp {

@@ -71,9 +71,14 @@ func (in *Inspector) NewSession(conn uint64, proto Transport, respPort uint16, e
 }
 
 // Release returns s to its Inspector for reuse; s must not be used afterwards.
+// Its instances, and the parsers that can be reset, go to the next sessions: a
+// connection's inspection allocates nothing once the Inspector is warm.
 func (s *Session) Release() {
 	in := s.in
 	s.root.release()
+	for _, i := range s.root.insts {
+		in.recycle(i)
+	}
 	clear(s.root.insts)
 	s.root.insts = s.root.insts[:0]
 	s.in = nil
@@ -92,12 +97,63 @@ func (n *node) attach(a *Analyzer) *instance { return n.attachVia(a, Outcome{Via
 
 // attachVia attaches a new instance of a to n and returns it; how says how it came.
 func (n *node) attachVia(a *Analyzer, how Outcome) *instance {
-	i := &instance{a: a, p: a.New(), node: n, out: how}
-	i.out.Analyzer = a.id
-	i.ctx = Ctx{s: n.s, i: i}
+	i := n.s.in.newInstance(a, n.s, how)
+	i.node = n
 	n.insts = append(n.insts, i)
 	n.s.changed = true
 	return i
+}
+
+// resetter is a Parser that can be reused: Reset makes it as new, keeping its
+// buffers. The Inspector keeps the parsers of ended sessions that are resetters for
+// the next instances of their analyzer.
+type resetter interface{ Reset() }
+
+// newInstance returns an instance of a on session s, from the free lists when it
+// can.
+func (in *Inspector) newInstance(a *Analyzer, s *Session, how Outcome) *instance {
+	var i *instance
+	if k := len(in.insFree); k > 0 {
+		i = in.insFree[k-1]
+		in.insFree = in.insFree[:k-1]
+	} else {
+		i = new(instance)
+	}
+	var p Parser
+	if free := in.parsers[a.id]; len(free) > 0 {
+		p = free[len(free)-1]
+		in.parsers[a.id] = free[:len(free)-1]
+	} else {
+		p = a.New()
+	}
+	*i = instance{a: a, p: p, out: how, children: i.children[:0], tunnels: i.tunnels[:0]}
+	i.out.Analyzer = a.id
+	i.ctx = Ctx{s: s, i: i}
+	return i
+}
+
+// maxFreeParsers bounds the reset parsers kept per analyzer.
+const maxFreeParsers = 1024
+
+// recycle puts i, the instances it attached, and their parsers on the free lists.
+func (in *Inspector) recycle(i *instance) {
+	for _, c := range i.children {
+		in.recycle(c)
+	}
+	for _, t := range i.tunnels {
+		t.release()
+		for _, c := range t.insts {
+			in.recycle(c)
+		}
+	}
+	if r, ok := i.p.(resetter); ok && len(in.parsers[i.a.id]) < maxFreeParsers {
+		r.Reset()
+		in.parsers[i.a.id] = append(in.parsers[i.a.id], i.p)
+	}
+	clear(i.children)
+	clear(i.tunnels)
+	*i = instance{children: i.children[:0], tunnels: i.tunnels[:0]}
+	in.insFree = append(in.insFree, i)
 }
 
 // live reports whether n has a live instance of a.
@@ -331,8 +387,8 @@ func (c *Ctx) Child(name string) *Child {
 	if a == nil || a.New == nil || !c.s.in.enabled[a.id] {
 		return nil
 	}
-	ch := &instance{a: a, p: a.New(), parent: c.i, out: Outcome{Analyzer: a.id, Via: ViaParent, Parent: c.i.a.id}}
-	ch.ctx = Ctx{s: c.s, i: ch}
+	ch := c.s.in.newInstance(a, c.s, Outcome{Via: ViaParent, Parent: c.i.a.id})
+	ch.parent = c.i
 	c.i.children = append(c.i.children, ch)
 	c.s.changed = true
 	return &Child{i: ch}

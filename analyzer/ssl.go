@@ -342,3 +342,15 @@ func (p *sslParser) Gap(c *Ctx, isOrig bool, n uint64) { c.Stop() }
 
 // End needs nothing: a record cut by a FIN is not a violation.
 func (p *sslParser) End(c *Ctx, isOrig bool) {}
+
+// Reset makes p as new, keeping its buffers (resetter).
+func (p *sslParser) Reset() {
+	var keep [2][2][]byte
+	for d := range p.dirs {
+		keep[d] = [2][]byte{p.dirs[d].v2[:0], p.dirs[d].hs.buf[:0]}
+	}
+	*p = sslParser{}
+	for d := range p.dirs {
+		p.dirs[d].v2, p.dirs[d].hs.buf = keep[d][0], keep[d][1]
+	}
+}
