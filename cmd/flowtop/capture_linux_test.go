@@ -158,11 +158,17 @@ func procUIDs(t *testing.T, pid int) string {
 	return ""
 }
 
-// TestSigtermFlushes ends a headless capture with SIGTERM while a TCP connection
-// is still open: its record is written (with the bytes exchanged) and its
-// extracted content flushed, and the exit status is 0 with the kernel's counts on
-// standard error.
-func TestSigtermFlushes(t *testing.T) {
+// TestSignalFlushes ends a headless capture with SIGTERM, and with SIGHUP (a
+// closed terminal), while a TCP connection is still open: its record is written
+// (with the bytes exchanged) and its extracted content flushed, and the exit status
+// is 0 with the kernel's counts on standard error.
+func TestSignalFlushes(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) { testSignalFlushes(t, sig) })
+	}
+}
+
+func testSignalFlushes(t *testing.T, sig syscall.Signal) {
 	bin := flowtopBinary(t)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "conn.json")
@@ -170,7 +176,7 @@ func TestSigtermFlushes(t *testing.T) {
 		"--extract", "all", "--extract-dir", filepath.Join(dir, "x"), "tcp")
 	cport, sport := tcpOnLoopback(t, 3000, 70000)
 	time.Sleep(200 * time.Millisecond) // the ring hands over blocks within 20 ms
-	c.stop(t, syscall.SIGTERM)         // requires exit status 0
+	c.stop(t, sig)                     // requires exit status 0
 	stderr := c.stderr.String()
 	if !strings.Contains(stderr, "flowtop: lo: ") || !strings.Contains(stderr, " dropped by the kernel") {
 		t.Errorf("stderr %q lacks the capture counts", stderr)

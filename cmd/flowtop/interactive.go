@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/charmbracelet/x/term"
@@ -126,7 +125,7 @@ func interactive(o *options, stdout, stderr io.Writer) error {
 
 	// The tracker runs until the user quits, or until the end of input; SIGTERM (and
 	// SIGINT from outside, the terminal being raw) quits too.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
 	trCtx, stopTracker := context.WithCancel(ctx)
 	defer stopTracker()

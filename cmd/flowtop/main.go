@@ -206,8 +206,9 @@ func headless(o *options, stdout, stderr io.Writer) error {
 	}
 	tr := tracker.New(cfg, h)
 
-	// SIGINT and SIGTERM end the capture; the tracker then flushes every connection.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGINT, SIGTERM and SIGHUP (a closed terminal, a dropped SSH session) end the
+	// capture; the tracker then flushes every connection.
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
 	go func() {
 		<-ctx.Done()
@@ -406,3 +407,7 @@ func (l *eventLog) close() error {
 	}
 	return l.err
 }
+
+// stopSignals end a capture, headless or interactive: what was tracked is flushed
+// and flowtop exits 0.
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
