@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -29,7 +30,19 @@ type Config struct {
 	UI         UISection         `toml:"ui"`
 	Keys       KeysSection       `toml:"keys"`
 
-	md *toml.MetaData // the keys the file defined; nil for a Config built in code
+	md  *toml.MetaData // the keys the file defined; nil for a Config built in code
+	dec *decoder       // the file's decoder, for the lines of its keys; nil likewise
+}
+
+// KeyError returns an *Error about key (its path, e.g. "keys", "quit") of the file c
+// was parsed from, at the key's line, for what a later check (the key map) found
+// wrong in a value the file gave.
+func (c *Config) KeyError(msg string, key ...string) error {
+	e := &Error{Key: strings.Join(key, "."), Msg: msg}
+	if c != nil && c.dec != nil {
+		e.File, e.Line = c.dec.name, c.dec.line(toml.Key(key))
+	}
+	return e
 }
 
 // TrackerSection is the [tracker] section: how connections are tracked. Every key
@@ -128,7 +141,7 @@ func Parse(name string, data []byte) (*Config, error) {
 	if err := d.decodeRoot(c); err != nil {
 		return nil, err
 	}
-	c.md = &d.md
+	c.md, c.dec = &d.md, d
 	return c, nil
 }
 

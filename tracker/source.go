@@ -57,6 +57,9 @@ func OpenFile(path string) (Source, error) {
 	src, err := NewFileSource(f)
 	if err != nil {
 		f.Close()
+		if pe := (*os.PathError)(nil); errors.As(err, &pe) {
+			err = pe.Err // the path is said once, here
+		}
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
@@ -91,6 +94,9 @@ func NewFileSource(r io.Reader) (src Source, err error) {
 	}
 	if magic[0] == 0x0a && magic[1] == 0x0d && magic[2] == 0x0d && magic[3] == 0x0a {
 		ng, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("%w: its section header block is cut", ErrTruncated)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("not a valid pcapng file: %v", err)
 		}
@@ -100,6 +106,12 @@ func NewFileSource(r io.Reader) (src Source, err error) {
 	if raw := newPcapReader(br); raw != nil {
 		s.raw = raw
 		return s, nil
+	}
+	if isPcapMagic(magic) {
+		// newPcapReader takes any whole version 2.4 header: this one is cut.
+		if h, _ := br.Peek(24); len(h) < 24 {
+			return nil, fmt.Errorf("%w: its file header ends after %d of 24 bytes", ErrTruncated, len(h))
+		}
 	}
 	// Anything else is gzip-compressed pcap, which pcapgo reads, or not a capture.
 	pr, err := pcapgo.NewReader(br)
@@ -233,6 +245,15 @@ func (r *pcapReader) u32(b []byte) uint32 {
 		return binary.BigEndian.Uint32(b)
 	}
 	return binary.LittleEndian.Uint32(b)
+}
+
+// isPcapMagic reports whether b starts with a classic pcap magic number.
+func isPcapMagic(b []byte) bool {
+	switch binary.LittleEndian.Uint32(b) {
+	case pcapMagicMicros, pcapMagicNanos, pcapMagicMicrosBig, pcapMagicNanosBig:
+		return true
+	}
+	return false
 }
 
 // readFullErr is io.ReadFull's error for a read of which n bytes arrived before err.

@@ -61,9 +61,17 @@ func Actions() []string {
 	return names
 }
 
+// KeyError is NewKeyMap's error: what is wrong with the binding of Action.
+type KeyError struct {
+	Action string
+	Msg    string
+}
+
+func (e *KeyError) Error() string { return "keys: " + e.Action + ": " + e.Msg }
+
 // NewKeyMap returns the default bindings with overrides (action name → keys, as in
 // the [keys] config section) applied. An unknown action or a key bound to two
-// actions is an error.
+// actions is a *KeyError naming the override at fault.
 func NewKeyMap(overrides map[string][]string) (KeyMap, error) {
 	var k KeyMap
 	owner := map[string]string{}
@@ -73,7 +81,7 @@ func NewKeyMap(overrides map[string][]string) (KeyMap, error) {
 	}
 	for name := range overrides {
 		if !known[name] {
-			return k, fmt.Errorf("keys: unknown action %q", name)
+			return k, &KeyError{name, "unknown action (known: " + strings.Join(Actions(), ", ") + ")"}
 		}
 	}
 	for _, a := range actions {
@@ -83,7 +91,12 @@ func NewKeyMap(overrides map[string][]string) (KeyMap, error) {
 		}
 		for _, s := range keys {
 			if prev, ok := owner[s]; ok {
-				return k, fmt.Errorf("keys: %q is bound to both %s and %s", keyName(s), prev, a.name)
+				// Name the action the file rebound: the other kept its default.
+				at := a.name
+				if _, ok := overrides[prev]; ok {
+					at = prev
+				}
+				return k, &KeyError{at, fmt.Sprintf("%q is bound to both %s and %s", keyName(s), prev, a.name)}
 			}
 			owner[s] = a.name
 		}

@@ -55,7 +55,9 @@ func uiOptions(o *options, file *config.Config, cfg tracker.Config) (ui.Options,
 	}
 	opts.Theme = th
 	keys, err := ui.NewKeyMap(file.Keys)
-	if err != nil {
+	if ke := (*ui.KeyError)(nil); errors.As(err, &ke) {
+		return opts, 0, file.KeyError(ke.Msg, "keys", ke.Action) // with the file and line
+	} else if err != nil {
 		return opts, 0, err
 	}
 	opts.Keys = &keys

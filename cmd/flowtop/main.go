@@ -29,7 +29,9 @@ import (
 	"github.com/flowtop/flowtop/config"
 	"github.com/flowtop/flowtop/connlog"
 	"github.com/flowtop/flowtop/extract"
+	"github.com/flowtop/flowtop/themes"
 	"github.com/flowtop/flowtop/tracker"
+	"github.com/flowtop/flowtop/tracker/pcapfilter"
 )
 
 // version is stamped by the Makefile (-ldflags "-X main.version=...").
@@ -117,6 +119,18 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.extract != "" && o.extract != "all" {
 		return nil, fmt.Errorf("--extract %q: the only mode is all", o.extract)
+	}
+	// A filter or a theme that cannot be used is a usage error, found before any
+	// capture starts.
+	if o.filter != "" {
+		if _, err := pcapfilter.Parse(o.filter); err != nil {
+			return nil, err
+		}
+	}
+	if o.theme != "" {
+		if _, err := themes.Load(o.theme, themes.UserDir()); err != nil {
+			return nil, fmt.Errorf("--theme: %v", err)
+		}
 	}
 	return &o, nil
 }

@@ -30,6 +30,16 @@ func TestExitStatusAndErrors(t *testing.T) {
 	os.WriteFile(badConfig, []byte("[tracker]\nignore_checksums = true\nbogus = 1\n"), 0o644)
 
 	ordinary := filepath.Join("..", "..", "testdata", "ordinary", "ordinary.pcap")
+	cutHeader := filepath.Join(dir, "cut.pcap") // a pcap file header cut at 12 of its 24 bytes
+	if b, err := os.ReadFile(ordinary); err != nil {
+		t.Fatal(err)
+	} else {
+		os.WriteFile(cutHeader, b[:12], 0o644)
+	}
+	keyClash := filepath.Join(dir, "keys.toml") // detail rebound to pause's default key
+	os.WriteFile(keyClash, []byte("[ui]\ntheme = \"dark\"\n\n[keys]\ndetail = \" \"\n"), 0o644)
+	cutNg := filepath.Join(dir, "cut.pcapng") // a pcapng section header block cut at 10 bytes
+	os.WriteFile(cutNg, []byte{0x0a, 0x0d, 0x0d, 0x0a, 0x1c, 0, 0, 0, 0x4d, 0x3c}, 0o644)
 	tests := map[string]struct {
 		args       []string
 		status     int
@@ -39,8 +49,8 @@ func TestExitStatusAndErrors(t *testing.T) {
 		"unknown flag":      {[]string{"-x"}, exitUsage, "flag provided but not defined: -x", true},
 		"both sources":      {[]string{"-i", "lo", "-r", "x"}, exitUsage, "-i and -r cannot be used together", true},
 		"filter twice":      {[]string{"-r", "x", "-f", "tcp", "udp"}, exitUsage, `unexpected argument "udp": the filter was given with -f`, true},
-		"bad filter":        {[]string{"--headless", "-r", ordinary, "tcp", "prot", "80"}, exitError, `filter "tcp prot 80"`, true},
-		"bad filter -f":     {[]string{"--headless", "-r", ordinary, "-f", "port 99999"}, exitError, `filter "port 99999"`, true},
+		"bad filter":        {[]string{"--headless", "-r", ordinary, "tcp", "prot", "80"}, exitUsage, `filter "tcp prot 80"`, true},
+		"bad filter -f":     {[]string{"--headless", "-r", ordinary, "-f", "port 99999"}, exitUsage, `filter "port 99999"`, true},
 		"bad snaplen":       {[]string{"-i", "lo", "-s", "0"}, exitUsage, "want a number of bytes from 1 to 262144", true},
 		"bad buffer":        {[]string{"-i", "lo", "--buffer", "64"}, exitUsage, "64 is outside 2MiB..1TiB", true},
 		"unknown user":      {[]string{"--headless", "-r", ordinary, "-Z", "ft-no-such-user"}, exitError, "-Z ft-no-such-user: no such user", true},
@@ -52,7 +62,11 @@ func TestExitStatusAndErrors(t *testing.T) {
 		"version":           {[]string{"-version"}, exitOK, "", false},
 		"bad speed":         {[]string{"-r", notPcap, "--speed", "fast"}, exitUsage, `--speed: speed "fast": want "max" or a positive number`, true},
 		"speed when live":   {[]string{"-i", "lo", "--speed", "1"}, exitUsage, "--speed applies to -r only", true},
-		"unknown theme":     {[]string{"-r", notPcap, "--theme", "nope"}, exitError, "nope", true},
+		"unknown theme":     {[]string{"-r", notPcap, "--theme", "nope"}, exitUsage, "nope", true},
+		"directory":         {[]string{"--headless", "-r", dir}, exitError, "flowtop: read " + dir + ": is a directory", true},
+		"cut file header":   {[]string{"--headless", "-r", cutHeader}, exitError, "truncated", true},
+		"key clash":         {[]string{"--config", keyClash, "-r", ordinary}, exitError, keyClash + `:5: keys.detail: "space" is bound to both detail and pause`, true},
+		"cut pcapng header": {[]string{"--headless", "-r", cutNg}, exitError, "truncated", true},
 		"no terminal":       {[]string{"-r", notPcap}, exitError, errNoTerminal.Error(), true},
 	}
 	if term.IsTerminal(os.Stdout.Fd()) {
