@@ -38,7 +38,7 @@ type cellContext struct {
 }
 
 var columns = []column{
-	{"proto", "PROTO", 6, 0, false, flows.ByProto, 90, nil, func(_ *cellContext, f *flows.Flow) string { return f.Proto.Transport() }},
+	{"proto", "PROTO", 5, 0, false, flows.ByProto, 90, nil, func(_ *cellContext, f *flows.Flow) string { return f.Proto.Transport() }},
 	{"orig", "ORIGINATOR", 21, 47, false, flows.ByOrig, 100, nil, origCell},
 	{"resp", "RESPONDER", 21, 47, false, flows.ByResp, 100, nil, respCell},
 	{"service", "SERVICE", 10, 0, false, -1, 75, serviceRole, serviceCell},
@@ -179,9 +179,9 @@ func indexColumn(name string) int {
 	return -1
 }
 
-// marksWidth is the width of the marks at the start of each row: the cursor,
-// extraction and thresholds.
-const marksWidth = 3
+// marksWidth is the width of the marks at the start of each row (the cursor,
+// extraction and thresholds) and the space that keeps them off the first column.
+const marksWidth = 4
 
 // layout fits cols into width: it drops the lowest-priority columns until the rest
 // fit at their minimum widths (one space between columns, none after the last: at

@@ -662,3 +662,24 @@ func TestCutStart(t *testing.T) {
 		}
 	}
 }
+
+// The row marks (cursor, extraction, thresholds) keep a space before the first
+// column, whichever are set.
+func TestRowMarksStandApart(t *testing.T) {
+	tm := newTestModel(t, 120, 20, Options{}, nil, nil)
+	tm.apply(&tracker.Snapshot{Time: t0.Add(time.Second), Updates: namedUpdates()})
+	cols, widths := layout(tm.cols, tm.width)
+	ctx := &cellContext{now: tm.frame.now}
+	f := tm.frame.rows[flows.Index(tm.frame.rows, "Cwiki")]
+	f.Thresholds = 1
+	for _, selected := range []bool{false, true} {
+		r := tm.rowView(f, selected, cols, widths, ctx)
+		want := " t tcp"
+		if selected {
+			want = "> t tcp"
+		}
+		if !strings.HasPrefix(strings.TrimLeft(r, " "), strings.TrimLeft(want, " ")) || !strings.Contains(r, "t tcp") {
+			t.Errorf("selected %v: row %q, want the marks %q apart from the protocol", selected, r, want)
+		}
+	}
+}

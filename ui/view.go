@@ -174,7 +174,7 @@ func (m *Model) tableView() string {
 
 // rowView renders one row of the table.
 func (m *Model) rowView(f *flows.Flow, selected bool, cols []column, widths []int, ctx *cellContext) string {
-	marks := []byte("   ")
+	marks := []byte("    ") // the last one stays a space
 	if selected {
 		marks[0] = '>'
 	}
