@@ -55,8 +55,8 @@ var columns = []column{
 	{"orig_rate", "O RATE", 11, 0, true, flows.ByRate, 70, nil, func(c *cellContext, f *flows.Flow) string { o, _ := f.Rates(c.now); return rate(c, f, o) }},
 	{"resp_rate", "R RATE", 11, 0, true, flows.ByRate, 70, nil, func(c *cellContext, f *flows.Flow) string { _, r := f.Rates(c.now); return rate(c, f, r) }},
 	{"duration", "DURATION", 8, 0, true, flows.ByDuration, 65, nil, func(_ *cellContext, f *flows.Flow) string { return shortDuration(f.Duration) }},
-	{"idle", "IDLE", 10, 0, true, flows.ByIdle, 60, nil, func(c *cellContext, f *flows.Flow) string {
-		if f.Closed && !f.Final() {
+	{"idle", "IDLE", 12, 0, true, flows.ByIdle, 60, nil, func(c *cellContext, f *flows.Flow) string {
+		if f.Closed {
 			return f.Reason.String() // why it closed, e.g. "inactivity"
 		}
 		return shortDuration(c.now.Sub(f.Last()))

@@ -683,3 +683,32 @@ func TestRowMarksStandApart(t *testing.T) {
 		}
 	}
 }
+
+// A connection the end of input removed is a closed row like any other: drawn in
+// the Closed style, its IDLE cell giving the reason, hidden by c.
+func TestEndOfInputRowsAreClosed(t *testing.T) {
+	tm := newTestModel(t, 200, 20, Options{ShowClosed: true}, nil, nil)
+	a, b := upd("Ca", 1, 1, 0, 100, 100), upd("Cb", 1, 2, 0, 100, 100)
+	tm.apply(&tracker.Snapshot{Time: t0.Add(time.Second), Updates: []tracker.Update{a, b}})
+	rec := b.Record
+	rec.Reason, rec.Removed = tracker.ReasonEndOfInput, t0.Add(2*time.Second)
+	tm.apply(&tracker.Snapshot{Time: t0.Add(2 * time.Second), Removed: []tracker.Record{rec}, Final: true})
+	idle := columns[indexColumn("idle")]
+	f := tm.frame.rows[flows.Index(tm.frame.rows, "Cb")]
+	if got := idle.cell(&cellContext{now: tm.frame.now}, f); got != "end_of_input" {
+		t.Errorf("IDLE of a flow the end of input removed: %q, want its reason", got)
+	}
+	lipgloss.SetColorProfile(termenv.TrueColor)
+	defer lipgloss.SetColorProfile(termenv.Ascii)
+	cols, widths := layout(tm.cols, tm.width)
+	ctx := &cellContext{now: tm.frame.now}
+	row := tm.rowView(f, false, cols, widths, ctx)
+	closed := tm.style(themes.Closed).Render(fit("tcp", widths[0], false))
+	if !strings.Contains(row, closed) {
+		t.Errorf("the row is not drawn closed: %q", row)
+	}
+	tm.press("c")
+	if got := strings.Join(tm.uids(), " "); got != "Ca" {
+		t.Errorf("c leaves %q, want the open Ca only", got)
+	}
+}

@@ -188,7 +188,7 @@ func (m *Model) rowView(f *flows.Flow, selected bool, cols []column, widths []in
 	switch {
 	case selected:
 		base = themes.Selected
-	case f.Closed && !f.Final():
+	case f.Closed:
 		base = themes.Closed
 	case f.Crossed > 0:
 		base = themes.Crossed

@@ -26,6 +26,16 @@ const (
 // errNoTerminal is the error of the interactive view run without a terminal.
 var errNoTerminal = errors.New("the interactive view needs a terminal; use --headless to write conn.log")
 
+// replaySpeed is the pace of a file's replay (--speed, else [ui] speed): a multiple
+// of real time, 0 for as fast as it reads.
+func replaySpeed(o *options, file *config.Config) float64 {
+	if o.speed != "" {
+		s, _ := config.ParseSpeed(o.speed) // checked with the flags
+		return float64(s)
+	}
+	return float64(file.UI.Speed)
+}
+
 // uiOptions builds the TUI's options from [ui], [keys], [thresholds] and the flags.
 func uiOptions(o *options, file *config.Config, cfg tracker.Config) (ui.Options, time.Duration, error) {
 	u := &file.UI
@@ -38,6 +48,12 @@ func uiOptions(o *options, file *config.Config, cfg tracker.Config) (ui.Options,
 	}
 	if file.Defined("ui", "linger") {
 		opts.Linger = time.Duration(u.Linger)
+	}
+	if o.read != "" && replaySpeed(o, file) == 0 {
+		// A file read at full speed is over in moments: every connection it held
+		// stays listed, as conn.log lists them. Linger is for live captures and
+		// paced replays, where rows age as one watches.
+		opts.Linger = 0
 	}
 	if len(u.Columns) > 0 {
 		opts.Columns = u.Columns
@@ -91,12 +107,7 @@ func interactive(o *options, stdout, stderr io.Writer) error {
 	var replay *tracker.Replay
 	var pauser ui.Pauser
 	if o.read != "" {
-		speed := float64(file.UI.Speed)
-		if o.speed != "" {
-			s, _ := config.ParseSpeed(o.speed) // checked with the flags
-			speed = float64(s)
-		}
-		replay = tracker.NewReplay(src, speed)
+		replay = tracker.NewReplay(src, replaySpeed(o, file))
 		src, pauser = replay, replay
 	}
 

@@ -3,12 +3,17 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/charmbracelet/x/term"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/term"
+
+	"github.com/flowtop/flowtop/config"
+	"github.com/flowtop/flowtop/tracker"
 )
 
 // sharedTrace returns a trace of the oracle corpus, or skips.
@@ -305,5 +310,35 @@ func TestExtractContents(t *testing.T) {
 	}
 	if fi, err := os.Stat(filepath.Join(dir2, base+"resp.dat")); err != nil || fi.Size() > 100 {
 		t.Errorf("capped file: %v", err)
+	}
+}
+
+// Closed rows linger (and then leave the table) live and in a paced replay; a
+// file read at full speed keeps every connection listed, whatever [ui] linger says.
+func TestLingerByPace(t *testing.T) {
+	withLinger, err := config.Parse("config.toml", []byte("[ui]\nlinger = \"30s\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		o    options
+		file *config.Config
+		want time.Duration
+	}{
+		{"live", options{}, new(config.Config), defaultLinger},
+		{"file at full speed", options{read: "x.pcap"}, new(config.Config), 0},
+		{"file at full speed, linger set", options{read: "x.pcap"}, withLinger, 0},
+		{"paced replay", options{read: "x.pcap", speed: "5"}, new(config.Config), defaultLinger},
+		{"paced replay, linger set", options{read: "x.pcap", speed: "5"}, withLinger, 30 * time.Second},
+		{"live, linger set", options{}, withLinger, 30 * time.Second},
+	} {
+		opts, _, err := uiOptions(&tc.o, tc.file, tracker.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if opts.Linger != tc.want {
+			t.Errorf("%s: linger %v, want %v", tc.name, opts.Linger, tc.want)
+		}
 	}
 }

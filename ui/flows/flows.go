@@ -31,8 +31,9 @@ type Flow struct {
 // Last returns the time of the flow's last packet.
 func (f *Flow) Last() time.Time { return f.TS.Add(f.Duration) }
 
-// Final reports whether the flow was removed because the input ended: reading a
-// file, such flows stay visible like live ones, so that nothing vanishes at the end.
+// Final reports whether the flow was removed because the input ended. Such flows
+// never expire, so that nothing vanishes at the end; they are closed rows like any
+// other (dimmed, hidden with the closed ones).
 func (f *Flow) Final() bool { return f.Closed && f.Reason == tracker.ReasonEndOfInput }
 
 // Rates returns the flow's rates as of now, the time of the latest snapshot: the
@@ -227,7 +228,7 @@ func (s *Store) Rows(q Query) ([]*Flow, int) {
 	keep := -1
 	for _, e := range s.order {
 		f := e.f
-		if f.Closed && !q.ShowClosed && !f.Final() && f.UID != q.Keep {
+		if f.Closed && !q.ShowClosed && f.UID != q.Keep {
 			continue
 		}
 		if q.Match != nil && !q.Match(&f.Record) {

@@ -94,8 +94,9 @@ func TestFlowsImmutable(t *testing.T) {
 	}
 }
 
-// Flows removed at the end of input stay listed; the pinned flow and the kept one
-// outlive the linger time and the closed filter.
+// Flows removed at the end of input outlive the linger time; the pinned flow too,
+// and the kept one the closed filter. Closed rows follow one rule whatever the
+// reason: hiding closed rows hides those the end of input removed.
 func TestFinalPinKeep(t *testing.T) {
 	s := New(time.Second)
 	var ups []tracker.Update
@@ -114,8 +115,11 @@ func TestFinalPinKeep(t *testing.T) {
 		t.Errorf("rows with Cc kept: %s", got)
 	}
 	s.Apply(&tracker.Snapshot{Time: t0.Add(time.Minute), Removed: []tracker.Record{rm("Ca", 1, tracker.ReasonEndOfInput)}, Final: true})
-	if got := uids(rowsOf(s, Query{})); got != "Ca" {
-		t.Errorf("after the end of input: %s, want Ca (Cc expired, Cb pinned but closed)", got)
+	if got := uids(rowsOf(s, Query{ShowClosed: true})); got != "Ca Cb" {
+		t.Errorf("after the end of input: %s, want Ca Cb (Cc expired, Cb pinned)", got)
+	}
+	if got := uids(rowsOf(s, Query{})); got != "" {
+		t.Errorf("after the end of input, closed hidden: %q, want none", got)
 	}
 	if s.Get("Cb") == nil || s.Get("Cc") != nil {
 		t.Errorf("pinned flow expired or unpinned flow kept")
