@@ -281,13 +281,18 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 // applyFrame takes a new frame, keeping the cursor on its connection.
 func (m *Model) applyFrame(f frameMsg) {
-	if !m.rateAt.IsZero() {
+	switch {
+	case f.final:
+		// The input ended: nothing flows any more, though network time stopped
+		// with the last packet.
+		m.pktRate, m.bitRate = 0, 0
+	case !m.rateAt.IsZero():
 		if dt := f.now.Sub(m.rateAt).Seconds(); dt >= 0.5 {
 			m.pktRate = float64(f.stats.Packets-m.rateStats.Packets) / dt
 			m.bitRate = float64(f.stats.Bytes-m.rateStats.Bytes) * 8 / dt
 			m.rateStats, m.rateAt = f.stats, f.now
 		}
-	} else {
+	default:
 		m.rateStats, m.rateAt = f.stats, f.now
 	}
 	for i := range f.crossings {

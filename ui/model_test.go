@@ -712,3 +712,18 @@ func TestEndOfInputRowsAreClosed(t *testing.T) {
 		t.Errorf("c leaves %q, want the open Ca only", got)
 	}
 }
+
+// The status bar's rates fall to zero when the input ends, though network time
+// stops with the last packet.
+func TestStatusRatesEndWithInput(t *testing.T) {
+	tm := newTestModel(t, 200, 20, Options{}, nil, nil)
+	tm.apply(&tracker.Snapshot{Time: t0, Stats: tracker.Stats{Packets: 10, Bytes: 1000}})
+	tm.apply(&tracker.Snapshot{Time: t0.Add(time.Second), Stats: tracker.Stats{Packets: 16, Bytes: 1500}})
+	if tm.pktRate != 6 || tm.bitRate != 4000 {
+		t.Fatalf("rates %v pkt/s %v b/s, want 6 and 4000", tm.pktRate, tm.bitRate)
+	}
+	tm.apply(&tracker.Snapshot{Time: t0.Add(time.Second), Stats: tracker.Stats{Packets: 16, Bytes: 1500}, Final: true})
+	if tm.pktRate != 0 || tm.bitRate != 0 || !strings.Contains(tm.View(), " 0 pkt/s 0 b/s ") {
+		t.Errorf("after the end of input: %v pkt/s %v b/s", tm.pktRate, tm.bitRate)
+	}
+}
