@@ -727,3 +727,21 @@ func TestStatusRatesEndWithInput(t *testing.T) {
 		t.Errorf("after the end of input: %v pkt/s %v b/s", tm.pktRate, tm.bitRate)
 	}
 }
+
+// The status bar's counts add up: active and closed make the total; the rows the
+// table still holds are given when closed ones left it.
+func TestStatusCountsAddUp(t *testing.T) {
+	tm := newTestModel(t, 200, 20, Options{Linger: time.Second, ShowClosed: true}, nil, nil)
+	a, b, c := upd("Ca", 1, 1, 0, 1, 1), upd("Cb", 1, 2, 0, 1, 1), upd("Cc", 1, 3, 0, 1, 1)
+	tm.apply(&tracker.Snapshot{Time: t0, Updates: []tracker.Update{a, b, c}, Stats: tracker.Stats{Conns: 3, Active: 3}})
+	rec := c.Record
+	rec.Reason, rec.Removed = tracker.ReasonClose, t0
+	tm.apply(&tracker.Snapshot{Time: t0.Add(time.Second), Removed: []tracker.Record{rec}, Stats: tracker.Stats{Conns: 3, Active: 2}})
+	if v := tm.View(); !strings.Contains(v, "2 active 1 closed 3 total │") {
+		t.Errorf("counts with Cc closed and listed:\n%s", strings.SplitN(v, "\n", 2)[0])
+	}
+	tm.apply(&tracker.Snapshot{Time: t0.Add(time.Minute), Stats: tracker.Stats{Conns: 3, Active: 2}})
+	if v := tm.View(); !strings.Contains(v, "2 active 1 closed 3 total (2 listed)") {
+		t.Errorf("counts once Cc left the table:\n%s", strings.SplitN(v, "\n", 2)[0])
+	}
+}

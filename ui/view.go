@@ -39,6 +39,20 @@ func (m *Model) line(r themes.Role, s string) string {
 	return m.style(r).Width(m.width).Render(ansi.Truncate(s, m.width, "…"))
 }
 
+// countsView is the status bar's connection counts: active (open in the tracker),
+// closed (removed so far, listed or not) and their total, every connection seen;
+// then how many of them the table holds, when closed ones left it (linger).
+func (m *Model) countsView(label, value lipgloss.Style) string {
+	st := &m.frame.stats
+	closed := st.Conns - min(uint64(st.Active), st.Conns)
+	s := value.Render(fmt.Sprint(st.Active)) + label.Render(" active ") + value.Render(fmt.Sprint(closed)) +
+		label.Render(" closed ") + value.Render(fmt.Sprint(st.Conns)) + label.Render(" total")
+	if held := uint64(m.frame.flows); held != st.Conns {
+		s += label.Render(" (") + value.Render(fmt.Sprint(held)) + label.Render(" listed)")
+	}
+	return s
+}
+
 // statusView is the top line: source, rates, counts, sort, filter, extraction and
 // whether the display is live, paused or finished.
 func (m *Model) statusView() string {
@@ -51,8 +65,7 @@ func (m *Model) statusView() string {
 	parts := []string{
 		value.Render(m.opts.Source) + label.Render(" ("+kind+")"),
 		value.Render(units.FormatCount(uint64(m.pktRate))) + label.Render(" pkt/s ") + value.Render(units.FormatRate(m.bitRate, m.byteRates)),
-		value.Render(fmt.Sprint(f.stats.Active)) + label.Render(" active ") + value.Render(fmt.Sprint(f.closed)) + label.Render(" closed ") +
-			value.Render(fmt.Sprint(f.stats.Conns)) + label.Render(" total"),
+		m.countsView(label, value),
 	}
 	if m.opts.Live {
 		// The kernel's drops: packets the tracker never saw.
