@@ -184,6 +184,38 @@ func TestSetDefaultThresholds(t *testing.T) {
 	compareLines(t, out, readExpected(t, filepath.Join(dir, "expected.txt")))
 }
 
+// TestSetDefaultThresholdsAlone sets the defaults at run time on a tracker whose
+// only handler is Threshold, as the TUI's is: the same crossings come.
+func TestSetDefaultThresholdsAlone(t *testing.T) {
+	dir := featureDir(t, "thresholds")
+	src, err := tracker.OpenFile(filepath.Join(dir, "trace.pcapng"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	var out []string
+	tr := tracker.New(tracker.Config{}, tracker.Handlers{Threshold: printCrossing(&out)})
+	tr.SetDefaultThresholds(tracker.Thresholds{
+		OrigBytes:   []uint64{1, 2500, 2700},
+		RespBytes:   []uint64{2000},
+		RespPackets: []uint64{50, 52},
+		Duration:    []time.Duration{200 * time.Millisecond},
+	})
+	if err := tr.Run(context.Background(), src); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, l := range readExpected(t, filepath.Join(dir, "expected.txt")) {
+		if !strings.HasPrefix(l, "Threshold set for ") {
+			want = append(want, l)
+		}
+	}
+	if len(want) == 0 {
+		t.Fatal("expected.txt has no crossings")
+	}
+	compareLines(t, out, want)
+}
+
 func TestFeatureThresholdDelete(t *testing.T) {
 	dir := featureDir(t, "threshold-delete")
 	var out []string

@@ -177,7 +177,13 @@ func (t *Tracker) applyDefaultThresholds(c *conn) {
 // SetDefaultThresholds replaces the default thresholds (Config.Thresholds) for the
 // connections created or established from now on; connections that have their
 // thresholds already keep them. Call it on the owner goroutine (e.g. through Do).
-func (t *Tracker) SetDefaultThresholds(d Thresholds) { t.cfg.Thresholds = d }
+func (t *Tracker) SetDefaultThresholds(d Thresholds) {
+	t.cfg.Thresholds = d
+	// Defaults are applied from the new and established events: queue them now
+	// if no handler did already.
+	t.wantNew = t.h.NewConn != nil || !d.empty()
+	t.wantEst = t.h.Established != nil || !d.empty()
+}
 
 // DefaultThresholds returns the default thresholds. Call it on the owner goroutine.
 func (t *Tracker) DefaultThresholds() Thresholds { return t.cfg.Thresholds }
