@@ -564,6 +564,17 @@ func connInfo(uid string, conn tracker.Conn) connMsg {
 	return msg
 }
 
+// dialogClosed reports whether the thresholds dialog is a connection's that has
+// closed since it opened.
+func (m *Model) dialogClosed() bool {
+	d := m.dialog
+	if d == nil || d.uid == "" {
+		return false
+	}
+	i := flows.Index(m.frame.rows, d.uid)
+	return i >= 0 && m.frame.rows[i].Closed
+}
+
 // dialogKey drives the thresholds dialog.
 func (m *Model) dialogKey(k tea.KeyMsg) tea.Cmd {
 	d := m.dialog
@@ -573,6 +584,11 @@ func (m *Model) dialogKey(k tea.KeyMsg) tea.Cmd {
 		return nil
 	case "ctrl+c":
 		return tea.Quit
+	}
+	if m.dialogClosed() {
+		return nil // a closed connection's thresholds can no longer fire: only esc
+	}
+	switch k.String() {
 	case "tab", "down":
 		if !(k.String() == "down" && d.focus == focusList) {
 			d.moveFocus(1)

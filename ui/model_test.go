@@ -745,3 +745,52 @@ func TestStatusCountsAddUp(t *testing.T) {
 		t.Errorf("counts once Cc left the table:\n%s", strings.SplitN(v, "\n", 2)[0])
 	}
 }
+
+// The thresholds dialog names what a packets threshold counts, and fits the
+// screen at 80x24 and 60x20 even with a long error.
+func TestThresholdsDialogFits(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {60, 20}} {
+		tm := newTestModel(t, size[0], size[1], Options{}, &fakeTracker{}, nil)
+		tm.press("T", "tab", "right") // metric (the empty list is skipped): packets
+		if v := tm.View(); !strings.Contains(v, "(originator's packets)") {
+			t.Errorf("%dx%d: a packets threshold's direction:\n%s", size[0], size[1], v)
+		}
+		tm.press("tab", "tab") // to the value
+		tm.typeText("a great many packets, more than anyone could count")
+		v := tm.View()
+		if !strings.Contains(v, "╰") || !strings.Contains(v, "esc close") {
+			t.Errorf("%dx%d: the dialog is cut:\n%s", size[0], size[1], v)
+		}
+		for i, line := range strings.Split(v, "\n") {
+			if w := lipgloss.Width(line); w > size[0] {
+				t.Errorf("%dx%d: line %d is %d cells: %q", size[0], size[1], i, w, line)
+			}
+		}
+	}
+}
+
+// A connection's thresholds dialog stops editing once the connection closed: it
+// says so, and only esc works.
+func TestThresholdsDialogOfClosedConn(t *testing.T) {
+	tm := newTestModel(t, 120, 40, Options{ShowClosed: true}, &fakeTracker{}, nil)
+	u := upd("Ca", 1, 1, 0, 100, 100)
+	tm.apply(&tracker.Snapshot{Time: t0, Updates: []tracker.Update{u}})
+	tm.press("t")
+	if tm.dialog == nil {
+		t.Fatal("t opened no dialog")
+	}
+	rec := u.Record
+	rec.Reason, rec.Removed = tracker.ReasonClose, t0.Add(time.Second)
+	tm.apply(&tracker.Snapshot{Time: t0.Add(time.Second), Removed: []tracker.Record{rec}})
+	tm.typeText("5k")
+	if got := tm.dialog.in.Value(); got != "" {
+		t.Errorf("the closed connection's dialog took %q", got)
+	}
+	if v := tm.View(); !strings.Contains(v, "The connection closed") {
+		t.Errorf("the dialog does not say its connection closed:\n%s", v)
+	}
+	tm.press("esc")
+	if tm.dialog != nil {
+		t.Error("esc did not close the dialog")
+	}
+}

@@ -291,9 +291,13 @@ func (m *Model) dialogView() string {
 	b.WriteString(m.style(themes.Title).Render(" "+d.title+" ") + "\n\n")
 	fmt.Fprintf(&b, "  metric     %s\n", focus(focusMetric, "‹ "+d.metric.String()+" ›"))
 	if d.metric != tracker.MetricDuration {
-		dir := "orig → resp (originator's bytes)"
+		what := "bytes"
+		if d.metric == tracker.MetricPackets {
+			what = "packets"
+		}
+		dir := "orig → resp (originator's " + what + ")"
 		if !d.orig {
-			dir = "resp → orig (responder's bytes)"
+			dir = "resp → orig (responder's " + what + ")"
 		}
 		fmt.Fprintf(&b, "  direction  %s\n", focus(focusDir, "‹ "+dir+" ›"))
 	} else {
@@ -321,8 +325,17 @@ func (m *Model) dialogView() string {
 		}
 		b.WriteString(s + "\n")
 	}
-	b.WriteString("\n" + m.style(themes.Footer).Render("  tab next field · ←/→ change · enter add · d delete · esc close"))
+	if m.dialogClosed() {
+		b.WriteString("\n  " + m.style(themes.Error).Render("The connection closed: its thresholds no longer apply."))
+		b.WriteString("\n" + m.style(themes.Footer).Render("  esc close"))
+	} else {
+		b.WriteString("\n" + m.style(themes.Footer).Render("  tab next field · ←/→ change · enter add · d delete · esc close"))
+	}
+	// The box is as wide as its widest line but never wider than the screen:
+	// narrower, its lines (a long error, the footer) wrap.
+	content := b.String()
+	w := min(lipgloss.Width(content), max(m.width-4, 20)) // border and padding take 4
 	box := lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(m.style(themes.Border).GetForeground()).
-		Padding(0, 1).Render(b.String())
+		Padding(0, 1).Width(w + 2).Render(content)
 	return lipgloss.Place(m.width, m.bodyHeight(), lipgloss.Center, lipgloss.Center, box)
 }
