@@ -111,7 +111,10 @@ func interactive(o *options, stdout, stderr io.Writer) error {
 		src, pauser = replay, replay
 	}
 
-	out, err := openOutputs(o, file, stdout, false)
+	// The view's user may watch -w and --events grow: records are written as they
+	// happen, except in a full-speed read, which is over in moments (and flushed
+	// at its end).
+	out, err := openOutputs(o, file, stdout, false, o.read == "" || replaySpeed(o, file) > 0)
 	if err != nil {
 		return err
 	}
@@ -145,6 +148,7 @@ func interactive(o *options, stdout, stderr io.Writer) error {
 	runDone := make(chan error, 1)
 	go func() {
 		err := tr.Run(trCtx, src)
+		out.flush() // the view stays open at the end of input: the files are complete now
 		prog.Send(ui.Done(err))
 		runDone <- err
 	}()

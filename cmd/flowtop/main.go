@@ -206,7 +206,7 @@ func headless(o *options, stdout, stderr io.Writer) error {
 	}
 	defer src.Close()
 
-	out, err := openOutputs(o, file, stdout, true)
+	out, err := openOutputs(o, file, stdout, true, false)
 	if err != nil {
 		return err
 	}
@@ -270,12 +270,16 @@ type outputs struct {
 	ev           *eventLog // nil: no event log
 	ex           *extract.Extractor
 	closers      []func()
+	// flushEach writes each record and event through at once, for those who
+	// watch the files while the interactive view runs (tail -f). Headless, only
+	// the event log is written through, when live.
+	flushEach bool
 }
 
 // openOutputs creates conn.log (when withLog is set or -w was given) and the event
 // log.
-func openOutputs(o *options, file *config.Config, stdout io.Writer, withLog bool) (*outputs, error) {
-	out := &outputs{path: o.write, evPath: o.events}
+func openOutputs(o *options, file *config.Config, stdout io.Writer, withLog, flushEach bool) (*outputs, error) {
+	out := &outputs{path: o.write, evPath: o.events, flushEach: flushEach}
 	if withLog || o.writeSet {
 		f, closeF, err := createOutput(o.write, stdout)
 		if err != nil {
@@ -301,7 +305,7 @@ func openOutputs(o *options, file *config.Config, stdout io.Writer, withLog bool
 			return nil, err
 		}
 		out.closers = append(out.closers, closeF)
-		out.ev = &eventLog{w: connlog.NewEventWriter(f), live: o.read == ""}
+		out.ev = &eventLog{w: connlog.NewEventWriter(f), live: flushEach || o.read == ""}
 	}
 	return out, nil
 }
@@ -311,6 +315,9 @@ func (out *outputs) handle(h *tracker.Handlers) {
 	h.Remove = func(r *tracker.Record) {
 		if out.log != nil && out.logErr == nil {
 			out.logErr = out.log.Write(r)
+			if out.flushEach && out.logErr == nil {
+				out.logErr = out.log.Flush()
+			}
 		}
 		if out.ev != nil {
 			out.ev.log(func(w *connlog.EventWriter) error { return w.WriteRemoval(r) })
@@ -368,6 +375,17 @@ func (out *outputs) close() error {
 	}
 	out.closeFiles()
 	return err
+}
+
+// flush writes what conn.log and the event log buffer; call it on the tracker's
+// goroutine or once the tracker stopped.
+func (out *outputs) flush() {
+	if out.log != nil && out.logErr == nil {
+		out.logErr = out.log.Flush()
+	}
+	if out.ev != nil {
+		out.ev.log(func(w *connlog.EventWriter) error { return w.Flush() })
+	}
 }
 
 // closeFiles closes the output files.
