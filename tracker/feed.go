@@ -145,7 +145,7 @@ func (t *Tracker) publish(final bool) {
 		return
 	}
 	s := &Snapshot{
-		Time:      time.Unix(0, t.now),
+		Time:      time.Unix(0, max(t.now, t.shown)),
 		Stats:     t.Stats(),
 		Removed:   f.removed,
 		Crossings: f.crossings,

@@ -16,9 +16,10 @@ import (
 // are safe from any goroutine; ReadPacket, like any Source's, is called by one.
 //
 // At speed N, packet i is delivered when the wall-clock time since the first packet,
-// not counting paused time, reaches (ts_i - ts_0)/N. Between packets, network time
-// follows the replay clock when Run wakes for its Feed or for Do, so connections
-// idle and time out as they did on the wire; a pause freezes network time.
+// not counting paused time, reaches (ts_i - ts_0)/N. Network time is the packets'
+// time whatever the pace: timers fire, and records and events carry, the times a
+// full-speed run gives them. Between packets only the Feed's snapshots follow the
+// replay clock, so that idle times count on; a pause freezes it.
 type Replay struct {
 	src   Source
 	speed float64 // > 0, or 0 for as fast as possible

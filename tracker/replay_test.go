@@ -338,9 +338,10 @@ func TestReplayCloseUnblocks(t *testing.T) {
 }
 
 // TestReplayRunIdle runs a paced replay with a frozen wall clock: between two
-// datagrams 100 s apart, calls passed to Do see network time follow the replay
-// clock, stand still while paused, and stop at the second datagram's time; the first
-// flow times out for inactivity (60 s) on the way, before the second datagram comes.
+// datagrams 100 s apart, calls passed to Do see the snapshots' time follow the
+// replay clock and stand still while paused, while network time stays the
+// packets'; the first flow times out for inactivity (60 s) when the second datagram
+// comes, and every record carries the times a full-speed run gives it.
 func TestReplayRunIdle(t *testing.T) {
 	src, err := NewFileSource(bytes.NewReader(stampedPcap(t, 0, 100*time.Second)))
 	if err != nil {
@@ -361,9 +362,10 @@ func TestReplayRunIdle(t *testing.T) {
 		asked <- wait{d, calls}
 		r.waitKick()
 	}
-	var removed []string
+	var removed, removedAt []string
 	tr := New(Config{UIDSeed: 1}, Handlers{Remove: func(rec *Record) {
 		removed = append(removed, fmt.Sprintf("%d %s %v", rec.OrigP, rec.ConnState, rec.Reason))
+		removedAt = append(removedAt, fmt.Sprintf("%d %v %v", rec.OrigP, rec.Removed.Sub(testEpoch), rec.Duration))
 	}})
 	done := make(chan error, 1)
 	go func() { done <- tr.Run(context.Background(), r) }()
@@ -371,7 +373,8 @@ func TestReplayRunIdle(t *testing.T) {
 		t.Fatalf("first wait %v, want 100s", w.d)
 	}
 	type view struct {
-		now     time.Duration // since the first packet
+		now     time.Duration // network time, since the first packet
+		shown   time.Duration // the snapshots' time
 		packets uint64
 		removed []string
 	}
@@ -385,7 +388,8 @@ func TestReplayRunIdle(t *testing.T) {
 		ch := make(chan view, 1)
 		if !tr.Do(func() {
 			calls = n
-			ch <- view{time.Duration(tr.now - testEpoch.UnixNano()), tr.Stats().Packets, slices.Clone(removed)}
+			ch <- view{time.Duration(tr.now - testEpoch.UnixNano()), time.Duration(max(tr.now, tr.shown) - testEpoch.UnixNano()),
+				tr.Stats().Packets, slices.Clone(removed)}
 		}) {
 			t.Fatal("Do refused")
 		}
@@ -404,27 +408,44 @@ func TestReplayRunIdle(t *testing.T) {
 		}
 		return <-ch
 	}
-	inactive := []string{"30000 S0 inactivity"}
+	// Between packets the snapshots follow the replay clock, but network time
+	// stays the packets' (timers fire, and records carry, the times they have at
+	// full speed): the inactivity timer due at +60s fires with the packet at +100s,
+	// once it is read.
 	for _, step := range []struct {
-		name    string
-		do      func()
-		want    time.Duration
-		removed []string
+		name       string
+		do         func()
+		net, shown time.Duration
+		removed    []string
 	}{
-		{"start", func() {}, 0, nil},
-		{"30s on", func() { clk.advance(30 * time.Second) }, 30 * time.Second, nil},
-		{"paused an hour", func() { r.Pause(); clk.advance(time.Hour) }, 30 * time.Second, nil},
-		{"resumed, 40s on", func() { r.Resume(); clk.advance(40 * time.Second) }, 70 * time.Second, inactive},
-		{"past the next packet", func() { clk.advance(100 * time.Second) }, 100 * time.Second, inactive},
+		{"start", func() {}, 0, 0, nil},
+		{"30s on", func() { clk.advance(30 * time.Second) }, 0, 30 * time.Second, nil},
+		{"paused an hour", func() { r.Pause(); clk.advance(time.Hour) }, 0, 30 * time.Second, nil},
+		{"resumed, 40s on", func() { r.Resume(); clk.advance(40 * time.Second) }, 0, 70 * time.Second, nil},
+		{"at the next packet", func() { clk.advance(100 * time.Second) }, 0, 100 * time.Second, nil},
 	} {
 		step.do()
-		if v := look(); v.now != step.want || v.packets != 1 || !slices.Equal(v.removed, step.removed) {
-			t.Errorf("%s: network time +%v, %d packets, removed %q; want +%v, 1, %q",
-				step.name, v.now, v.packets, v.removed, step.want, step.removed)
+		if v := look(); v.now != step.net || v.shown != step.shown || v.packets != 1 || !slices.Equal(v.removed, step.removed) {
+			t.Errorf("%s: network time +%v, shown +%v, %d packets, removed %q; want +%v, +%v, 1, %q",
+				step.name, v.now, v.shown, v.packets, v.removed, step.net, step.shown, step.removed)
 		}
 	}
 	if !finished {
 		t.Fatal("Run did not finish after the last packet")
+	}
+	var fullSpeed []string
+	full, err := NewFileSource(bytes.NewReader(stampedPcap(t, 0, 100*time.Second)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ftr := New(Config{UIDSeed: 1}, Handlers{Remove: func(rec *Record) {
+		fullSpeed = append(fullSpeed, fmt.Sprintf("%d %v %v", rec.OrigP, rec.Removed.Sub(testEpoch), rec.Duration))
+	}})
+	if err := ftr.Run(context.Background(), full); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(removedAt, fullSpeed) {
+		t.Errorf("paced: removed at %q; at full speed %q", removedAt, fullSpeed)
 	}
 	if want := []string{"30000 S0 inactivity", "30001 S0 end_of_input"}; !slices.Equal(removed, want) {
 		t.Errorf("removed %q, want %q", removed, want)

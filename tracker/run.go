@@ -187,17 +187,18 @@ func (t *Tracker) startTicker(stats bool) (stop func()) {
 func (t *Tracker) service(idle bool) {
 	t.attn.Store(false)
 	if idle {
-		// No packet: network time follows the source's idle clock, or else (a live
-		// source) the wall clock.
-		now, ok := int64(0), true
+		// No packet. A live source's network time follows the wall clock, as
+		// Zeek's does. A paced replay's stays the packets' time, so that
+		// timers fire, and records and events carry, the times they have at full
+		// speed; only the snapshots follow its clock, so that idle times count on
+		// between packets.
 		if r := t.wake.Load(); r != nil && r.clock != nil {
-			now, ok = r.clock.idleTime()
+			if now, ok := r.clock.idleTime(); ok {
+				t.shown = max(t.shown, now)
+			}
 		} else {
-			now = time.Now().UnixNano()
-		}
-		if ok {
 			t.depth++
-			t.advance(now)
+			t.advance(time.Now().UnixNano())
 			t.depth--
 			t.settle()
 		}

@@ -59,6 +59,7 @@ type Tracker struct {
 	ipTunnelsMade  uint64
 	heap           timerHeap
 	now            int64 // network time, ns
+	shown          int64 // a paced replay's clock between packets, for snapshots only
 	likely         [2][65536 / 64]uint64
 	localNets      []netip.Prefix
 	portInactivity map[PortProto]time.Duration
