@@ -47,7 +47,7 @@ var columns = []column{
 	{"name", "NAME", 14, 40, false, -1, 67, nil, func(c *cellContext, f *flows.Flow) string { return cutStart(flowName(f), c.width) }},
 	{"state", "STATE", 6, 0, false, flows.ByState, 95, func(f *flows.Flow) themes.Role { return themes.StateRole(f.ConnState) },
 		func(_ *cellContext, f *flows.Flow) string { return f.ConnState }},
-	{"history", "HISTORY", 8, 16, false, -1, 50, nil, func(_ *cellContext, f *flows.Flow) string { return f.History }},
+	{"history", "HISTORY", 8, 24, false, -1, 50, nil, func(_ *cellContext, f *flows.Flow) string { return f.History }},
 	{"orig_bytes", "ORIG B", 9, 0, true, flows.ByOrigBytes, 85, nil, func(_ *cellContext, f *flows.Flow) string { return units.FormatBytes(f.OrigBytes) }},
 	{"resp_bytes", "RESP B", 9, 0, true, flows.ByRespBytes, 85, nil, func(_ *cellContext, f *flows.Flow) string { return units.FormatBytes(f.RespBytes) }},
 	{"orig_pkts", "O PKT", 6, 0, true, flows.ByPkts, 55, nil, func(_ *cellContext, f *flows.Flow) string { return units.FormatCount(f.OrigPkts) }},
@@ -187,8 +187,10 @@ const marksWidth = 4
 // fit at their minimum widths (one space between columns, none after the last: at
 // 80 cells PROTO, both endpoints, STATE and both byte counts fit), then shares what
 // is left among the columns that can grow, one cell to each in turn, most
-// important first. It returns the kept columns and their widths.
-func layout(cols []column, width int) ([]column, []int) {
+// important first, each up to what its cells need (want, when not nil: the widest
+// of the visible rows' cells) and at most its max. It returns the kept columns and
+// their widths.
+func layout(cols []column, width int, want func(column) int) ([]column, []int) {
 	kept := append([]column(nil), cols...)
 	need := func() int {
 		n := marksWidth - 1 // a space between columns, none after the last
@@ -214,8 +216,13 @@ func layout(cols []column, width int) ([]column, []int) {
 	// Share the spare cells among the columns that can grow, a cell to each in
 	// turn, most important first: the addresses and the names widen together.
 	grow := make([]int, 0, len(kept))
+	limit := make([]int, len(kept))
 	for i, c := range kept {
-		if c.max > c.width {
+		limit[i] = c.max
+		if want != nil {
+			limit[i] = min(c.max, max(c.width, want(c)))
+		}
+		if limit[i] > c.width {
 			grow = append(grow, i)
 		}
 	}
@@ -223,7 +230,7 @@ func layout(cols []column, width int) ([]column, []int) {
 	for spare > 0 {
 		grew := false
 		for _, i := range grow {
-			if spare > 0 && widths[i] < kept[i].max {
+			if spare > 0 && widths[i] < limit[i] {
 				widths[i]++
 				spare--
 				grew = true
@@ -234,6 +241,22 @@ func layout(cols []column, width int) ([]column, []int) {
 		}
 	}
 	return kept, widths
+}
+
+// tableLayout is layout for the table as it is now: the columns grow to what the
+// visible rows' cells need.
+func (m *Model) tableLayout() ([]column, []int) {
+	rows := m.frame.rows
+	lo, hi := min(m.offset, len(rows)), min(m.offset+m.tableHeight(), len(rows))
+	visible := rows[lo:hi]
+	ctx := &cellContext{now: m.frame.now, bytes: m.byteRates, names: m.names}
+	return layout(m.cols, m.width, func(c column) int {
+		w := utf8.RuneCountInString(c.title) + 1 // and the sort arrow
+		for _, f := range visible {
+			w = max(w, utf8.RuneCountInString(c.cell(ctx, f)))
+		}
+		return w
+	})
 }
 
 // fit pads or cuts s to exactly w cells. The table's text is made of characters

@@ -733,7 +733,7 @@ func (m *Model) mouse(msg tea.MouseMsg) tea.Cmd {
 
 // clickHeader sorts by the clicked column; a second click reverses the order.
 func (m *Model) clickHeader(x int) {
-	cols, widths := layout(m.cols, m.width)
+	cols, widths := m.tableLayout()
 	pos := marksWidth
 	for i, c := range cols {
 		if x >= pos && x < pos+widths[i]+1 {

@@ -72,7 +72,7 @@ func TestKeyMap(t *testing.T) {
 func TestLayout(t *testing.T) {
 	cols, _ := findColumns(DefaultColumns)
 	for _, width := range []int{40, 80, 120, 180, 300} {
-		kept, widths := layout(cols, width)
+		kept, widths := layout(cols, width, nil)
 		total := marksWidth - 1 // a space between columns
 		for i, c := range kept {
 			if widths[i] < c.width {
@@ -589,7 +589,7 @@ func TestServiceAndNameColumns(t *testing.T) {
 	// row's, and a selected row keeps its own style throughout.
 	lipgloss.SetColorProfile(termenv.TrueColor)
 	defer lipgloss.SetColorProfile(termenv.Ascii)
-	cols, widths := layout(tm.cols, tm.width)
+	cols, widths := tm.tableLayout()
 	w := widths[slices.IndexFunc(cols, func(c column) bool { return c.name == "service" })]
 	ctx := &cellContext{now: tm.frame.now}
 	row := tm.style(themes.Row)
@@ -668,7 +668,7 @@ func TestCutStart(t *testing.T) {
 func TestRowMarksStandApart(t *testing.T) {
 	tm := newTestModel(t, 120, 20, Options{}, nil, nil)
 	tm.apply(&tracker.Snapshot{Time: t0.Add(time.Second), Updates: namedUpdates()})
-	cols, widths := layout(tm.cols, tm.width)
+	cols, widths := tm.tableLayout()
 	ctx := &cellContext{now: tm.frame.now}
 	f := tm.frame.rows[flows.Index(tm.frame.rows, "Cwiki")]
 	f.Thresholds = 1
@@ -700,7 +700,7 @@ func TestEndOfInputRowsAreClosed(t *testing.T) {
 	}
 	lipgloss.SetColorProfile(termenv.TrueColor)
 	defer lipgloss.SetColorProfile(termenv.Ascii)
-	cols, widths := layout(tm.cols, tm.width)
+	cols, widths := tm.tableLayout()
 	ctx := &cellContext{now: tm.frame.now}
 	row := tm.rowView(f, false, cols, widths, ctx)
 	closed := tm.style(themes.Closed).Render(fit("tcp", widths[0], false))
@@ -792,5 +792,24 @@ func TestThresholdsDialogOfClosedConn(t *testing.T) {
 	tm.press("esc")
 	if tm.dialog != nil {
 		t.Error("esc did not close the dialog")
+	}
+}
+
+// Columns grow to what the visible rows hold: at 200 cells a long history shows
+// whole, and IPv4 endpoints are not padded to an IPv6 width.
+func TestWidthsFollowRows(t *testing.T) {
+	tm := newTestModel(t, 200, 20, Options{}, nil, nil)
+	u := upd("Ca", 1, 1, 0, 100, 100)
+	u.History = "ShADadttcfFRrTWwGgIi" // 20 letters
+	tm.apply(&tracker.Snapshot{Time: t0, Updates: []tracker.Update{u}})
+	v := tm.View()
+	if !strings.Contains(v, u.History) {
+		t.Errorf("the history is cut:\n%s", v)
+	}
+	cols, widths := tm.tableLayout()
+	for i, c := range cols {
+		if (c.name == "orig" || c.name == "resp") && widths[i] > 21 { // the minimum, an IPv4 endpoint's widest
+			t.Errorf("%s is %d cells for %q", c.name, widths[i], origCell(&cellContext{}, tm.frame.rows[0]))
+		}
 	}
 }

@@ -139,7 +139,7 @@ func (m *Model) alertsHeight() int { return 1 + min(len(m.alerts.items), 5) }
 // tableView renders the header and the visible rows only, then the alerts pane.
 func (m *Model) tableView() string {
 	m.headerY = 1
-	cols, widths := layout(m.cols, m.width)
+	cols, widths := m.tableLayout()
 	var b strings.Builder
 	b.WriteString(strings.Repeat(" ", marksWidth))
 	for i, c := range cols {
