@@ -28,6 +28,7 @@ type Stats struct {
 	Conns     uint64 // connections created
 	Evicted   uint64 // connections evicted because the table was full (Config.MaxConns)
 	Active    int    // connections in the table now
+	First     int64  // network time of the first packet, ns; 0 before it
 	// Capture holds a live capture's kernel counters, read every second while Run
 	// runs and once more at its end; zero for a file.
 	Capture CaptureStats
@@ -225,6 +226,9 @@ func (t *Tracker) handle(p *packet) {
 // advance moves network time to ts (it never goes back) and fires the timers due by
 // then, which run before the packet or idle tick that brought the time.
 func (t *Tracker) advance(ts int64) {
+	if t.stats.First == 0 {
+		t.stats.First = ts
+	}
 	if ts > t.now {
 		t.now = ts
 	}

@@ -34,7 +34,10 @@ type cellContext struct {
 	now   time.Time
 	bytes bool // rates in bytes per second
 	names bool // endpoints as names where known (the n key)
-	width int  // the width of the cell being made, for a cell that cuts itself; 0: any
+	times timeMode
+	first time.Time // the capture's first packet, for relative times
+	days  bool      // the capture spans more than one day: absolute times carry the date
+	width int       // the width of the cell being made, for a cell that cuts itself; 0: any
 }
 
 var columns = []column{
@@ -61,9 +64,42 @@ var columns = []column{
 		}
 		return shortDuration(c.now.Sub(f.Last()))
 	}},
-	{"start", "START", 12, 0, false, flows.ByStart, 30, nil, func(_ *cellContext, f *flows.Flow) string { return f.TS.Local().Format("15:04:05.000") }},
+	{"start", "START", 12, 23, false, flows.ByStart, 30, nil, startCell},
 	{"uid", "UID", 18, 0, false, -1, 20, nil, func(_ *cellContext, f *flows.Flow) string { return f.UID }},
 	{"missed", "MISSED", 8, 0, true, -1, 25, nil, func(_ *cellContext, f *flows.Flow) string { return units.FormatBytes(f.MissedBytes) }},
+}
+
+// timeMode is how the START column gives times (the d key).
+type timeMode uint8
+
+const (
+	timeOfDay    timeMode = iota // local time of day, with the date when the capture spans days
+	timeRelative                 // since the capture's first packet
+	timeEpoch                    // Unix seconds, as conn.log's ts
+	numTimeModes
+)
+
+func (t timeMode) String() string {
+	return [...]string{"time of day", "time since the capture's start", "epoch seconds"}[t]
+}
+
+// startCell is a connection's start in the chosen time mode.
+func startCell(c *cellContext, f *flows.Flow) string {
+	switch c.times {
+	case timeRelative:
+		d := f.TS.Sub(c.first)
+		if c.first.IsZero() || d < 0 {
+			d = 0
+		}
+		h := int(d / time.Hour)
+		return fmt.Sprintf("+%d:%02d:%06.3f", h, int(d/time.Minute)%60, float64(d%time.Minute)/float64(time.Second))
+	case timeEpoch:
+		return fmt.Sprintf("%d.%06d", f.TS.Unix(), f.TS.Nanosecond()/1000)
+	}
+	if c.days {
+		return f.TS.Local().Format("2006-01-02 15:04:05.000")
+	}
+	return f.TS.Local().Format("15:04:05.000")
 }
 
 // origCell is the originator's endpoint: its address, or with names on (the n
@@ -243,13 +279,25 @@ func layout(cols []column, width int, want func(column) int) ([]column, []int) {
 	return kept, widths
 }
 
+// cellContext is what the table's cells need of the model now.
+func (m *Model) cellContext() *cellContext {
+	c := &cellContext{now: m.frame.now, bytes: m.byteRates, names: m.names, times: m.times}
+	if st := m.frame.stats.First; st > 0 {
+		c.first = time.Unix(0, st)
+		y1, m1, d1 := c.first.Local().Date()
+		y2, m2, d2 := m.frame.now.Local().Date()
+		c.days = y1 != y2 || m1 != m2 || d1 != d2
+	}
+	return c
+}
+
 // tableLayout is layout for the table as it is now: the columns grow to what the
 // visible rows' cells need.
 func (m *Model) tableLayout() ([]column, []int) {
 	rows := m.frame.rows
 	lo, hi := min(m.offset, len(rows)), min(m.offset+m.tableHeight(), len(rows))
 	visible := rows[lo:hi]
-	ctx := &cellContext{now: m.frame.now, bytes: m.byteRates, names: m.names}
+	ctx := m.cellContext()
 	return layout(m.cols, m.width, func(c column) int {
 		w := utf8.RuneCountInString(c.title) + 1 // and the sort arrow
 		for _, f := range visible {

@@ -14,7 +14,7 @@ type KeyMap struct {
 	Up, Down, Top, Bottom, PageUp, PageDown    key.Binding
 	Detail, Back, Pause, Thresholds, Defaults  key.Binding
 	Extract, ExtractAll, Closed, Units, Alerts key.Binding
-	Names                                      key.Binding
+	Names, Time                                key.Binding
 }
 
 // action is one bindable action: its name in the [keys] config section, default
@@ -48,6 +48,7 @@ var actions = []action{
 	{"closed", []string{"c"}, "show closed", func(k *KeyMap) *key.Binding { return &k.Closed }},
 	{"units", []string{"b"}, "bits / bytes", func(k *KeyMap) *key.Binding { return &k.Units }},
 	{"names", []string{"n"}, "names / numbers", func(k *KeyMap) *key.Binding { return &k.Names }},
+	{"time", []string{"d"}, "start time: of day / since capture start / epoch", func(k *KeyMap) *key.Binding { return &k.Time }},
 	{"alerts", []string{"a"}, "alerts pane", func(k *KeyMap) *key.Binding { return &k.Alerts }},
 }
 

@@ -106,6 +106,7 @@ type Model struct {
 	// The latest frame and the status figures derived from it.
 	frame            frameMsg
 	pktRate, bitRate float64
+	times            timeMode // how START gives times (the d key)
 	rateStats        tracker.Stats
 	rateAt           time.Time
 	ended, paused    bool
@@ -461,6 +462,9 @@ func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 		} else {
 			m.message = "showing addresses"
 		}
+	case key.Matches(k, m.keys.Time):
+		m.times = (m.times + 1) % numTimeModes
+		m.message = "START: " + m.times.String()
 	case key.Matches(k, m.keys.Alerts):
 		m.showAlerts = !m.showAlerts
 		m.clampCursor()

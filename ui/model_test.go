@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"maps"
 	"net/netip"
 	"os"
@@ -811,5 +812,36 @@ func TestWidthsFollowRows(t *testing.T) {
 		if (c.name == "orig" || c.name == "resp") && widths[i] > 21 { // the minimum, an IPv4 endpoint's widest
 			t.Errorf("%s is %d cells for %q", c.name, widths[i], origCell(&cellContext{}, tm.frame.rows[0]))
 		}
+	}
+}
+
+// START gives the time of day, with the date once the capture spans days; d
+// switches to the time since the capture's first packet, then to epoch seconds.
+func TestStartTimeModes(t *testing.T) {
+	tm := newTestModel(t, 200, 20, Options{Columns: []string{"start", "proto", "orig", "resp"}}, nil, nil)
+	u := upd("Ca", 1, 1, 90*time.Minute+1500*time.Millisecond, 100, 100)
+	first := u.TS.Add(-90*time.Minute - 1500*time.Millisecond)
+	tm.apply(&tracker.Snapshot{Time: u.TS, Updates: []tracker.Update{u}, Stats: tracker.Stats{First: first.UnixNano()}})
+	start := columns[indexColumn("start")]
+	cell := func() string { return start.cell(tm.cellContext(), tm.frame.rows[0]) }
+	if got, want := cell(), u.TS.Local().Format("15:04:05.000"); got != want {
+		t.Errorf("time of day: %q, want %q", got, want)
+	}
+	tm.press("d")
+	if got := cell(); got != "+1:30:01.500" {
+		t.Errorf("since the start: %q", got)
+	}
+	tm.press("d")
+	if got, want := cell(), fmt.Sprintf("%d.%06d", u.TS.Unix(), u.TS.Nanosecond()/1000); got != want {
+		t.Errorf("epoch: %q, want %q", got, want)
+	}
+	tm.press("d")
+	// Two days later the capture spans days: the date shows.
+	tm.apply(&tracker.Snapshot{Time: u.TS.Add(48 * time.Hour), Stats: tracker.Stats{First: first.UnixNano()}})
+	if got, want := cell(), u.TS.Local().Format("2006-01-02 15:04:05.000"); got != want {
+		t.Errorf("a capture over days: %q, want %q", got, want)
+	}
+	if v := tm.View(); !strings.Contains(v, u.TS.Local().Format("2006-01-02 15:04:05.000")) {
+		t.Errorf("the date is cut in the table:\n%s", v)
 	}
 }

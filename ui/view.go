@@ -162,7 +162,7 @@ func (m *Model) tableView() string {
 
 	h := m.tableHeight()
 	rows := m.frame.rows
-	ctx := &cellContext{now: m.frame.now, bytes: m.byteRates, names: m.names}
+	ctx := m.cellContext()
 	for i := m.offset; i < min(m.offset+h, len(rows)); i++ {
 		out = append(out, m.rowView(rows[i], i == m.cursor, cols, widths, ctx))
 	}
