@@ -20,13 +20,22 @@ import (
 // was given while the Store applies the next snapshot.
 type Flow struct {
 	tracker.Update
-	Closed    bool      // removed from the tracker
-	Crossed   int       // thresholds crossed so far
-	OrigRate  float64   // current bits/s, originator to responder
-	RespRate  float64   // current bits/s, responder to originator
-	rateAt    time.Time // when the rates were last sampled
-	rateBytes [2]uint64 // IP bytes at that time
+	Closed   bool    // removed from the tracker
+	Crossed  int     // thresholds crossed so far
+	OrigRate float64 // bits/s over the last RateWindow or so, originator to responder
+	RespRate float64 // likewise, responder to originator
+	// The rate window's samples: base, where it starts, and mid, where the next
+	// window will start (IP bytes each way, and when).
+	baseAt, midAt       time.Time
+	baseBytes, midBytes [2]uint64
 }
+
+// RateWindow is the span the rates average over: between one and two windows of
+// network time, as iftop's shortest average (2 s) does.
+const RateWindow = 2 * time.Second
+
+// minRateSpan keeps a flow's first rate finite: its bytes over at least this long.
+const minRateSpan = RateWindow / 8
 
 // Last returns the time of the flow's last packet.
 func (f *Flow) Last() time.Time { return f.TS.Add(f.Duration) }
@@ -36,10 +45,11 @@ func (f *Flow) Last() time.Time { return f.TS.Add(f.Duration) }
 // other (dimmed, hidden with the closed ones).
 func (f *Flow) Final() bool { return f.Closed && f.Reason == tracker.ReasonEndOfInput }
 
-// Rates returns the flow's rates as of now, the time of the latest snapshot: the
-// rates sampled then, or 0 if the flow was not in that snapshot (it saw no packet).
+// Rates returns the flow's rates as of now, the time of the latest snapshot: its
+// average over the last window, or 0 once it has been idle for a window (or
+// closed).
 func (f *Flow) Rates(now time.Time) (orig, resp float64) {
-	if f.Closed || !f.rateAt.Equal(now) {
+	if f.Closed || now.Sub(f.Last()) > RateWindow {
 		return 0, 0
 	}
 	return f.OrigRate, f.RespRate
@@ -114,7 +124,7 @@ func (s *Store) Apply(snap *tracker.Snapshot) {
 		f := new(Flow)
 		*f = *e.f
 		if f.UID == "" {
-			f.rateAt = u.TS
+			f.baseAt, f.midAt = u.TS, u.TS // no byte before the first packet
 		}
 		f.Update = *u
 		f.sampleRates(snap.Time)
@@ -141,15 +151,18 @@ func (s *Store) Apply(snap *tracker.Snapshot) {
 	s.expire()
 }
 
-// sampleRates updates the flow's rates from the IP bytes since the last sample.
+// sampleRates updates the flow's rates at now: its IP bytes since the window's
+// start, which moves on a window at a time, so that the average spans one to two
+// windows and does not swing with each refresh.
 func (f *Flow) sampleRates(now time.Time) {
-	dt := now.Sub(f.rateAt).Seconds()
-	if dt <= 0 {
-		return
+	span := max(now.Sub(f.baseAt), minRateSpan).Seconds()
+	cur := [2]uint64{f.OrigIPBytes, f.RespIPBytes}
+	f.OrigRate = float64(cur[0]-min(f.baseBytes[0], cur[0])) * 8 / span
+	f.RespRate = float64(cur[1]-min(f.baseBytes[1], cur[1])) * 8 / span
+	if now.Sub(f.midAt) >= RateWindow {
+		f.baseAt, f.baseBytes = f.midAt, f.midBytes
+		f.midAt, f.midBytes = now, cur
 	}
-	f.OrigRate = float64(f.OrigIPBytes-min(f.rateBytes[0], f.OrigIPBytes)) * 8 / dt
-	f.RespRate = float64(f.RespIPBytes-min(f.rateBytes[1], f.RespIPBytes)) * 8 / dt
-	f.rateAt, f.rateBytes = now, [2]uint64{f.OrigIPBytes, f.RespIPBytes}
 }
 
 // expire drops closed flows older than Linger, oldest first, except the pinned one

@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"math"
 	"net/netip"
 	"reflect"
 	"strings"
@@ -39,8 +40,9 @@ func TestStore(t *testing.T) {
 		Updates:   []tracker.Update{update("Cb", 2, time.Millisecond, "S1", 100, 175000)},
 		Crossings: []tracker.Crossing{{UID: "Cb", Metric: tracker.MetricBytes, Threshold: 100000}},
 	})
-	if f := s.Get("Cb"); f.RespRate != 125000*8 || f.Crossed != 1 {
-		t.Errorf("Cb: resp rate %v bit/s (want 1e6), crossed %d", f.RespRate, f.Crossed)
+	// Its first window: 175000 bytes since its start 1999 ms before.
+	if f, want := s.Get("Cb"), 175000*8/1.999; math.Abs(f.RespRate-want) > 1 || f.Crossed != 1 {
+		t.Errorf("Cb: resp rate %v bit/s (want %v), crossed %d", f.RespRate, want, f.Crossed)
 	}
 	for _, tc := range []struct {
 		q    Query
@@ -132,13 +134,13 @@ func rowsOf(s *Store, q Query) []*Flow {
 	return rows
 }
 
-// An idle flow's rate is 0: only flows in the latest snapshot have a current rate.
+// An idle flow's rate is 0 once it has been idle for a rate window.
 func TestIdleRate(t *testing.T) {
 	s := New(0)
 	s.Apply(&tracker.Snapshot{Time: t0.Add(time.Second), Updates: []tracker.Update{update("Ca", 1, 0, "S1", 100, 100), update("Cb", 2, 0, "S1", 100, 100)}})
 	s.Apply(&tracker.Snapshot{Time: t0.Add(2 * time.Second), Updates: []tracker.Update{update("Ca", 1, 0, "S1", 1100, 100)}})
-	if o, _ := s.Get("Ca").Rates(s.Now()); o != 8000 {
-		t.Errorf("Ca: %v bit/s, want 8000", o)
+	if o, _ := s.Get("Ca").Rates(s.Now()); o != 1100*8/2 {
+		t.Errorf("Ca: %v bit/s, want 4400 (1100 bytes in its first 2 s)", o)
 	}
 	s.Apply(&tracker.Snapshot{Time: t0.Add(3 * time.Second)})
 	if o, r := s.Get("Ca").Rates(s.Now()); o != 0 || r != 0 {
@@ -147,5 +149,28 @@ func TestIdleRate(t *testing.T) {
 	rows, keep := s.Rows(Query{Sort: ByRate, Desc: true, Keep: "Cb"})
 	if keep < 0 || rows[keep].UID != "Cb" {
 		t.Errorf("keep index %d", keep)
+	}
+}
+
+// A steady flow reads a steady rate: a 100-byte packet every 500 ms, seen in every
+// other 250 ms snapshot, reads 1600 bit/s give or take, never 0, after its first
+// window.
+func TestSteadyRate(t *testing.T) {
+	s := New(0)
+	for i := 1; i <= 40; i++ {
+		now := t0.Add(time.Duration(i) * 250 * time.Millisecond)
+		snap := &tracker.Snapshot{Time: now}
+		if i%2 == 0 {
+			u := update("Cp", 1, 0, "OTH", uint64(i/2)*100, 0)
+			u.Duration = now.Sub(t0)
+			snap.Updates = []tracker.Update{u}
+		}
+		s.Apply(snap)
+		if now.Sub(t0) < 4*time.Second { // two windows
+			continue
+		}
+		if o, _ := s.Get("Cp").Rates(now); o < 1200 || o > 2000 {
+			t.Errorf("at +%v: %v bit/s, want about 1600", now.Sub(t0), o)
+		}
 	}
 }
