@@ -170,6 +170,9 @@ func newModel(opts Options, tr Tracker, ex *Extraction, replay Pauser, pipe *pip
 		defaults: defaultsList(opts.Defaults), crossed: map[string][]tracker.Crossing{},
 		showAlerts: true,
 	}
+	if opts.Live {
+		m.sort, m.desc = flows.ByRate, true // live, the busiest first: a new download shows at the top
+	}
 	m.replies = make(chan tea.Msg, maxReplies)
 	if send != nil {
 		go deliver(m.replies, send)
@@ -450,11 +453,14 @@ func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 		}
 	case key.Matches(k, m.keys.Pause):
 		m.togglePause()
+		m.message = pick(m.paused, "display paused (p resumes)", "display resumed")
 	case key.Matches(k, m.keys.Closed):
 		m.showClosed = !m.showClosed
+		m.message = pick(m.showClosed, "showing closed connections", "hiding closed connections")
 		m.sendQuery()
 	case key.Matches(k, m.keys.Units):
 		m.byteRates = !m.byteRates
+		m.message = pick(m.byteRates, "rates in bytes/s", "rates in bits/s")
 	case key.Matches(k, m.keys.Names):
 		m.names = !m.names
 		if m.names {
@@ -467,6 +473,7 @@ func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 		m.message = "START: " + m.times.String()
 	case key.Matches(k, m.keys.Alerts):
 		m.showAlerts = !m.showAlerts
+		m.message = pick(m.showAlerts, "alerts pane shown", "alerts pane hidden")
 		m.clampCursor()
 	case key.Matches(k, m.keys.Thresholds):
 		m.openThresholds()
@@ -488,6 +495,14 @@ func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 		}
 	}
 	return nil
+}
+
+// pick is a if cond, else b.
+func pick(cond bool, a, b string) string {
+	if cond {
+		return a
+	}
+	return b
 }
 
 // togglePause freezes or resumes the display; a replayed file is paused instead,

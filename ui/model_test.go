@@ -845,3 +845,29 @@ func TestStartTimeModes(t *testing.T) {
 		t.Errorf("the date is cut in the table:\n%s", v)
 	}
 }
+
+// Live, the busiest connections come first; each toggle says what it did.
+func TestLiveOrderAndToggleFeedback(t *testing.T) {
+	tm := newTestModel(t, 200, 20, Options{Live: true}, nil, nil)
+	a, b := upd("Cslow", 1, 1, 0, 100, 100), upd("Cbusy", 1, 2, 0, 100, 100)
+	tm.apply(&tracker.Snapshot{Time: t0, Updates: []tracker.Update{a, b}})
+	b.OrigIPBytes, b.RespIPBytes = 1_000_000, 1_000_000
+	b.Duration = time.Second
+	a.Duration = time.Second
+	tm.apply(&tracker.Snapshot{Time: t0.Add(time.Second), Updates: []tracker.Update{a, b}})
+	if got := strings.Join(tm.uids(), " "); got != "Cbusy Cslow" {
+		t.Errorf("live rows %q, want the busiest first", got)
+	}
+	if v := tm.View(); !strings.Contains(v, "sort rate ↓") {
+		t.Errorf("the status bar does not say the order:\n%s", strings.SplitN(v, "\n", 2)[0])
+	}
+	for _, tc := range []struct{ key, want string }{
+		{"c", "showing closed connections"}, {"c", "hiding closed connections"},
+		{"b", "rates in bytes/s"}, {"a", "alerts pane hidden"}, {"p", "display paused"}, {"p", "display resumed"},
+	} {
+		tm.press(tc.key)
+		if !strings.Contains(tm.View(), tc.want) {
+			t.Errorf("%s: no %q", tc.key, tc.want)
+		}
+	}
+}
