@@ -419,6 +419,11 @@ func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 	case key.Matches(k, m.keys.Help):
 		m.mode = modeHelp
 	case key.Matches(k, m.keys.Back):
+		if m.mode == modeTable && m.filter != nil {
+			m.filter = nil
+			m.message = "filter cleared"
+			m.sendQuery()
+		}
 		m.mode = modeTable
 	case key.Matches(k, m.keys.Filter):
 		m.mode = modeFilter
@@ -520,7 +525,7 @@ func (m *Model) togglePause() {
 	}
 }
 
-// filterKey edits the filter: Enter applies, Esc clears.
+// filterKey edits the filter: Enter applies, Esc cancels the edit.
 func (m *Model) filterKey(k tea.KeyMsg) tea.Cmd {
 	switch k.Type {
 	case tea.KeyEnter:
@@ -538,11 +543,15 @@ func (m *Model) filterKey(k tea.KeyMsg) tea.Cmd {
 		m.sendQuery()
 		return nil
 	case tea.KeyEsc:
-		m.filter, m.filterErr = nil, ""
+		// Esc cancels the edit and keeps the applied filter; Esc again, at the
+		// table, clears it.
+		m.filterErr = ""
 		m.filterIn.SetValue("")
 		m.filterIn.Blur()
 		m.mode = modeTable
-		m.sendQuery()
+		if m.filter != nil {
+			m.message = "edit cancelled, filter kept: esc clears it"
+		}
 		return nil
 	case tea.KeyCtrlC:
 		return tea.Quit

@@ -210,9 +210,14 @@ func TestSortAndFilterKeys(t *testing.T) {
 	if v := tm.View(); !strings.Contains(v, tm.filterErr) {
 		t.Errorf("the error is not shown inline:\n%s", v)
 	}
+	// Esc cancels the edit and keeps the applied filter; Esc again clears it.
 	tm.press("esc")
-	if tm.filter != nil || len(tm.frame.rows) != 8 {
-		t.Errorf("esc: filter %v, %d rows", tm.filter, len(tm.frame.rows))
+	if tm.mode != modeTable || tm.filter.String() != "udp" || protos() != "udp" || !strings.Contains(tm.View(), "filter kept") {
+		t.Errorf("esc while editing: mode %v, filter %v, rows %s", tm.mode, tm.filter, protos())
+	}
+	tm.press("esc")
+	if tm.filter != nil || len(tm.frame.rows) != 8 || !strings.Contains(tm.View(), "filter cleared") {
+		t.Errorf("esc again: filter %v, %d rows", tm.filter, len(tm.frame.rows))
 	}
 }
 

@@ -1,7 +1,13 @@
 // Package filter is the flow table's filter language: small expressions over a
 // connection's fields, compiled once into a predicate.
 //
-//	tcp | udp | icmp                    the transport
+//	tcp | udp | icmp                    the transport (icmp: ICMP and ICMPv6, as in conn.log)
+//	proto tcp                           the same
+//	ip | ip6 | icmp6                    IPv4, IPv6; ICMPv6
+//	tcp port 80, ip6 host ::1           a transport or IP version then a host, net
+//	                                    or port primary: both hold (tcpdump's form)
+//	src host|net|port X, dst ...        the originator's, the responder's (tcpdump's
+//	                                    src and dst)
 //	host 10.0.0.1 | host 10.0.0.0/8     either address (an address or a network)
 //	net 10.0.0.0/8                      the same, addresses and networks only
 //	host example.com                    a name, without case: either endpoint's
@@ -11,6 +17,8 @@
 //	host .example.com                   a leading dot: example.com or any name under
 //	                                    it (www.example.com, a.b.example.com)
 //	port 443                            either port
+//	port 80 or 443                      a bare value (a port, an address or a network)
+//	                                    reuses the last qualifier
 //	state SF                            conn_state
 //	service http                        conn.log's service lists http (protocols
 //	                                    an analyzer confirmed; without case; a guess
@@ -113,6 +121,9 @@ type parser struct {
 	src  string
 	toks []token
 	i    int
+	// last is the qualifier of the last host, net or port primary ("src port"...):
+	// as in tcpdump, a bare value after and/or reuses it (port 80 or 443).
+	last string
 }
 
 type pred = func(*tracker.Record) bool
@@ -204,6 +215,30 @@ func (p *parser) primary() (pred, error) {
 	word := p.peek()
 	p.i++
 	switch word {
+	case "src", "dst":
+		// tcpdump's direction: src is the originator, dst the responder.
+		q := p.peek()
+		if q != "host" && q != "net" && q != "port" {
+			p.i--
+			return nil, p.errorf("host, net or port expected after %s", word)
+		}
+		p.i++
+		return p.qualified(word, q)
+	case "host", "net", "port":
+		return p.qualified("", word)
+	case "proto":
+		t := p.peek()
+		if t != "tcp" && t != "udp" && t != "icmp" {
+			return nil, p.errorf("tcp, udp or icmp expected after proto")
+		}
+		return p.primary()
+	case "ip", "ip6":
+		v6 := word == "ip6"
+		return p.then(func(r *tracker.Record) bool { return r.OrigH.Unmap().Is6() == v6 })
+	case "icmp6":
+		return p.then(func(r *tracker.Record) bool { return r.Proto == tracker.ProtoICMP && r.OrigH.Unmap().Is6() })
+	case "tcp", "udp", "icmp":
+		return p.then(func(r *tracker.Record) bool { return r.Proto.Transport() == word })
 	case "(":
 		x, err := p.or()
 		if err != nil {
@@ -214,30 +249,6 @@ func (p *parser) primary() (pred, error) {
 		}
 		p.i++
 		return x, nil
-	case "tcp", "udp", "icmp":
-		return func(r *tracker.Record) bool { return r.Proto.Transport() == word }, nil
-	case "host", "net":
-		what := "an address or network"
-		if word == "host" {
-			what = "an address, network or name"
-		}
-		arg, err := p.next(what)
-		if err != nil {
-			return nil, err
-		}
-		if word == "host" && isName(arg) {
-			if !validName(arg) {
-				p.i--
-				return nil, p.errorf("name %q: want e.g. example.com, or .example.com for it and its subdomains", arg)
-			}
-			return hostName(arg), nil
-		}
-		pfx, err := parseHost(arg)
-		if err != nil {
-			p.i--
-			return nil, p.errorf("%v", err)
-		}
-		return func(r *tracker.Record) bool { return pfx.Contains(r.OrigH.Unmap()) || pfx.Contains(r.RespH.Unmap()) }, nil
 	case "service":
 		arg, err := p.next("a service such as http")
 		if err != nil {
@@ -254,18 +265,6 @@ func (p *parser) primary() (pred, error) {
 			return nil, err
 		}
 		return nameContains(strings.ToLower(arg)), nil
-	case "port":
-		arg, err := p.next("a port")
-		if err != nil {
-			return nil, err
-		}
-		n, err := strconv.ParseUint(arg, 10, 16)
-		if err != nil {
-			p.i--
-			return nil, p.errorf("port %q: want 0 to 65535", arg)
-		}
-		port := uint16(n)
-		return func(r *tracker.Record) bool { return r.OrigP == port || r.RespP == port }, nil
 	case "state":
 		arg, err := p.next("a conn_state such as SF")
 		if err != nil {
@@ -293,8 +292,97 @@ func (p *parser) primary() (pred, error) {
 	if get, ok := numeric[word]; ok {
 		return p.comparison(word, get)
 	}
+	if p.last != "" && bareValue(word) {
+		// port 80 or 443, host a or b: the last qualifier again.
+		p.i = start
+		dir, kind, _ := strings.Cut(p.last, " ")
+		if kind == "" {
+			dir, kind = "", dir
+		}
+		return p.qualified(dir, kind)
+	}
 	p.i = start
-	return nil, p.errorf("unknown word %q (try tcp, udp, icmp, host, port, state, service, name, history, bytes, pkts, duration)", p.toks[start].text)
+	return nil, p.errorf("unknown word %q (try tcp, udp, icmp, ip6, host, port, src, dst, state, service, name, history, bytes, pkts, duration)", p.toks[start].text)
+}
+
+// then is a transport or IP version primary, and, as tcpdump reads tcp port 80, the
+// host, net or port primary that may follow it without an and.
+func (p *parser) then(x pred) (pred, error) {
+	switch p.peek() {
+	case "src", "dst", "host", "net", "port":
+		y, err := p.primary()
+		if err != nil {
+			return nil, err
+		}
+		return func(r *tracker.Record) bool { return x(r) && y(r) }, nil
+	}
+	return x, nil
+}
+
+// bareValue reports whether a word can only be the value of a host, net or port
+// primary: a number, an address or a network.
+func bareValue(w string) bool {
+	if _, err := strconv.ParseUint(w, 10, 16); err == nil {
+		return true
+	}
+	if _, err := parseHost(w); err == nil {
+		return true
+	}
+	return false
+}
+
+// qualified parses the value of a host, net or port primary (kind), of either
+// endpoint, or with dir "src" the originator's, "dst" the responder's.
+func (p *parser) qualified(dir, kind string) (pred, error) {
+	p.last = strings.TrimSpace(dir + " " + kind)
+	side := func(orig, resp func(r *tracker.Record) bool) pred {
+		switch dir {
+		case "src":
+			return orig
+		case "dst":
+			return resp
+		}
+		return func(r *tracker.Record) bool { return orig(r) || resp(r) }
+	}
+	if kind == "port" {
+		arg, err := p.next("a port")
+		if err != nil {
+			return nil, err
+		}
+		n, err := strconv.ParseUint(arg, 10, 16)
+		if err != nil {
+			p.i--
+			return nil, p.errorf("port %q: want 0 to 65535", arg)
+		}
+		port := uint16(n)
+		return side(func(r *tracker.Record) bool { return r.OrigP == port }, func(r *tracker.Record) bool { return r.RespP == port }), nil
+	}
+	what := "an address or network"
+	if kind == "host" {
+		what = "an address, network or name"
+	}
+	arg, err := p.next(what)
+	if err != nil {
+		return nil, err
+	}
+	if kind == "host" && isName(arg) {
+		if !validName(arg) {
+			p.i--
+			return nil, p.errorf("name %q: want e.g. example.com, or .example.com for it and its subdomains", arg)
+		}
+		if dir != "" {
+			p.i--
+			return nil, p.errorf("%s host takes an address or network, not a name", dir)
+		}
+		return hostName(arg), nil
+	}
+	pfx, err := parseHost(arg)
+	if err != nil {
+		p.i--
+		return nil, p.errorf("%v", err)
+	}
+	return side(func(r *tracker.Record) bool { return pfx.Contains(r.OrigH.Unmap()) },
+		func(r *tracker.Record) bool { return pfx.Contains(r.RespH.Unmap()) }), nil
 }
 
 // comparison parses OP VALUE after a numeric field.
