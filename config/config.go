@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/flowtop/flowtop/internal/tomlstrict"
+	"github.com/flowtop/flowtop/internal/userdir"
 	"github.com/flowtop/flowtop/tracker"
 )
 
@@ -30,8 +32,8 @@ type Config struct {
 	UI         UISection         `toml:"ui"`
 	Keys       KeysSection       `toml:"keys"`
 
-	md  *toml.MetaData // the keys the file defined; nil for a Config built in code
-	dec *decoder       // the file's decoder, for the lines of its keys; nil likewise
+	md  *toml.MetaData      // the keys the file defined; nil for a Config built in code
+	dec *tomlstrict.Decoder // the file's decoder, for the lines of its keys; nil likewise
 }
 
 // KeyError returns an *Error about key (its path, e.g. "keys", "quit") of the file c
@@ -40,7 +42,7 @@ type Config struct {
 func (c *Config) KeyError(msg string, key ...string) error {
 	e := &Error{Key: strings.Join(key, "."), Msg: msg}
 	if c != nil && c.dec != nil {
-		e.File, e.Line = c.dec.name, c.dec.line(toml.Key(key))
+		e.File, e.Line = c.dec.Name(), c.dec.Line(toml.Key(key))
 	}
 	return e
 }
@@ -133,40 +135,38 @@ func Load(path string) (*Config, error) {
 // error is reported as "name:LINE: MESSAGE". Keys match exactly (case-sensitively).
 // When a file holds several errors, the first one in the file is reported.
 func Parse(name string, data []byte) (*Config, error) {
-	d := &decoder{name: name}
-	if err := d.parseTOML(data); err != nil {
+	d, err := tomlstrict.Parse(name, data)
+	if err != nil {
 		return nil, err
 	}
 	c := new(Config)
-	if err := d.decodeRoot(c); err != nil {
+	if err := d.Decode(c); err != nil {
 		return nil, err
 	}
-	c.md, c.dec = &d.md, d
+	c.md, c.dec = d.MetaData(), d
 	return c, nil
 }
 
 // Decode parses data strictly into the struct v points to, with Parse's rules: keys
 // match toml tags exactly, a field type may implement toml.Unmarshaler or
 // TableDecoder, and the error is an *Error of one line, "name:LINE: KEY: MESSAGE".
-// Other packages use it for their own TOML files (themes).
-func Decode(name string, data []byte, v any) error {
-	d := &decoder{name: name}
-	if err := d.parseTOML(data); err != nil {
-		return err
-	}
-	return d.decodeRoot(v)
-}
+func Decode(name string, data []byte, v any) error { return tomlstrict.Decode(name, data, v) }
+
+// Error is a configuration error: a TOML syntax error, an unknown key or a bad
+// value, in one line "FILE:LINE: KEY: MESSAGE".
+type Error = tomlstrict.Error
+
+// TableDecoder is implemented by table-valued types whose keys are data rather than
+// field names; see tomlstrict.TableDecoder.
+type TableDecoder = tomlstrict.TableDecoder
 
 // DefaultPath returns where flowtop looks for its configuration file:
 // $XDG_CONFIG_HOME/flowtop/config.toml, or ~/.config/flowtop/config.toml when
 // XDG_CONFIG_HOME is unset or not an absolute path (as the XDG spec asks), on every
 // platform. It returns "" if the home directory is not known either.
 func DefaultPath() string {
-	if dir := os.Getenv("XDG_CONFIG_HOME"); dir != "" && filepath.IsAbs(dir) {
-		return filepath.Join(dir, "flowtop", "config.toml")
-	}
-	if home, err := os.UserHomeDir(); err == nil && home != "" {
-		return filepath.Join(home, ".config", "flowtop", "config.toml")
+	if dir := userdir.Dir(); dir != "" {
+		return filepath.Join(dir, "config.toml")
 	}
 	return ""
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"github.com/flowtop/flowtop/internal/tomlstrict"
 	"slices"
 
 	"github.com/flowtop/flowtop/analyzer"
@@ -51,7 +52,7 @@ func decodeNames(v any, kind, example string, valid func(string) error) ([]strin
 		s, ok := e.(string)
 		switch {
 		case !ok:
-			return "", fmt.Errorf("want %ss as strings like %s, got %s", kind, example, describe(e))
+			return "", fmt.Errorf("want %ss as strings like %s, got %s", kind, example, tomlstrict.Describe(e))
 		case seen[s]:
 			return "", fmt.Errorf("%s %q is already given", kind, s)
 		}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"github.com/flowtop/flowtop/internal/tomlstrict"
 	"math"
 	"net/netip"
 	"slices"
@@ -73,7 +74,7 @@ func parseDuration(v any, allowZero bool) (time.Duration, error) {
 		shown = strconv.FormatFloat(x, 'g', -1, 64)
 		d, err = secondsDuration(x, shown)
 	default:
-		return 0, fmt.Errorf(`want a duration like "90s" or a number of seconds, got %s`, describe(v))
+		return 0, fmt.Errorf(`want a duration like "90s" or a number of seconds, got %s`, tomlstrict.Describe(v))
 	}
 	switch {
 	case err != nil:
@@ -110,7 +111,7 @@ func (l *PortList) UnmarshalTOML(v any) error {
 	return decodeArray((*[]tracker.PortProto)(l), v, `ports like ["80/tcp"]`, func(e any) (tracker.PortProto, error) {
 		s, ok := e.(string)
 		if !ok {
-			return tracker.PortProto{}, fmt.Errorf(`want ports as strings like "80/tcp", got %s`, describe(e))
+			return tracker.PortProto{}, fmt.Errorf(`want ports as strings like "80/tcp", got %s`, tomlstrict.Describe(e))
 		}
 		return tracker.ParsePortProto(s)
 	})
@@ -127,7 +128,7 @@ func (l *PrefixList) UnmarshalTOML(v any) error {
 	return decodeArray((*[]netip.Prefix)(l), v, `networks like ["10.0.0.0/8"]`, func(e any) (netip.Prefix, error) {
 		s, ok := e.(string)
 		if !ok {
-			return netip.Prefix{}, fmt.Errorf(`want networks as strings like "10.0.0.0/8", got %s`, describe(e))
+			return netip.Prefix{}, fmt.Errorf(`want networks as strings like "10.0.0.0/8", got %s`, tomlstrict.Describe(e))
 		}
 		return parsePrefix(s)
 	})
@@ -139,7 +140,7 @@ func (l *PrefixList) UnmarshalTOML(v any) error {
 func decodeArray[T any](dst *[]T, v any, what string, elem func(any) (T, error)) error {
 	arr, ok := v.([]any)
 	if !ok {
-		return fmt.Errorf("want an array of %s, got %s", what, describe(v))
+		return fmt.Errorf("want an array of %s, got %s", what, tomlstrict.Describe(v))
 	}
 	out := make([]T, 0, len(arr))
 	for _, e := range arr {
@@ -213,7 +214,7 @@ func (m *PortTimeouts) DecodeEntry(name string, v any) error {
 func (m *PortTimeouts) UnmarshalTOML(v any) error {
 	tbl, ok := v.(map[string]any)
 	if !ok {
-		return fmt.Errorf("want a table, got %s", describe(v))
+		return fmt.Errorf("want a table, got %s", tomlstrict.Describe(v))
 	}
 	m.StartTable()
 	names := make([]string, 0, len(tbl))
@@ -260,7 +261,7 @@ func parseSize(v any, wrongType string) (uint64, error) {
 	case string:
 		return units.ParseSize(x)
 	}
-	return 0, fmt.Errorf(wrongType, describe(v))
+	return 0, fmt.Errorf(wrongType, tomlstrict.Describe(v))
 }
 
 // DurationList is a list of positive durations (see Duration): ["200ms", "1m", 5].

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"github.com/flowtop/flowtop/internal/tomlstrict"
 	"math"
 	"slices"
 	"strconv"
@@ -80,7 +81,7 @@ func (n *ThemeName) UnmarshalTOML(v any) error {
 	s, ok := v.(string)
 	switch {
 	case !ok:
-		return fmt.Errorf(`want a theme name like "dark", got %s`, describe(v))
+		return fmt.Errorf(`want a theme name like "dark", got %s`, tomlstrict.Describe(v))
 	case s == "":
 		return errors.New(`want a theme name like "dark", got an empty string`)
 	}
@@ -125,7 +126,7 @@ func (l *ColumnList) UnmarshalTOML(v any) error {
 		s, ok := e.(string)
 		switch {
 		case !ok:
-			return "", fmt.Errorf(`want columns as strings like "proto", got %s`, describe(e))
+			return "", fmt.Errorf(`want columns as strings like "proto", got %s`, tomlstrict.Describe(e))
 		case !slices.Contains(Columns, s):
 			return "", fmt.Errorf("unknown column %q: want one of %s", s, oneOf(Columns))
 		case seen[s]:
@@ -157,7 +158,7 @@ const (
 func (u *RateUnit) UnmarshalTOML(v any) error {
 	s, ok := v.(string)
 	if !ok {
-		return fmt.Errorf(`want "bits" or "bytes", got %s`, describe(v))
+		return fmt.Errorf(`want "bits" or "bytes", got %s`, tomlstrict.Describe(v))
 	}
 	switch x := RateUnit(s); x {
 	case RateBits, RateBytes:
@@ -208,7 +209,7 @@ func (s *Speed) UnmarshalTOML(v any) error {
 	case float64:
 		x = t
 	default:
-		return fmt.Errorf(`want "max" or a speed like 1, 10 or 0.5, got %s`, describe(v))
+		return fmt.Errorf(`want "max" or a speed like 1, 10 or 0.5, got %s`, tomlstrict.Describe(v))
 	}
 	switch {
 	case math.IsNaN(x):
@@ -272,13 +273,13 @@ func (k *KeysSection) DecodeEntry(action string, v any) error {
 		}
 		written = x
 	default:
-		return fmt.Errorf(`want a key like "q" or an array of keys like ["q", "ctrl+c"], got %s`, describe(v))
+		return fmt.Errorf(`want a key like "q" or an array of keys like ["q", "ctrl+c"], got %s`, tomlstrict.Describe(v))
 	}
 	keys := make([]string, 0, len(written))
 	for _, e := range written {
 		s, ok := e.(string)
 		if !ok {
-			return fmt.Errorf(`want keys as strings like "q", got %s`, describe(e))
+			return fmt.Errorf(`want keys as strings like "q", got %s`, tomlstrict.Describe(e))
 		}
 		key, err := ParseKey(s)
 		if err != nil {
@@ -306,7 +307,7 @@ func (k *KeysSection) DecodeEntry(action string, v any) error {
 func (k *KeysSection) UnmarshalTOML(v any) error {
 	tbl, ok := v.(map[string]any)
 	if !ok {
-		return fmt.Errorf("want a table, got %s", describe(v))
+		return fmt.Errorf("want a table, got %s", tomlstrict.Describe(v))
 	}
 	k.StartTable()
 	names := make([]string, 0, len(tbl))

@@ -35,7 +35,8 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
-	"github.com/flowtop/flowtop/config"
+	"github.com/flowtop/flowtop/internal/tomlstrict"
+	"github.com/flowtop/flowtop/internal/userdir"
 )
 
 // Role is a semantic part of the UI that a theme styles.
@@ -110,8 +111,8 @@ func Builtin() []string {
 // UserDir returns where user themes live: $XDG_CONFIG_HOME/flowtop/themes, or
 // ~/.config/flowtop/themes.
 func UserDir() string {
-	if p := config.DefaultPath(); p != "" {
-		return filepath.Join(filepath.Dir(p), "themes")
+	if dir := userdir.Dir(); dir != "" {
+		return filepath.Join(dir, "themes")
 	}
 	return ""
 }
@@ -152,7 +153,7 @@ type file struct {
 // directory and extension, as the theme's name.
 func Parse(name string, data []byte) (*Theme, error) {
 	var f file
-	if err := config.Decode(name, data, &f); err != nil {
+	if err := tomlstrict.Decode(name, data, &f); err != nil {
 		return nil, err
 	}
 	noColor := os.Getenv("NO_COLOR") != ""

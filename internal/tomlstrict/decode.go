@@ -1,4 +1,4 @@
-package config
+package tomlstrict
 
 import (
 	"bytes"
@@ -54,24 +54,51 @@ func (e *Error) Error() string {
 type TableDecoder interface {
 	// StartTable is called once, before the table's entries.
 	StartTable()
-	// DecodeEntry decodes the entry name = v (v as the TOML decoder gives it: string,
+	// DecodeEntry decodes the entry name = v (v as the TOML Decoder gives it: string,
 	// int64, float64, bool, []any or map[string]any).
 	DecodeEntry(name string, v any) error
 }
 
-// decoder walks a parsed TOML document into a struct, strictly: every key must match a
+// Decoder walks a parsed TOML document into a struct, strictly: every key must match a
 // field's toml tag exactly, and keys are visited in document order so that the first
 // error reported is the first one in the file.
-type decoder struct {
+type Decoder struct {
 	name  string
 	md    toml.MetaData
 	root  map[string]toml.Primitive
 	order map[string]int // Key.String() → index in md.Keys() of its first appearance
 }
 
-// parseTOML parses data. BurntSushi/toml reports syntax errors as values, but a bug in
+// Decode parses data strictly into the struct v points to: keys match toml tags
+// exactly, a field type may implement toml.Unmarshaler or TableDecoder, and the
+// error is an *Error of one line, "name:LINE: KEY: MESSAGE".
+func Decode(name string, data []byte, v any) error {
+	d, err := Parse(name, data)
+	if err != nil {
+		return err
+	}
+	return d.Decode(v)
+}
+
+// Parse parses data, the contents of the file name (used in error messages only),
+// and returns its Decoder.
+func Parse(name string, data []byte) (*Decoder, error) {
+	d := &Decoder{name: name}
+	if err := d.parse(data); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Name returns the file's name as given to Parse.
+func (d *Decoder) Name() string { return d.name }
+
+// MetaData returns what the TOML decoder knows of the document: the keys it defined.
+func (d *Decoder) MetaData() *toml.MetaData { return &d.md }
+
+// parse parses data. BurntSushi/toml reports syntax errors as values, but a bug in
 // it could still panic; that becomes an error too, since config files are user input.
-func (d *decoder) parseTOML(data []byte) (err error) {
+func (d *Decoder) parse(data []byte) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = &Error{File: d.name, Msg: fmt.Sprintf("toml: internal error: %v", r)}
@@ -115,8 +142,8 @@ func syntaxLine(data []byte, pos toml.Position) int {
 	return 1 + bytes.Count(data[:pos.Start], []byte("\n"))
 }
 
-// decodeRoot decodes the whole document into the struct that v points to.
-func (d *decoder) decodeRoot(v any) error {
+// Decode decodes the whole document into the struct that v points to.
+func (d *Decoder) Decode(v any) error {
 	tbl := make(map[string]any, len(d.root))
 	for name, p := range d.root {
 		var raw any
@@ -129,7 +156,7 @@ func (d *decoder) decodeRoot(v any) error {
 }
 
 // sorted returns the names in tbl (the table at key) in document order.
-func (d *decoder) sorted(key toml.Key, tbl map[string]any) []string {
+func (d *Decoder) sorted(key toml.Key, tbl map[string]any) []string {
 	type entry struct {
 		name string
 		pos  int
@@ -174,7 +201,7 @@ func tomlFields(t reflect.Type) map[string]int {
 }
 
 // decodeStruct decodes the table tbl, found at key, into the struct rv.
-func (d *decoder) decodeStruct(key toml.Key, tbl map[string]any, rv reflect.Value) error {
+func (d *Decoder) decodeStruct(key toml.Key, tbl map[string]any, rv reflect.Value) error {
 	fields := tomlFields(rv.Type())
 	for _, name := range d.sorted(key, tbl) {
 		k := child(key, name)
@@ -201,12 +228,12 @@ func isTable(v any) bool {
 }
 
 // decodeValue decodes v, the value of key, into the field fv.
-func (d *decoder) decodeValue(key toml.Key, v any, fv reflect.Value) error {
+func (d *Decoder) decodeValue(key toml.Key, v any, fv reflect.Value) error {
 	switch p := fv.Addr().Interface().(type) {
 	case TableDecoder:
 		tbl, ok := v.(map[string]any)
 		if !ok {
-			return d.errorf(key, "want a table, got %s", describe(v))
+			return d.errorf(key, "want a table, got %s", Describe(v))
 		}
 		p.StartTable()
 		for _, name := range d.sorted(key, tbl) {
@@ -223,7 +250,7 @@ func (d *decoder) decodeValue(key toml.Key, v any, fv reflect.Value) error {
 	case encoding.TextUnmarshaler:
 		s, ok := v.(string)
 		if !ok {
-			return d.errorf(key, "want a string, got %s", describe(v))
+			return d.errorf(key, "want a string, got %s", Describe(v))
 		}
 		if err := p.UnmarshalText([]byte(s)); err != nil {
 			return d.fail(key, err)
@@ -234,25 +261,25 @@ func (d *decoder) decodeValue(key toml.Key, v any, fv reflect.Value) error {
 	case reflect.Struct:
 		tbl, ok := v.(map[string]any)
 		if !ok {
-			return d.errorf(key, "want a table, got %s", describe(v))
+			return d.errorf(key, "want a table, got %s", Describe(v))
 		}
 		return d.decodeStruct(key, tbl, fv)
 	case reflect.Bool:
 		b, ok := v.(bool)
 		if !ok {
-			return d.errorf(key, "want true or false, got %s", describe(v))
+			return d.errorf(key, "want true or false, got %s", Describe(v))
 		}
 		fv.SetBool(b)
 	case reflect.String:
 		s, ok := v.(string)
 		if !ok {
-			return d.errorf(key, "want a string, got %s", describe(v))
+			return d.errorf(key, "want a string, got %s", Describe(v))
 		}
 		fv.SetString(s)
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		n, ok := v.(int64)
 		if !ok {
-			return d.errorf(key, "want an integer, got %s", describe(v))
+			return d.errorf(key, "want an integer, got %s", Describe(v))
 		}
 		if fv.OverflowInt(n) {
 			return d.errorf(key, "%d is out of range", n)
@@ -261,7 +288,7 @@ func (d *decoder) decodeValue(key toml.Key, v any, fv reflect.Value) error {
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		n, ok := v.(int64)
 		if !ok {
-			return d.errorf(key, "want an integer, got %s", describe(v))
+			return d.errorf(key, "want an integer, got %s", Describe(v))
 		}
 		if n < 0 || fv.OverflowUint(uint64(n)) {
 			return d.errorf(key, "%d is out of range", n)
@@ -275,7 +302,7 @@ func (d *decoder) decodeValue(key toml.Key, v any, fv reflect.Value) error {
 		case int64:
 			f = float64(x)
 		default:
-			return d.errorf(key, "want a number, got %s", describe(v))
+			return d.errorf(key, "want a number, got %s", Describe(v))
 		}
 		if fv.OverflowFloat(f) {
 			return d.errorf(key, "%v is out of range", f)
@@ -289,20 +316,20 @@ func (d *decoder) decodeValue(key toml.Key, v any, fv reflect.Value) error {
 }
 
 // fail returns err as an *Error for key.
-func (d *decoder) fail(key toml.Key, err error) error {
+func (d *Decoder) fail(key toml.Key, err error) error {
 	msg := err.Error()
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
 		msg = pe.Message
 	}
-	return &Error{File: d.name, Line: d.line(key), Key: key.String(), Msg: msg}
+	return &Error{File: d.name, Line: d.Line(key), Key: key.String(), Msg: msg}
 }
 
-func (d *decoder) errorf(key toml.Key, format string, args ...any) error {
+func (d *Decoder) errorf(key toml.Key, format string, args ...any) error {
 	return d.fail(key, fmt.Errorf(format, args...))
 }
 
-// probe is decoded into a toml.Primitive only to make the TOML decoder report the
+// probe is decoded into a toml.Primitive only to make the TOML Decoder report the
 // position of the primitive's key in a ParseError: MetaData has no accessor for it.
 type probe struct{}
 
@@ -310,8 +337,8 @@ var errProbe = errors.New("probe")
 
 func (probe) UnmarshalTOML(any) error { return errProbe }
 
-// line returns the line where key is defined, or 0 if it is not known.
-func (d *decoder) line(key toml.Key) int {
+// Line returns the line where key is defined, or 0 if it is not known.
+func (d *Decoder) Line(key toml.Key) int {
 	prims := d.root
 	for i, name := range key {
 		p, ok := prims[name]
@@ -334,14 +361,14 @@ func (d *decoder) line(key toml.Key) int {
 	// its own: use the first key inside it.
 	if i, ok := d.order[key.String()]; ok {
 		if first := d.md.Keys()[i]; len(first) > len(key) {
-			return d.line(first)
+			return d.Line(first)
 		}
 	}
 	return 0
 }
 
-// describe names the TOML type of a decoded value, with the value when it is short.
-func describe(v any) string {
+// Describe names the TOML type of a decoded value, with the value when it is short.
+func Describe(v any) string {
 	switch x := v.(type) {
 	case string:
 		if len(x) > 40 {
