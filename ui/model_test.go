@@ -876,3 +876,19 @@ func TestLiveOrderAndToggleFeedback(t *testing.T) {
 		}
 	}
 }
+
+// At 80 cells the status bar keeps the counts, rates and sort, and the source
+// gives way, shortened from the left.
+func TestStatusBarAt80(t *testing.T) {
+	tm := newTestModel(t, 80, 24, Options{Source: "/var/tmp/captures/2026-12-01/a-rather-long-name.pcapng"}, nil, nil)
+	tm.apply(&tracker.Snapshot{Time: t0, Updates: []tracker.Update{upd("Ca", 1, 1, 0, 100, 100)}, Stats: tracker.Stats{Conns: 1, Active: 1}})
+	top := strings.SplitN(tm.View(), "\n", 2)[0]
+	for _, want := range []string{"1 active 0 closed 1 total", "pkt/s", "sort start ↑", "…me.pcapng"} {
+		if !strings.Contains(top, want) {
+			t.Errorf("the status bar lacks %q: %q", want, top)
+		}
+	}
+	if w := lipgloss.Width(top); w > 80 {
+		t.Errorf("the status bar is %d cells", w)
+	}
+}

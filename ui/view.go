@@ -53,8 +53,10 @@ func (m *Model) countsView(label, value lipgloss.Style) string {
 	return s
 }
 
-// statusView is the top line: source, rates, counts, sort, filter, extraction and
-// whether the display is live, paused or finished.
+// statusView is the top line: whether the display is live, paused or finished,
+// the counts, rates, drops, sort, filter and extraction, and last the source,
+// shortened from the left to what room is left, so that at 80 cells what changes
+// stays in sight.
 func (m *Model) statusView() string {
 	f := &m.frame
 	label, value := m.style(themes.StatusLabel), m.style(themes.Status)
@@ -63,9 +65,8 @@ func (m *Model) statusView() string {
 		kind = "file"
 	}
 	parts := []string{
-		value.Render(m.opts.Source) + label.Render(" ("+kind+")"),
-		value.Render(units.FormatCount(uint64(m.pktRate))) + label.Render(" pkt/s ") + value.Render(units.FormatRate(m.bitRate, m.byteRates)),
 		m.countsView(label, value),
+		value.Render(units.FormatCount(uint64(m.pktRate))) + label.Render(" pkt/s ") + value.Render(units.FormatRate(m.bitRate, m.byteRates)),
 	}
 	if m.opts.Live {
 		// The kernel's drops: packets the tracker never saw.
@@ -107,7 +108,19 @@ func (m *Model) statusView() string {
 		state = "▶ REPLAY"
 	}
 	sep := label.Render(" │ ")
-	text := m.style(themes.Title).Render(" flowtop "+state+" ") + label.Render(" ") + strings.Join(parts, sep)
+	title := " flowtop " + state + " "
+	if m.width < 100 {
+		title = " " + state + " " // the name gives way to the figures
+	}
+	text := m.style(themes.Title).Render(title) + label.Render(" ") + strings.Join(parts, sep)
+	kindText := " (" + kind + ")"
+	room := m.width - lipgloss.Width(text) - lipgloss.Width(sep)
+	switch {
+	case room-len(kindText) >= 16:
+		text += sep + value.Render(cutStart(m.opts.Source, room-len(kindText))) + label.Render(kindText)
+	case room >= 8:
+		text += sep + value.Render(cutStart(m.opts.Source, room)) // the state says live or file
+	}
 	return m.line(themes.Status, text)
 }
 
