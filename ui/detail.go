@@ -96,16 +96,16 @@ func (m *Model) detailText(f *flows.Flow) string {
 	m.thresholdsText(&b, f, field)
 	m.extractionText(&b, f, field)
 	if m.spark != nil && m.spark.uid == f.UID {
-		orig, resp := m.spark.rates()
-		top := 0.0
-		for _, v := range append(append([]float64(nil), orig...), resp...) {
-			top = max(top, v)
+		end := m.frame.now
+		if f.Closed {
+			end = f.Last()
 		}
+		orig, resp, top := m.spark.rates(end)
 		w := max(m.width-34, 10)
 		spark := m.style(themes.Spark)
 		b.WriteByte('\n')
-		field("rate orig→resp", spark.Render(sparkline(orig, w, top)), last(orig, m.byteRates))
-		field("rate resp→orig", spark.Render(sparkline(resp, w, top)), last(resp, m.byteRates))
+		field("rate orig→resp", spark.Render(sparkline(orig, w, top)), last(orig, f.Closed, m.byteRates))
+		field("rate resp→orig", spark.Render(sparkline(resp, w, top)), last(resp, f.Closed, m.byteRates))
 		b.WriteString("  " + dim.Render(fmt.Sprintf("%15s one bar per %v of network time, scale %s", "", sampleEvery, units.FormatRate(top, m.byteRates))) + "\n")
 	}
 	b.WriteString("\n" + dim.Render("  esc back · t thresholds · x extract · ↑/↓ scroll"))
@@ -211,10 +211,13 @@ func orDash(s string) string {
 	return s
 }
 
-// last formats the newest value of a rate series.
-func last(v []float64, bytes bool) string {
-	if len(v) == 0 {
+// last formats the newest value of a rate series; a closed connection has none.
+func last(v []float64, closed, bytes bool) string {
+	switch {
+	case len(v) == 0:
 		return ""
+	case closed:
+		return "closed"
 	}
 	return "now " + units.FormatRate(v[len(v)-1], bytes)
 }

@@ -45,29 +45,46 @@ func (s *sampler) poll(c tracker.Conn, _ int) time.Duration {
 	return sampleEvery
 }
 
-// rates returns the connection's rates in bits/s per sampleEvery bucket, oldest
-// first, the last bucket being that of its latest packet: orig→resp and resp→orig.
-// A bucket without traffic is 0.
-func (s *sampler) rates() (orig, resp []float64) {
+// rates returns the connection's rates in bits/s per sampleEvery bucket of network
+// time, oldest first, up to the bucket of end (now for an open connection, its
+// last packet for a closed one), and the largest bucket of the whole history, the
+// scale: a bar keeps its height as the window moves on. Buckets are aligned to
+// network time, so a past bar never changes; a bucket without traffic is 0. A
+// connection young at its first sample counts its bytes from its start, so that a
+// one-packet flow has its bar.
+func (s *sampler) rates(end time.Time) (orig, resp []float64, top float64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.samples) < 2 {
-		return nil, nil
+	if len(s.samples) == 0 {
+		return nil, nil, 0
 	}
-	first, last := s.samples[0].Last, s.samples[len(s.samples)-1].Last
-	n := min(int(last.Sub(first)/sampleEvery)+1, maxSamples)
+	bucket := func(t time.Time) int64 { return t.UnixNano() / int64(sampleEvery) }
+	samples := s.samples
+	if first := samples[0]; first.Last.Sub(first.Start) < sampleEvery {
+		zero := tracker.Counters{Start: first.Start, Last: first.Start}
+		samples = append([]tracker.Counters{zero}, samples...)
+	}
+	last := max(bucket(end), bucket(samples[len(samples)-1].Last))
+	firstB := max(bucket(samples[0].Last), last-maxSamples+1)
+	n := int(last - firstB + 1)
 	orig, resp = make([]float64, n), make([]float64, n)
-	for i := 1; i < len(s.samples); i++ {
-		a, b := s.samples[i-1], s.samples[i]
-		k := n - 1 - int(last.Sub(b.Last)/sampleEvery)
-		if k < 0 {
-			continue
-		}
-		perSec := 8 / sampleEvery.Seconds()
-		orig[k] += float64(b.OrigIPBytes-a.OrigIPBytes) * perSec
-		resp[k] += float64(b.RespIPBytes-a.RespIPBytes) * perSec
+	perSec := 8 / sampleEvery.Seconds()
+	all := map[int64][2]float64{}
+	for i := 1; i < len(samples); i++ {
+		a, b := samples[i-1], samples[i]
+		k := bucket(b.Last)
+		v := all[k]
+		v[0] += float64(b.OrigIPBytes-a.OrigIPBytes) * perSec
+		v[1] += float64(b.RespIPBytes-a.RespIPBytes) * perSec
+		all[k] = v
 	}
-	return orig, resp
+	for k, v := range all {
+		top = max(top, v[0], v[1])
+		if i := int(k - firstB); i >= 0 && i < n {
+			orig[i], resp[i] = v[0], v[1]
+		}
+	}
+	return orig, resp, top
 }
 
 var sparkLevels = []rune("▁▂▃▄▅▆▇█")
