@@ -132,7 +132,6 @@ type Model struct {
 	message          string
 	spark            *sampler
 	sampledConn      tracker.Conn
-	headerY          int // screen line of the table header
 }
 
 // New returns the model. tr, ex and replay may be nil (no tracker control, no
@@ -502,6 +501,9 @@ func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 	return nil
 }
 
+// headerLine is the screen line of the table header, under the status bar.
+const headerLine = 1
+
 // pick is a if cond, else b.
 func pick(cond bool, a, b string) string {
 	if cond {
@@ -748,10 +750,10 @@ func (m *Model) mouse(msg tea.MouseMsg) tea.Cmd {
 		m.move(3)
 	case msg.Action == tea.MouseActionPress && msg.Button == tea.MouseButtonLeft:
 		switch {
-		case msg.Y == m.headerY:
+		case msg.Y == headerLine:
 			m.clickHeader(msg.X)
-		case msg.Y > m.headerY && msg.Y <= m.headerY+m.tableHeight():
-			m.cursor = m.offset + msg.Y - m.headerY - 1
+		case msg.Y > headerLine && msg.Y <= headerLine+m.tableHeight():
+			m.cursor = m.offset + msg.Y - headerLine - 1
 			m.clampCursor()
 			m.follow()
 		}

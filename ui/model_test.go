@@ -337,18 +337,18 @@ func TestMouse(t *testing.T) {
 	tm.apply(finalSnapshot(t, ordinary))
 	tm.View() // lays out the header
 	// A click on the third row selects it; on the STATE header sorts by state.
-	tm.Update(tea.MouseMsg{X: 10, Y: tm.headerY + 3, Action: tea.MouseActionPress, Button: tea.MouseButtonLeft})
+	tm.Update(tea.MouseMsg{X: 10, Y: headerLine + 3, Action: tea.MouseActionPress, Button: tea.MouseButtonLeft})
 	tm.refresh(nil, false)
 	if tm.cursor != 2 {
 		t.Errorf("click on row 3: cursor %d", tm.cursor)
 	}
-	header := strings.Split(tm.View(), "\n")[tm.headerY]
+	header := strings.Split(tm.View(), "\n")[headerLine]
 	x := strings.Index(header, "STATE")
-	tm.Update(tea.MouseMsg{X: x + 1, Y: tm.headerY, Action: tea.MouseActionPress, Button: tea.MouseButtonLeft})
+	tm.Update(tea.MouseMsg{X: x + 1, Y: headerLine, Action: tea.MouseActionPress, Button: tea.MouseButtonLeft})
 	if tm.sort != flows.ByState || tm.desc {
 		t.Errorf("click on STATE: sort %v desc %v", tm.sort, tm.desc)
 	}
-	tm.Update(tea.MouseMsg{X: x + 1, Y: tm.headerY, Action: tea.MouseActionPress, Button: tea.MouseButtonLeft})
+	tm.Update(tea.MouseMsg{X: x + 1, Y: headerLine, Action: tea.MouseActionPress, Button: tea.MouseButtonLeft})
 	if !tm.desc {
 		t.Errorf("second click does not reverse")
 	}

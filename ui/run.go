@@ -1,13 +1,3 @@
-// Package ui is flowtop's terminal interface: a Bubble Tea program that shows the
-// tracker's connections as a sortable, filterable table, with a detail view, an
-// alerts pane, a thresholds dialog and content extraction controls.
-//
-// It reads the tracker's Feed and never touches the connection table: snapshots go
-// through a pipeline goroutine that keeps the TUI's own copy of the flows (package
-// flows), sorts and filters it, and hands the Bubble Tea model immutable frames, so
-// neither the capture nor the event loop waits for that work. The model formats
-// only the rows on screen. Calls that change the tracker (thresholds, extraction)
-// go through Tracker.Do and come back as messages.
 package ui
 
 import (

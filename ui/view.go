@@ -137,8 +137,9 @@ func (m *Model) footerView() string {
 	case m.message != "":
 		return m.line(themes.Alert, m.message)
 	}
-	m.help.Width = m.width
-	return lipgloss.NewStyle().MaxWidth(m.width).Render(m.help.View(m.keys))
+	h := m.help // View changes nothing: the help is drawn from a copy
+	h.Width = m.width
+	return lipgloss.NewStyle().MaxWidth(m.width).Render(h.View(m.keys))
 }
 
 // alertsShown reports whether the alerts pane takes room under the table.
@@ -151,7 +152,6 @@ func (m *Model) alertsHeight() int { return 1 + min(len(m.alerts.items), 5) }
 
 // tableView renders the header and the visible rows only, then the alerts pane.
 func (m *Model) tableView() string {
-	m.headerY = 1
 	cols, widths := m.tableLayout()
 	var b strings.Builder
 	b.WriteString(strings.Repeat(" ", marksWidth))
@@ -276,10 +276,9 @@ func (m *Model) bodyHeight() int { return max(m.height-2, 1) }
 
 // helpView is the full help, generated from the key map.
 func (m *Model) helpView() string {
-	m.help.Width = m.width
-	m.help.ShowAll = true
-	s := m.help.View(m.keys)
-	m.help.ShowAll = false
+	h := m.help
+	h.Width, h.ShowAll = m.width, true
+	s := h.View(m.keys)
 	text := m.style(themes.Title).Render(" Keys ") + "\n\n" + s + "\n\n" +
 		m.style(themes.Dim).Render("Filter: tcp, udp, icmp, host 10.0.0.1, net 10.0.0.0/8, host example.com (.example.com: and subdomains),\n"+
 			"port 443, state SF, service http, name ~ example, history ~ R, bytes > 1MB (orig_bytes, resp_bytes,\n"+
