@@ -1,7 +1,10 @@
 package ui
 
 import (
+	"bytes"
+	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/help"
@@ -9,6 +12,9 @@ import (
 	"github.com/charmbracelet/bubbles/textinput"
 	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/muesli/termenv"
+
+	"github.com/flowtop/flowtop/connlog"
 	"github.com/flowtop/flowtop/themes"
 	"github.com/flowtop/flowtop/tracker"
 	"github.com/flowtop/flowtop/ui/filter"
@@ -39,6 +45,10 @@ type Options struct {
 	Linger     time.Duration // how long closed connections stay listed; 0: forever
 	ShowClosed bool          // list closed connections from the start
 	Defaults   tracker.Thresholds
+	// Clipboard receives what y copies; nil writes it to the terminal as an OSC 52
+	// sequence, which terminals (also over SSH, in tmux with set-clipboard on) put
+	// on the clipboard.
+	Clipboard func(string)
 }
 
 // mode is what the screen shows.
@@ -107,6 +117,7 @@ type Model struct {
 	frame            frameMsg
 	pktRate, bitRate float64
 	times            timeMode // how START gives times (the d key)
+	copied           int      // what the last y copied, when the key before was y too: 1 uid, 2 5-tuple, 3 record
 	rateStats        tracker.Stats
 	rateAt           time.Time
 	ended, paused    bool
@@ -384,6 +395,9 @@ func (m *Model) move(delta int) {
 // key handles a key press.
 func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 	m.message = ""
+	if !key.Matches(k, m.keys.Copy) {
+		m.copied = 0
+	}
 	switch m.mode {
 	case modeFilter:
 		return m.filterKey(k)
@@ -472,6 +486,8 @@ func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 		} else {
 			m.message = "showing addresses"
 		}
+	case key.Matches(k, m.keys.Copy):
+		return m.copySelected()
 	case key.Matches(k, m.keys.Time):
 		m.times = (m.times + 1) % numTimeModes
 		m.message = "START: " + m.times.String()
@@ -499,6 +515,43 @@ func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 		}
 	}
 	return nil
+}
+
+// copySelected copies the selected connection's uid; pressed again, its 5-tuple,
+// then its record as a conn.log JSON line, then the uid again.
+func (m *Model) copySelected() tea.Cmd {
+	f := m.selected()
+	if f == nil {
+		m.message = "nothing to copy: no connection selected"
+		return nil
+	}
+	m.copied = m.copied%3 + 1
+	var what, text string
+	switch m.copied {
+	case 1:
+		what, text = "uid", f.UID
+	case 2:
+		what, text = "5-tuple", f.Proto.Transport()+" "+f.ConnID.Orig()+" → "+f.ConnID.Resp()
+	case 3:
+		var b bytes.Buffer
+		w := connlog.NewWriter(&b, connlog.JSON)
+		rec := f.Record
+		if w.Write(&rec) != nil || w.Flush() != nil {
+			m.message = "could not format the record"
+			return nil
+		}
+		what, text = "conn.log line", strings.TrimRight(b.String(), "\n")
+	}
+	next := [...]string{"5-tuple", "conn.log line", "uid"}[m.copied-1]
+	m.message = "copied " + what + " (y again: " + next + ")"
+	if m.opts.Clipboard != nil {
+		m.opts.Clipboard(text)
+		return nil
+	}
+	return func() tea.Msg {
+		termenv.NewOutput(os.Stdout).Copy(text)
+		return nil
+	}
 }
 
 // headerLine is the screen line of the table header, under the status bar.

@@ -892,3 +892,23 @@ func TestStatusBarAt80(t *testing.T) {
 		t.Errorf("the status bar is %d cells", w)
 	}
 }
+
+// y copies the selected connection's uid, then its 5-tuple, then its conn.log
+// line, saying what it copied.
+func TestCopy(t *testing.T) {
+	var got []string
+	tm := newTestModel(t, 120, 20, Options{Clipboard: func(s string) { got = append(got, s) }}, nil, nil)
+	tm.apply(&tracker.Snapshot{Time: t0, Updates: []tracker.Update{upd("Ca", 1, 1, 0, 100, 100)}})
+	tm.press("y", "y", "y", "y")
+	if len(got) != 4 || got[0] != "Ca" || got[1] != "tcp 10.0.0.1:1 → 10.0.0.2:80" || !strings.HasPrefix(got[2], `{"ts":`) ||
+		!strings.Contains(got[2], `"uid":"Ca"`) || got[3] != "Ca" {
+		t.Errorf("copied %q", got)
+	}
+	if v := tm.View(); !strings.Contains(v, "copied uid (y again: 5-tuple)") {
+		t.Errorf("no confirmation:\n%s", v)
+	}
+	tm.press("j", "y") // another key starts over at the uid
+	if got[len(got)-1] != "Ca" {
+		t.Errorf("after another key: %q", got[len(got)-1])
+	}
+}
