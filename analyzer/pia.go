@@ -202,13 +202,7 @@ type pia struct {
 }
 
 func (in *Inspector) newPIA(proto Transport) *pia {
-	var p *pia
-	if n := len(in.piaFree); n > 0 {
-		p = in.piaFree[n-1]
-		in.piaFree = in.piaFree[:n-1]
-	} else {
-		p = new(pia)
-	}
+	p := takeOr(&in.piaFree, func() *pia { return new(pia) })
 	p.tcp = proto == TCP
 	if p.tcp && p.lines == nil {
 		p.lines = make([]lineState, numLineRules) // line rules run on TCP only

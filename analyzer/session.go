@@ -52,13 +52,7 @@ type instance struct {
 // set (an expected connection matched) no port analyzers are attached, only the
 // PIA.
 func (in *Inspector) NewSession(conn uint64, proto Transport, respPort uint16, expected bool) *Session {
-	var s *Session
-	if n := len(in.free); n > 0 {
-		s = in.free[n-1]
-		in.free = in.free[:n-1]
-	} else {
-		s = new(Session)
-	}
+	s := takeOr(&in.free, func() *Session { return new(Session) })
 	*s = Session{in: in, conn: conn, proto: proto, root: node{insts: s.root.insts[:0]}}
 	s.root.s = s
 	s.root.pia = in.newPIA(proto)
@@ -112,24 +106,23 @@ type resetter interface{ Reset() }
 // newInstance returns an instance of a on session s, from the free lists when it
 // can.
 func (in *Inspector) newInstance(a *Analyzer, s *Session, how Outcome) *instance {
-	var i *instance
-	if k := len(in.insFree); k > 0 {
-		i = in.insFree[k-1]
-		in.insFree = in.insFree[:k-1]
-	} else {
-		i = new(instance)
-	}
-	var p Parser
-	if free := in.parsers[a.id]; len(free) > 0 {
-		p = free[len(free)-1]
-		in.parsers[a.id] = free[:len(free)-1]
-	} else {
-		p = a.New()
-	}
+	i := takeOr(&in.insFree, func() *instance { return new(instance) })
+	p := takeOr(&in.parsers[a.id], a.New)
 	*i = instance{a: a, p: p, out: how, children: i.children[:0], tunnels: i.tunnels[:0]}
 	i.out.Analyzer = a.id
 	i.ctx = Ctx{s: s, i: i}
 	return i
+}
+
+// takeOr pops the last value of the free list, or returns a new one from make.
+func takeOr[T any](free *[]T, make func() T) T {
+	n := len(*free)
+	if n == 0 {
+		return make()
+	}
+	x := (*free)[n-1]
+	*free = (*free)[:n-1]
+	return x
 }
 
 // maxFreeParsers bounds the reset parsers kept per analyzer.
