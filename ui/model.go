@@ -60,6 +60,7 @@ const (
 	modeDetail
 	modeHelp
 	modeDialog
+	modeJump
 )
 
 // Messages from other goroutines.
@@ -132,6 +133,7 @@ type Model struct {
 	filter           *filter.Filter
 	filterErr        string
 	filterIn         textinput.Model
+	jumpIn           textinput.Model // the uid or address to go to (the jump key)
 	detail           viewport.Model
 	help             help.Model
 	dialog           *dialog
@@ -176,7 +178,7 @@ func newModel(opts Options, tr Tracker, ex *Extraction, replay Pauser, pipe *pip
 	m := &Model{
 		opts: opts, keys: *opts.Keys, styles: opts.Theme, tr: tr, ex: ex, replay: replay, pipe: pipe, send: send,
 		cols: cols, showClosed: opts.ShowClosed, byteRates: opts.ByteRates,
-		filterIn: fin, help: help.New(), detail: viewport.New(0, 0),
+		filterIn: fin, jumpIn: newJumpInput(), help: help.New(), detail: viewport.New(0, 0),
 		defaults: defaultsList(opts.Defaults), crossed: map[string][]tracker.Crossing{},
 		showAlerts: true,
 	}
@@ -279,7 +281,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.MouseMsg:
 		return m, m.mouse(msg)
 	case tea.KeyMsg:
-		if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste && m.mode != modeFilter && m.mode != modeDialog {
+		if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste && m.mode != modeFilter && m.mode != modeDialog && m.mode != modeJump {
 			// Keys typed faster than the terminal is read arrive together: one each.
 			var cmds []tea.Cmd
 			for _, r := range msg.Runes {
@@ -401,6 +403,8 @@ func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 	switch m.mode {
 	case modeFilter:
 		return m.filterKey(k)
+	case modeJump:
+		return m.jumpKey(k)
 	case modeDialog:
 		return m.dialogKey(k)
 	case modeHelp:
@@ -486,6 +490,10 @@ func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 		} else {
 			m.message = "showing addresses"
 		}
+	case key.Matches(k, m.keys.Jump):
+		m.mode = modeJump
+		m.jumpIn.SetValue("")
+		return m.jumpIn.Focus()
 	case key.Matches(k, m.keys.Copy):
 		return m.copySelected()
 	case key.Matches(k, m.keys.Time):
@@ -515,6 +523,47 @@ func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 		}
 	}
 	return nil
+}
+
+func newJumpInput() textinput.Model {
+	in := textinput.New()
+	in.Prompt = "go to: "
+	in.Placeholder = "a uid (its start will do), an address or an address:port"
+	return in
+}
+
+// jumpKey edits the jump input: Enter moves the cursor to the first row whose uid
+// starts with the text or whose endpoints contain it, without filtering; Esc
+// cancels.
+func (m *Model) jumpKey(k tea.KeyMsg) tea.Cmd {
+	switch k.Type {
+	case tea.KeyEnter:
+		text := strings.TrimSpace(m.jumpIn.Value())
+		m.jumpIn.Blur()
+		m.mode = modeTable
+		if text == "" {
+			return nil
+		}
+		for i, f := range m.frame.rows {
+			if strings.HasPrefix(f.UID, text) || strings.Contains(f.ConnID.Orig(), text) || strings.Contains(f.ConnID.Resp(), text) {
+				m.cursor = i
+				m.clampCursor()
+				m.follow()
+				return nil
+			}
+		}
+		m.message = "no listed connection matches " + text
+		return nil
+	case tea.KeyEsc:
+		m.jumpIn.Blur()
+		m.mode = modeTable
+		return nil
+	case tea.KeyCtrlC:
+		return tea.Quit
+	}
+	var cmd tea.Cmd
+	m.jumpIn, cmd = m.jumpIn.Update(k)
+	return cmd
 }
 
 // copySelected copies the selected connection's uid; pressed again, its 5-tuple,

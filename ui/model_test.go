@@ -912,3 +912,29 @@ func TestCopy(t *testing.T) {
 		t.Errorf("after another key: %q", got[len(got)-1])
 	}
 }
+
+// The jump key moves the cursor to a connection by uid prefix or address,
+// without filtering; an unknown one says so.
+func TestJump(t *testing.T) {
+	tm := newTestModel(t, 120, 20, Options{}, nil, nil)
+	tm.apply(&tracker.Snapshot{Time: t0, Updates: []tracker.Update{
+		upd("Caaa1", 1, 1, 0, 1, 2), upd("Cbbb2", 1, 2, time.Millisecond, 1, 2), upd("Cccc3", 1, 3, 2*time.Millisecond, 1, 2),
+	}})
+	jump := func(text string) {
+		tm.press(":")
+		tm.typeText(text)
+		tm.press("enter")
+	}
+	jump("Cbb")
+	if f := tm.selected(); f == nil || f.UID != "Cbbb2" || len(tm.frame.rows) != 3 {
+		t.Fatalf("after :Cbb: selected %v, %d rows", f, len(tm.frame.rows))
+	}
+	jump("10.0.0.1:3")
+	if f := tm.selected(); f == nil || f.UID != "Cccc3" {
+		t.Errorf("after :10.0.0.1:3: selected %v", f)
+	}
+	jump("Czzz")
+	if f := tm.selected(); f.UID != "Cccc3" || !strings.Contains(tm.View(), "no listed connection matches Czzz") {
+		t.Errorf("an unknown uid moved the cursor or said nothing")
+	}
+}

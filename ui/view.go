@@ -134,6 +134,8 @@ func (m *Model) footerView() string {
 			s += "  " + m.style(themes.Error).Render(m.filterErr)
 		}
 		return lipgloss.NewStyle().MaxWidth(m.width).Render(s)
+	case m.mode == modeJump:
+		return lipgloss.NewStyle().MaxWidth(m.width).Render(m.jumpIn.View())
 	case m.message != "":
 		return m.line(themes.Alert, m.message)
 	}
