@@ -26,8 +26,8 @@ func TestGoldenViews(t *testing.T) {
 		w, h int
 		keys []string
 	}{
-		{"table-180x50", 180, 50, nil},
-		{"table-120x30", 120, 30, nil},
+		{"table-200x50", 200, 50, nil},
+		{"table-120x40", 120, 40, nil},
 		{"table-80x24", 80, 24, nil},
 		{"sorted-by-resp-bytes-desc", 180, 20, []string{"s", "s", "s", "s", "s", "s", "S"}},
 		{"filter-tcp-and-bytes", 180, 20, []string{"/", "t", "c", "p", " ", "a", "n", "d", " ", "b", "y", "t", "e", "s", " ", ">", " ", "1", "0", "0", "k", "enter"}},
