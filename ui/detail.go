@@ -24,9 +24,9 @@ func (m *Model) refreshDetail() {
 		m.detail.SetContent(m.style(themes.Dim).Render("no connection selected"))
 		return
 	}
-	if !f.Closed && !m.ended && m.tr != nil {
+	if !f.Closed {
 		conn, uid := f.Conn, f.UID
-		m.tr.Do(func() { m.reply(connInfo(uid, conn)) })
+		m.ask(func() { m.reply(connInfo(uid, conn)) })
 	}
 	m.detail.Width, m.detail.Height = m.width, m.bodyHeight()
 	m.detail.SetContent(m.detailText(f))

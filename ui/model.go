@@ -215,35 +215,8 @@ func (m *Model) sendQuery() {
 	m.pipe.setQuery(q)
 }
 
-// do runs fn on the tracker's goroutine, reporting when it cannot.
-func (m *Model) do(fn func()) {
-	switch {
-	case m.tr == nil || m.ended:
-		m.message = "capture has ended: nothing to change"
-	case !m.tr.Do(fn):
-		m.message = "tracker busy: try again"
-	}
-}
-
-// reply sends msg from the tracker's goroutine without ever blocking it: replies
-// wait in a queue that one goroutine delivers in order (so an older answer never
-// overtakes a newer one); when the UI lags that far behind, a reply is dropped.
-func (m *Model) reply(msg tea.Msg) {
-	select {
-	case m.replies <- msg:
-	default:
-	}
-}
-
 // maxReplies bounds the replies waiting for the UI.
 const maxReplies = 256
-
-// deliver forwards replies to the program, in order.
-func deliver(replies <-chan tea.Msg, send func(tea.Msg)) {
-	for msg := range replies {
-		send(msg)
-	}
-}
 
 // Update implements tea.Model.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
@@ -369,22 +342,6 @@ func (m *Model) clampCursor() {
 			m.pipe.selectUID(f.UID)
 		}
 	}
-}
-
-// follow samples the selected connection for the sparkline, through the tracker's
-// polling API.
-func (m *Model) follow() {
-	f := m.selected()
-	if f == nil || f.Closed || m.ended || m.tr == nil || f.Conn == m.sampledConn {
-		return
-	}
-	if m.spark != nil {
-		m.spark.stop.Store(true)
-	}
-	s := &sampler{uid: f.UID}
-	m.spark, m.sampledConn = s, f.Conn
-	conn := f.Conn
-	m.tr.Do(func() { conn.Poll(0, s.poll) })
 }
 
 // move moves the cursor by delta rows.
@@ -786,49 +743,6 @@ func (m *Model) addThreshold(t threshold) { m.changeThreshold(t, true) }
 
 // removeThreshold deletes t from the dialog's connection, or from the defaults.
 func (m *Model) removeThreshold(t threshold) { m.changeThreshold(t, false) }
-
-func (m *Model) changeThreshold(t threshold, add bool) {
-	d := m.dialog
-	if d.uid == "" {
-		m.defaults = slices.DeleteFunc(m.defaults, func(x threshold) bool { return x == t })
-		if add {
-			m.defaults = append(m.defaults, t)
-		}
-		d.list = slices.Clone(m.defaults)
-		d.sel = min(d.sel, max(len(d.list)-1, 0))
-		m.applyDefaults()
-		return
-	}
-	conn, uid := d.conn, d.uid
-	m.do(func() {
-		t.apply(conn, add)
-		m.reply(connInfo(uid, conn))
-	})
-}
-
-// applyDefaults hands the default thresholds to the tracker.
-func (m *Model) applyDefaults() {
-	d := toDefaults(m.defaults)
-	tr := m.tr
-	m.do(func() { tr.SetDefaultThresholds(d) })
-}
-
-// toggleExtract starts or stops extracting the selected connection.
-func (m *Model) toggleExtract() {
-	f := m.selected()
-	switch {
-	case f == nil:
-		return
-	case m.ex == nil:
-		m.message = "extraction is not available"
-		return
-	case f.Closed:
-		m.message = "connection closed: nothing left to extract"
-		return
-	}
-	conn, uid, ex := f.Conn, f.UID, m.ex
-	m.do(func() { m.reply(extractMsg{uid, ex.toggle(conn)}) })
-}
 
 // isExtracting reports whether the flow is being extracted.
 func (m *Model) isExtracting(f *flows.Flow) bool {
