@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/flowtop/flowtop/themes"
 	"github.com/flowtop/flowtop/tracker"
 	"github.com/flowtop/flowtop/units"
 )
@@ -196,4 +199,153 @@ func (d *dialog) moveFocus(delta int) {
 	} else {
 		d.in.Blur()
 	}
+}
+
+// dialogAction is what a key in the dialog asks of the model.
+type dialogAction struct {
+	kind int // dialogNone, dialogClose, dialogAdd, dialogRemove
+	t    threshold
+}
+
+// Dialog actions.
+const (
+	dialogNone = iota
+	dialogClose
+	dialogAdd
+	dialogRemove
+)
+
+// Update handles a key: the dialog's own state changes here, and what it asks of
+// the model (close, add or remove a threshold) comes back as an action. closed
+// says its connection has closed: only esc works then.
+func (d *dialog) Update(k tea.KeyMsg, closed bool) (tea.Cmd, dialogAction) {
+	switch k.String() {
+	case "esc":
+		return nil, dialogAction{kind: dialogClose}
+	case "ctrl+c":
+		return tea.Quit, dialogAction{}
+	}
+	if closed {
+		return nil, dialogAction{} // a closed connection's thresholds can no longer fire: only esc
+	}
+	switch k.String() {
+	case "tab", "down":
+		if !(k.String() == "down" && d.focus == focusList) {
+			d.moveFocus(1)
+			return nil, dialogAction{}
+		}
+	case "shift+tab", "up":
+		if !(k.String() == "up" && d.focus == focusList && d.sel > 0) {
+			d.moveFocus(-1)
+			return nil, dialogAction{}
+		}
+	}
+	switch d.focus {
+	case focusMetric:
+		switch k.String() {
+		case "left", "h":
+			d.cycleMetric(-1)
+		case "right", "l", " ":
+			d.cycleMetric(1)
+		}
+	case focusDir:
+		switch k.String() {
+		case "left", "right", "h", "l", " ":
+			d.orig = !d.orig
+		}
+	case focusList:
+		switch k.String() {
+		case "up", "k":
+			d.sel = max(d.sel-1, 0)
+		case "down", "j":
+			d.sel = min(d.sel+1, len(d.list)-1)
+		case "d", "delete", "backspace", "x":
+			if d.sel < len(d.list) {
+				return nil, dialogAction{dialogRemove, d.list[d.sel]}
+			}
+		}
+	case focusValue:
+		if k.Type == tea.KeyEnter {
+			t, err := d.parse()
+			if err != nil {
+				d.err = err.Error()
+				return nil, dialogAction{}
+			}
+			d.in.SetValue("")
+			d.err = ""
+			return nil, dialogAction{dialogAdd, t}
+		}
+		var cmd tea.Cmd
+		d.in, cmd = d.in.Update(k)
+		d.err = ""
+		if d.in.Value() != "" {
+			if _, err := d.parse(); err != nil {
+				d.err = err.Error()
+			}
+		}
+		return cmd, dialogAction{}
+	}
+	return nil, dialogAction{}
+}
+
+// View draws the dialog in a box centred in width x height; closed says its
+// connection has closed. It changes nothing.
+func (d *dialog) View(style func(themes.Role) lipgloss.Style, width, height int, closed bool) string {
+	focus := func(i int, s string) string {
+		if d.focus == i {
+			return style(themes.Selected).Render(s)
+		}
+		return s
+	}
+	var b strings.Builder
+	b.WriteString(style(themes.Title).Render(" "+d.title+" ") + "\n\n")
+	fmt.Fprintf(&b, "  metric     %s\n", focus(focusMetric, "‹ "+d.metric.String()+" ›"))
+	if d.metric != tracker.MetricDuration {
+		what := "bytes"
+		if d.metric == tracker.MetricPackets {
+			what = "packets"
+		}
+		dir := "orig → resp (originator's " + what + ")"
+		if !d.orig {
+			dir = "resp → orig (responder's " + what + ")"
+		}
+		fmt.Fprintf(&b, "  direction  %s\n", focus(focusDir, "‹ "+dir+" ›"))
+	} else {
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "  value      %s\n", d.in.View())
+	switch {
+	case d.err != "":
+		b.WriteString("             " + style(themes.Error).Render(d.err) + "\n")
+	case d.in.Value() != "":
+		if t, err := d.parse(); err == nil {
+			b.WriteString("             " + style(themes.Dim).Render("Enter adds: "+t.String()) + "\n")
+		}
+	default:
+		b.WriteString("\n")
+	}
+	b.WriteString("\n  pending thresholds:\n")
+	if len(d.list) == 0 {
+		b.WriteString(style(themes.Dim).Render("    none") + "\n")
+	}
+	for i, t := range d.list {
+		s := "    " + t.String()
+		if d.focus == focusList && i == d.sel {
+			s = style(themes.Selected).Render(s)
+		}
+		b.WriteString(s + "\n")
+	}
+	if closed {
+		b.WriteString("\n  " + style(themes.Error).Render("The connection closed: its thresholds no longer apply."))
+		b.WriteString("\n" + style(themes.Footer).Render("  esc close"))
+	} else {
+		b.WriteString("\n" + style(themes.Footer).Render("  tab next field · ←/→ change · enter add · d delete · esc close"))
+	}
+	// The box is as wide as its widest line but never wider than the screen:
+	// narrower, its lines (a long error, the footer) wrap.
+	content := b.String()
+	w := min(lipgloss.Width(content), max(width-4, 20)) // border and padding take 4
+	box := lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(style(themes.Border).GetForeground()).
+		Padding(0, 1).Width(w + 2).Render(content)
+	return lipgloss.Place(width, height, lipgloss.Center, lipgloss.Center, box)
 }

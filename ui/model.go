@@ -664,78 +664,18 @@ func (m *Model) dialogClosed() bool {
 	return i >= 0 && m.frame.rows[i].Closed
 }
 
-// dialogKey drives the thresholds dialog.
+// dialogKey hands a key to the thresholds dialog and carries out what it asks.
 func (m *Model) dialogKey(k tea.KeyMsg) tea.Cmd {
-	d := m.dialog
-	switch k.String() {
-	case "esc":
+	cmd, act := m.dialog.Update(k, m.dialogClosed())
+	switch act.kind {
+	case dialogClose:
 		m.dialog, m.mode = nil, modeTable
-		return nil
-	case "ctrl+c":
-		return tea.Quit
+	case dialogAdd:
+		m.addThreshold(act.t)
+	case dialogRemove:
+		m.removeThreshold(act.t)
 	}
-	if m.dialogClosed() {
-		return nil // a closed connection's thresholds can no longer fire: only esc
-	}
-	switch k.String() {
-	case "tab", "down":
-		if !(k.String() == "down" && d.focus == focusList) {
-			d.moveFocus(1)
-			return nil
-		}
-	case "shift+tab", "up":
-		if !(k.String() == "up" && d.focus == focusList && d.sel > 0) {
-			d.moveFocus(-1)
-			return nil
-		}
-	}
-	switch d.focus {
-	case focusMetric:
-		switch k.String() {
-		case "left", "h":
-			d.cycleMetric(-1)
-		case "right", "l", " ":
-			d.cycleMetric(1)
-		}
-	case focusDir:
-		switch k.String() {
-		case "left", "right", "h", "l", " ":
-			d.orig = !d.orig
-		}
-	case focusList:
-		switch k.String() {
-		case "up", "k":
-			d.sel = max(d.sel-1, 0)
-		case "down", "j":
-			d.sel = min(d.sel+1, len(d.list)-1)
-		case "d", "delete", "backspace", "x":
-			if d.sel < len(d.list) {
-				m.removeThreshold(d.list[d.sel])
-			}
-		}
-	case focusValue:
-		if k.Type == tea.KeyEnter {
-			t, err := d.parse()
-			if err != nil {
-				d.err = err.Error()
-				return nil
-			}
-			m.addThreshold(t)
-			d.in.SetValue("")
-			d.err = ""
-			return nil
-		}
-		var cmd tea.Cmd
-		d.in, cmd = d.in.Update(k)
-		d.err = ""
-		if d.in.Value() != "" {
-			if _, err := d.parse(); err != nil {
-				d.err = err.Error()
-			}
-		}
-		return cmd
-	}
-	return nil
+	return cmd
 }
 
 // addThreshold sets t on the dialog's connection, or on the defaults.

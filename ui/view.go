@@ -7,7 +7,6 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/flowtop/flowtop/themes"
-	"github.com/flowtop/flowtop/tracker"
 	"github.com/flowtop/flowtop/ui/flows"
 	"github.com/flowtop/flowtop/units"
 )
@@ -122,6 +121,14 @@ func (m *Model) statusView() string {
 		text += sep + value.Render(cutStart(m.opts.Source, room)) // the state says live or file
 	}
 	return m.line(themes.Status, text)
+}
+
+// dialogView draws the thresholds dialog over the table's place.
+func (m *Model) dialogView() string {
+	if m.dialog == nil {
+		return ""
+	}
+	return m.dialog.View(m.style, m.width, m.bodyHeight(), m.dialogClosed())
 }
 
 // footerView is the bottom line: the filter being edited, a message, or the
@@ -287,69 +294,4 @@ func (m *Model) helpView() string {
 			"ip_bytes, pkts, duration), uid C…; and, or, not, ( ). Service: a guess from the port ends in ?.\n"+
 			"Marks: x extracting, t thresholds pending. Mouse: wheel scrolls, click selects, click a header sorts.")
 	return lipgloss.NewStyle().Height(m.bodyHeight()).MaxHeight(m.bodyHeight()).MaxWidth(m.width).Render(text)
-}
-
-// dialogView draws the thresholds dialog in a box over the table's place.
-func (m *Model) dialogView() string {
-	d := m.dialog
-	if d == nil {
-		return ""
-	}
-	focus := func(i int, s string) string {
-		if d.focus == i {
-			return m.style(themes.Selected).Render(s)
-		}
-		return s
-	}
-	var b strings.Builder
-	b.WriteString(m.style(themes.Title).Render(" "+d.title+" ") + "\n\n")
-	fmt.Fprintf(&b, "  metric     %s\n", focus(focusMetric, "‹ "+d.metric.String()+" ›"))
-	if d.metric != tracker.MetricDuration {
-		what := "bytes"
-		if d.metric == tracker.MetricPackets {
-			what = "packets"
-		}
-		dir := "orig → resp (originator's " + what + ")"
-		if !d.orig {
-			dir = "resp → orig (responder's " + what + ")"
-		}
-		fmt.Fprintf(&b, "  direction  %s\n", focus(focusDir, "‹ "+dir+" ›"))
-	} else {
-		b.WriteString("\n")
-	}
-	fmt.Fprintf(&b, "  value      %s\n", d.in.View())
-	switch {
-	case d.err != "":
-		b.WriteString("             " + m.style(themes.Error).Render(d.err) + "\n")
-	case d.in.Value() != "":
-		if t, err := d.parse(); err == nil {
-			b.WriteString("             " + m.style(themes.Dim).Render("Enter adds: "+t.String()) + "\n")
-		}
-	default:
-		b.WriteString("\n")
-	}
-	b.WriteString("\n  pending thresholds:\n")
-	if len(d.list) == 0 {
-		b.WriteString(m.style(themes.Dim).Render("    none") + "\n")
-	}
-	for i, t := range d.list {
-		s := "    " + t.String()
-		if d.focus == focusList && i == d.sel {
-			s = m.style(themes.Selected).Render(s)
-		}
-		b.WriteString(s + "\n")
-	}
-	if m.dialogClosed() {
-		b.WriteString("\n  " + m.style(themes.Error).Render("The connection closed: its thresholds no longer apply."))
-		b.WriteString("\n" + m.style(themes.Footer).Render("  esc close"))
-	} else {
-		b.WriteString("\n" + m.style(themes.Footer).Render("  tab next field · ←/→ change · enter add · d delete · esc close"))
-	}
-	// The box is as wide as its widest line but never wider than the screen:
-	// narrower, its lines (a long error, the footer) wrap.
-	content := b.String()
-	w := min(lipgloss.Width(content), max(m.width-4, 20)) // border and padding take 4
-	box := lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).BorderForeground(m.style(themes.Border).GetForeground()).
-		Padding(0, 1).Width(w + 2).Render(content)
-	return lipgloss.Place(m.width, m.bodyHeight(), lipgloss.Center, lipgloss.Center, box)
 }
