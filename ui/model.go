@@ -131,8 +131,7 @@ type Model struct {
 	byteRates        bool
 	names            bool // endpoints as names where known (the n key)
 	filter           *filter.Filter
-	filterErr        string
-	filterIn         textinput.Model
+	bar              filterBar       // the filter editor (the / key)
 	jumpIn           textinput.Model // the uid or address to go to (the jump key)
 	detail           viewport.Model
 	help             help.Model
@@ -172,13 +171,10 @@ func newModel(opts Options, tr Tracker, ex *Extraction, replay Pauser, pipe *pip
 	if err != nil {
 		return nil, err
 	}
-	fin := textinput.New()
-	fin.Prompt = "/"
-	fin.Placeholder = "tcp and port 443, host 10.0.0.1, service http, name ~ example.com, bytes > 1MB"
 	m := &Model{
 		opts: opts, keys: *opts.Keys, styles: opts.Theme, tr: tr, ex: ex, replay: replay, pipe: pipe, send: send,
 		cols: cols, showClosed: opts.ShowClosed, byteRates: opts.ByteRates,
-		filterIn: fin, jumpIn: newJumpInput(), help: help.New(), detail: viewport.New(0, 0),
+		bar: newFilterBar(), jumpIn: newJumpInput(), help: help.New(), detail: viewport.New(0, 0),
 		defaults: defaultsList(opts.Defaults), crossed: map[string][]tracker.Crossing{},
 		showAlerts: true,
 	}
@@ -401,11 +397,7 @@ func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 		m.mode = modeTable
 	case key.Matches(k, m.keys.Filter):
 		m.mode = modeFilter
-		if m.filter != nil {
-			m.filterIn.SetValue(m.filter.String())
-		}
-		m.filterIn.CursorEnd()
-		return m.filterIn.Focus()
+		return m.bar.Open(m.filter)
 	case key.Matches(k, m.keys.SortNext):
 		m.sort = m.sort.Next()
 		m.sendQuery()
@@ -586,40 +578,21 @@ func (m *Model) togglePause() {
 	}
 }
 
-// filterKey edits the filter: Enter applies, Esc cancels the edit.
+// filterKey hands a key to the filter bar and carries out what it asks.
 func (m *Model) filterKey(k tea.KeyMsg) tea.Cmd {
-	switch k.Type {
-	case tea.KeyEnter:
-		f, err := filter.Compile(m.filterIn.Value())
-		if err != nil {
-			m.filterErr = err.Error() // the previous filter stays
-			return nil
-		}
-		m.filter, m.filterErr = f, ""
-		if f.String() == "" {
-			m.filter = nil
-		}
-		m.mode = modeTable
-		m.filterIn.Blur()
+	cmd, act := m.bar.Update(k)
+	switch act.kind {
+	case barApply:
+		m.filter, m.mode = act.f, modeTable
 		m.sendQuery()
-		return nil
-	case tea.KeyEsc:
+	case barCancel:
 		// Esc cancels the edit and keeps the applied filter; Esc again, at the
 		// table, clears it.
-		m.filterErr = ""
-		m.filterIn.SetValue("")
-		m.filterIn.Blur()
 		m.mode = modeTable
 		if m.filter != nil {
 			m.message = "edit cancelled, filter kept: esc clears it"
 		}
-		return nil
-	case tea.KeyCtrlC:
-		return tea.Quit
 	}
-	var cmd tea.Cmd
-	m.filterIn, cmd = m.filterIn.Update(k)
-	m.filterErr = ""
 	return cmd
 }
 

@@ -204,10 +204,10 @@ func TestSortAndFilterKeys(t *testing.T) {
 	tm.press("/")
 	tm.typeText(" and port")
 	tm.press("enter")
-	if tm.mode != modeFilter || !strings.Contains(tm.filterErr, "column") || tm.filter.String() != "udp" {
-		t.Errorf("bad filter: mode %v, error %q, filter %q", tm.mode, tm.filterErr, tm.filter.String())
+	if tm.mode != modeFilter || !strings.Contains(tm.bar.err, "column") || tm.filter.String() != "udp" {
+		t.Errorf("bad filter: mode %v, error %q, filter %q", tm.mode, tm.bar.err, tm.filter.String())
 	}
-	if v := tm.View(); !strings.Contains(v, tm.filterErr) {
+	if v := tm.View(); !strings.Contains(v, tm.bar.err) {
 		t.Errorf("the error is not shown inline:\n%s", v)
 	}
 	// Esc cancels the edit and keeps the applied filter; Esc again clears it.

@@ -136,11 +136,7 @@ func (m *Model) dialogView() string {
 func (m *Model) footerView() string {
 	switch {
 	case m.mode == modeFilter:
-		s := m.filterIn.View()
-		if m.filterErr != "" {
-			s += "  " + m.style(themes.Error).Render(m.filterErr)
-		}
-		return lipgloss.NewStyle().MaxWidth(m.width).Render(s)
+		return m.bar.View(m.style, m.width)
 	case m.mode == modeJump:
 		return lipgloss.NewStyle().MaxWidth(m.width).Render(m.jumpIn.View())
 	case m.message != "":
