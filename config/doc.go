@@ -92,7 +92,9 @@
 //
 //	# The flow table's columns, in order. Columns are proto, orig, resp, service,
 //	# name, state, history, orig_bytes, resp_bytes, orig_pkts, resp_pkts,
-//	# orig_rate, resp_rate, duration, idle, start, uid and missed.
+//	# orig_rate, resp_rate, duration, idle, start, uid, missed, orig_short, resp_short,
+//	# bytes, rate and idle_short (the narrow table's: shortened endpoints, both byte
+//	# counts in one cell, the rate both ways, a short IDLE).
 //	columns = ["proto", "orig", "resp", "service", "state", "orig_rate", "resp_rate", "duration"]
 //
 //	# Rates in "bits" or "bytes" per second.

@@ -61,7 +61,7 @@ type UISection struct {
 var Columns = []string{
 	"proto", "orig", "resp", "service", "name", "state", "history",
 	"orig_bytes", "resp_bytes", "orig_pkts", "resp_pkts", "orig_rate", "resp_rate",
-	"duration", "idle", "start", "uid", "missed",
+	"duration", "idle", "start", "uid", "missed", "orig_short", "resp_short", "bytes", "rate", "idle_short",
 }
 
 // Actions are the names of the TUI's key actions, the keys allowed in [keys].

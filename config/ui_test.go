@@ -24,7 +24,8 @@ func TestUISection(t *testing.T) {
 theme = "high-contrast"
 refresh = "250ms"
 columns = ["proto", "orig", "resp", "service", "name", "state", "history", "orig_bytes", "resp_bytes",
-  "orig_pkts", "resp_pkts", "orig_rate", "resp_rate", "duration", "idle", "start", "uid", "missed"]
+  "orig_pkts", "resp_pkts", "orig_rate", "resp_rate", "duration", "idle", "start", "uid", "missed",
+  "orig_short", "resp_short", "bytes", "rate", "idle_short"]
 units = "bytes"
 linger = "30s"
 show_closed = true
@@ -151,7 +152,7 @@ func TestUISectionAbsent(t *testing.T) {
 }
 
 func TestUIErrors(t *testing.T) {
-	allColumns := "proto, orig, resp, service, name, state, history, orig_bytes, resp_bytes, orig_pkts, resp_pkts, orig_rate, resp_rate, duration, idle, start, uid or missed"
+	allColumns := "proto, orig, resp, service, name, state, history, orig_bytes, resp_bytes, orig_pkts, resp_pkts, orig_rate, resp_rate, duration, idle, start, uid, missed, orig_short, resp_short, bytes, rate or idle_short"
 	allActions := "quit, help, filter, sort_next, sort_reverse, up, down, top, bottom, page_up, page_down, detail, back, pause, thresholds, default_thresholds, extract, extract_all, closed, units, names, jump, copy, time or alerts"
 	badKey := `want a single character, "space", or a key name like "enter", "ctrl+c" or "f1"`
 	tests := []struct {
@@ -171,7 +172,7 @@ func TestUIErrors(t *testing.T) {
 		{"refresh bad", "[ui]\nrefresh = \"fast\"\n", `config.toml:2: ui.refresh: duration "fast": want a number of seconds or a duration like "90s" or "1h30m"`},
 
 		// [ui] columns
-		{"unknown column", "[ui]\ncolumns = [\"proto\", \"bytes\"]\n", `config.toml:2: ui.columns: unknown column "bytes": want one of ` + allColumns},
+		{"unknown column", "[ui]\ncolumns = [\"proto\", \"bites\"]\n", `config.toml:2: ui.columns: unknown column "bites": want one of ` + allColumns},
 		{"column names are case-sensitive", "[ui]\ncolumns = [\"Proto\"]\n", `config.toml:2: ui.columns: unknown column "Proto": want one of ` + allColumns},
 		{"column twice", "[ui]\ncolumns = [\n  \"proto\",\n  \"uid\",\n  \"proto\",\n]\n", `config.toml:2: ui.columns: column "proto" is already given`},
 		{"no columns", "[ui]\ncolumns = []\n", `config.toml:2: ui.columns: want at least one column`},

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/flowtop/flowtop/themes"
+	"github.com/flowtop/flowtop/tracker"
 	"github.com/flowtop/flowtop/ui/explain"
 	"github.com/flowtop/flowtop/ui/flows"
 	"github.com/flowtop/flowtop/units"
@@ -67,6 +68,20 @@ var columns = []column{
 	{"start", "START", 12, 23, false, flows.ByStart, 30, nil, startCell},
 	{"uid", "UID", 18, 0, false, -1, 20, nil, func(_ *cellContext, f *flows.Flow) string { return f.UID }},
 	{"missed", "MISSED", 8, 0, true, -1, 25, nil, func(_ *cellContext, f *flows.Flow) string { return units.FormatBytes(f.MissedBytes) }},
+	// The narrow table's columns (NarrowColumns): endpoints that shorten keeping
+	// their port, both byte counts in one cell, the rate both ways, a short IDLE.
+	{"orig_short", "ORIGINATOR", 17, 47, false, flows.ByOrig, 100, nil, func(c *cellContext, f *flows.Flow) string { return endpointIn(origCell(c, f), c.width) }},
+	{"resp_short", "RESPONDER", 17, 47, false, flows.ByResp, 100, nil, func(c *cellContext, f *flows.Flow) string { return endpointIn(respCell(c, f), c.width) }},
+	{"bytes", "BYTES o/r", 9, 0, true, flows.ByRespBytes, 85, nil, func(_ *cellContext, f *flows.Flow) string {
+		return units.FormatBytesShort(f.OrigBytes) + "/" + units.FormatBytesShort(f.RespBytes)
+	}},
+	{"rate", "RATE", 9, 0, true, flows.ByRate, 80, nil, func(c *cellContext, f *flows.Flow) string { o, r := f.Rates(c.now); return rate(c, f, o+r) }},
+	{"idle_short", "IDLE", 6, 12, true, flows.ByIdle, 78, nil, func(c *cellContext, f *flows.Flow) string {
+		if f.Closed {
+			return shortReason(f.Reason, c.width)
+		}
+		return shortDuration(c.now.Sub(f.Last()))
+	}},
 }
 
 // timeMode is how the START column gives times (the d key).
@@ -178,6 +193,41 @@ func cutStart(s string, w int) string {
 	}
 	r := []rune(s)
 	return "…" + string(r[n-w+1:])
+}
+
+// NarrowColumns are the columns shown below narrowWidth cells when [ui] columns
+// is not set: at 80 cells PROTO, both endpoints, STATE, the bytes both ways, the
+// rate and IDLE fit.
+var NarrowColumns = []string{"proto", "orig_short", "resp_short", "state", "bytes", "rate", "idle_short"}
+
+// narrowWidth is the width below which the table uses NarrowColumns.
+const narrowWidth = 110
+
+// endpointIn fits an endpoint ("host:port", "[v6]:port") into w cells (0: any),
+// cutting the middle of the host and keeping the port whole.
+func endpointIn(s string, w int) string {
+	n := utf8.RuneCountInString(s)
+	if w <= 0 || n <= w {
+		return s
+	}
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 || n-i+2 > w {
+		return fit(s, w, false)
+	}
+	return fit(s[:i], w-(len(s)-i), false) + s[i:]
+}
+
+// shortReason is a removal reason in w cells (0: any): the word itself when it
+// fits, else a short form.
+func shortReason(r tracker.RemoveReason, w int) string {
+	s := r.String()
+	if w <= 0 || len(s) <= w {
+		return s
+	}
+	if short, ok := map[string]string{"end_of_input": "ended", "inactivity": "idle", "eviction": "evict", "attempt": "att"}[s]; ok && len(short) <= w {
+		return short
+	}
+	return fit(s, w, false)
 }
 
 // DefaultColumns are the columns shown when [ui] columns is not set.
@@ -298,7 +348,11 @@ func (m *Model) tableLayout() ([]column, []int) {
 	lo, hi := min(m.offset, len(rows)), min(m.offset+m.tableHeight(), len(rows))
 	visible := rows[lo:hi]
 	ctx := m.cellContext()
-	return layout(m.cols, m.width, func(c column) int {
+	cols := m.cols
+	if m.narrow != nil && m.width < narrowWidth {
+		cols = m.narrow
+	}
+	return layout(cols, m.width, func(c column) int {
 		w := utf8.RuneCountInString(c.title) + 1 // and the sort arrow
 		for _, f := range visible {
 			w = max(w, utf8.RuneCountInString(c.cell(ctx, f)))

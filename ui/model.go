@@ -132,6 +132,7 @@ type Model struct {
 	names            bool // endpoints as names where known (the n key)
 	filter           *filter.Filter
 	bar              filterBar       // the filter editor (the / key)
+	narrow           []column        // the columns below narrowWidth; nil when [ui] columns chose them
 	jumpIn           textinput.Model // the uid or address to go to (the jump key)
 	detail           viewport.Model
 	help             help.Model
@@ -171,9 +172,13 @@ func newModel(opts Options, tr Tracker, ex *Extraction, replay Pauser, pipe *pip
 	if err != nil {
 		return nil, err
 	}
+	var narrow []column
+	if opts.Columns == nil {
+		narrow, _ = findColumns(NarrowColumns)
+	}
 	m := &Model{
 		opts: opts, keys: *opts.Keys, styles: opts.Theme, tr: tr, ex: ex, replay: replay, pipe: pipe, send: send,
-		cols: cols, showClosed: opts.ShowClosed, byteRates: opts.ByteRates,
+		cols: cols, narrow: narrow, showClosed: opts.ShowClosed, byteRates: opts.ByteRates,
 		bar: newFilterBar(), jumpIn: newJumpInput(), help: help.New(), detail: viewport.New(0, 0),
 		defaults: defaultsList(opts.Defaults), crossed: map[string][]tracker.Crossing{},
 		showAlerts: true,

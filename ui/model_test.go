@@ -938,3 +938,38 @@ func TestJump(t *testing.T) {
 		t.Errorf("an unknown uid moved the cursor or said nothing")
 	}
 }
+
+// Below narrowWidth the table switches to NarrowColumns: at 80 cells PROTO, both
+// endpoints, STATE, the bytes both ways, the rate and IDLE all show; endpoints
+// shorten keeping their port.
+func TestNarrowTable(t *testing.T) {
+	tm := newTestModel(t, 80, 24, Options{}, nil, nil)
+	u := upd("Ca", 1, 1, 0, 100, 100)
+	u.OrigH = netip.MustParseAddr("141.142.220.118")
+	u.OrigP = 35634
+	tm.apply(&tracker.Snapshot{Time: t0, Updates: []tracker.Update{u}})
+	cols, widths := tm.tableLayout()
+	var names []string
+	total := marksWidth - 1
+	for i, c := range cols {
+		names = append(names, c.name)
+		total += widths[i] + 1
+	}
+	if got := strings.Join(names, " "); got != strings.Join(NarrowColumns, " ") || total > 80 {
+		t.Errorf("at 80 cells: %s in %d cells", got, total)
+	}
+	if got := endpointIn("141.142.220.118:35634", 17); got != "141.1…0.118:35634" {
+		t.Errorf("endpoint in 17 cells: %q", got)
+	}
+	if got := endpointIn("[2001:db8::1]:443", 0); got != "[2001:db8::1]:443" {
+		t.Errorf("endpoint in any width: %q", got)
+	}
+	if got := shortReason(tracker.ReasonEndOfInput, 6); got != "ended" {
+		t.Errorf("short reason: %q", got)
+	}
+	// Configured columns are kept at any width.
+	tm2 := newTestModel(t, 80, 24, Options{Columns: []string{"proto", "orig", "resp"}}, nil, nil)
+	if cols, _ := tm2.tableLayout(); len(cols) != 3 || cols[1].name != "orig" {
+		t.Errorf("configured columns replaced at 80 cells")
+	}
+}

@@ -93,6 +93,23 @@ func FormatBytes(n uint64) string {
 	return short(v) + " " + iecPrefixes[i] + "B"
 }
 
+// FormatBytesShort formats a byte count in at most 4 cells, with an IEC prefix
+// letter and no unit, for narrow tables: "999", "4.4K", "522K", "1.3M", "117G".
+func FormatBytesShort(n uint64) string {
+	if n < 1000 {
+		return strconv.FormatUint(n, 10)
+	}
+	v, i := float64(n), 0
+	for v >= 999.5 && i < len(iecPrefixes)-1 {
+		v /= 1024
+		i++
+	}
+	if v < 9.95 {
+		return strconv.FormatFloat(v, 'f', 1, 64) + iecPrefixes[i][:1]
+	}
+	return strconv.FormatFloat(math.Round(v), 'f', 0, 64) + iecPrefixes[i][:1]
+}
+
 // FormatRate formats a rate given in bits per second, with an SI prefix: "0 b/s",
 // "12.5 kb/s", "1.20 Gb/s"; with bytes set, in bytes per second: "1.56 kB/s".
 func FormatRate(bitsPerSec float64, bytes bool) string {

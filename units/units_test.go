@@ -103,3 +103,17 @@ func TestFormatBytesRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestFormatBytesShort(t *testing.T) {
+	for _, tc := range []struct {
+		n    uint64
+		want string
+	}{
+		{0, "0"}, {999, "999"}, {1000, "1.0K"}, {4480, "4.4K"}, {534861, "522K"}, {1023 * 1024, "1.0M"},
+		{1 << 20, "1.0M"}, {1_400_000, "1.3M"}, {117 << 30, "117G"}, {1 << 62, "4.0E"},
+	} {
+		if got := FormatBytesShort(tc.n); got != tc.want || len(got) > 4 {
+			t.Errorf("FormatBytesShort(%d) = %q, want %q", tc.n, got, tc.want)
+		}
+	}
+}
