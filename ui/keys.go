@@ -147,3 +147,31 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Thresholds, k.Defaults, k.Extract, k.ExtractAll, k.Jump, k.Copy, k.Time, k.Help, k.Quit},
 	}
 }
+
+// componentKeys is the footer help of an overlay (the thresholds dialog, the
+// detail view): its own keys, in place of the table's.
+type componentKeys []key.Binding
+
+// ShortHelp implements help.KeyMap.
+func (k componentKeys) ShortHelp() []key.Binding { return k }
+
+// FullHelp implements help.KeyMap.
+func (k componentKeys) FullHelp() [][]key.Binding { return [][]key.Binding{k} }
+
+// helpOnly is a binding shown in the help without being matched by the model
+// (the component handles the key itself).
+func helpOnly(keys, text string) key.Binding {
+	return key.NewBinding(key.WithKeys(keys), key.WithHelp(keys, text))
+}
+
+// dialogKeys are the thresholds dialog's keys.
+var dialogKeys = componentKeys{
+	helpOnly("tab", "next field"), helpOnly("←/→", "change"), helpOnly("enter", "add"),
+	helpOnly("d", "delete"), helpOnly("esc", "close"),
+}
+
+// detailKeys are the detail view's keys, with the user's bindings for the
+// actions it shares with the table.
+func (k KeyMap) detailKeys() componentKeys {
+	return componentKeys{k.Back, helpOnly("↑/↓", "scroll"), k.Thresholds, k.Extract, k.Copy, k.Quit}
+}

@@ -973,3 +973,22 @@ func TestNarrowTable(t *testing.T) {
 		t.Errorf("configured columns replaced at 80 cells")
 	}
 }
+
+// The footer help follows the active component: the dialog's keys in the dialog,
+// the detail view's in the detail view, the table's at the table.
+func TestFooterFollowsComponent(t *testing.T) {
+	tm := newTestModel(t, 120, 20, Options{}, &fakeTracker{}, nil)
+	tm.apply(&tracker.Snapshot{Time: t0, Updates: []tracker.Update{upd("Ca", 1, 1, 0, 100, 100)}})
+	footer := func() string { v := strings.Split(tm.View(), "\n"); return v[len(v)-1] }
+	if f := footer(); !strings.Contains(f, "filter") {
+		t.Errorf("table footer %q", f)
+	}
+	tm.press("T")
+	if f := footer(); !strings.Contains(f, "next field") || strings.Contains(f, "filter") {
+		t.Errorf("dialog footer %q", f)
+	}
+	tm.press("esc", "enter")
+	if f := footer(); !strings.Contains(f, "scroll") || strings.Contains(f, "filter") {
+		t.Errorf("detail footer %q", f)
+	}
+}

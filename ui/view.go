@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"github.com/charmbracelet/bubbles/help"
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
@@ -144,7 +145,14 @@ func (m *Model) footerView() string {
 	}
 	h := m.help // View changes nothing: the help is drawn from a copy
 	h.Width = m.width
-	return lipgloss.NewStyle().MaxWidth(m.width).Render(h.View(m.keys))
+	var keys help.KeyMap = m.keys // the footer help follows the active component
+	switch m.mode {
+	case modeDialog:
+		keys = dialogKeys
+	case modeDetail:
+		keys = m.keys.detailKeys()
+	}
+	return lipgloss.NewStyle().MaxWidth(m.width).Render(h.View(keys))
 }
 
 // alertsShown reports whether the alerts pane takes room under the table.
