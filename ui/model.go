@@ -45,6 +45,9 @@ type Options struct {
 	Linger     time.Duration // how long closed connections stay listed; 0: forever
 	ShowClosed bool          // list closed connections from the start
 	Defaults   tracker.Thresholds
+	// SaveColumns writes the columns the chooser chose to the configuration file
+	// ([ui] columns), on request; nil: saving is not offered.
+	SaveColumns func([]string) error
 	// Clipboard receives what y copies; nil writes it to the terminal as an OSC 52
 	// sequence, which terminals (also over SSH, in tmux with set-clipboard on) put
 	// on the clipboard.
@@ -61,6 +64,7 @@ const (
 	modeHelp
 	modeDialog
 	modeJump
+	modeColumns
 )
 
 // Messages from other goroutines.
@@ -133,6 +137,7 @@ type Model struct {
 	filter           *filter.Filter
 	bar              filterBar       // the filter editor (the / key)
 	narrow           []column        // the columns below narrowWidth; nil when [ui] columns chose them
+	chooser          *chooser        // the column chooser while open
 	jumpIn           textinput.Model // the uid or address to go to (the jump key)
 	detail           viewport.Model
 	help             help.Model
@@ -363,6 +368,8 @@ func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 		return m.filterKey(k)
 	case modeJump:
 		return m.jumpKey(k)
+	case modeColumns:
+		return m.chooserKey(k)
 	case modeDialog:
 		return m.dialogKey(k)
 	case modeHelp:
@@ -444,6 +451,8 @@ func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 		} else {
 			m.message = "showing addresses"
 		}
+	case key.Matches(k, m.keys.Columns):
+		m.chooser, m.mode = newChooser(m.cols), modeColumns
 	case key.Matches(k, m.keys.Jump):
 		m.mode = modeJump
 		m.jumpIn.SetValue("")
@@ -517,6 +526,38 @@ func (m *Model) jumpKey(k tea.KeyMsg) tea.Cmd {
 	}
 	var cmd tea.Cmd
 	m.jumpIn, cmd = m.jumpIn.Update(k)
+	return cmd
+}
+
+// chooserKey hands a key to the column chooser and carries out what it asks.
+func (m *Model) chooserKey(k tea.KeyMsg) tea.Cmd {
+	cmd, act := m.chooser.Update(k)
+	switch act.kind {
+	case chooseClose:
+		m.chooser, m.mode = nil, modeTable
+	case chooseApply, chooseSave:
+		cols, err := findColumns(act.cols)
+		if err != nil {
+			m.message = err.Error()
+			return nil
+		}
+		m.cols, m.narrow = cols, nil // chosen columns hold at every width
+		m.chooser, m.mode = nil, modeTable
+		m.message = "columns applied"
+		if act.kind == chooseSave {
+			switch {
+			case m.opts.SaveColumns == nil:
+				m.message = "columns applied; saving is not available"
+			default:
+				if err := m.opts.SaveColumns(act.cols); err != nil {
+					m.message = "columns applied, not saved: " + err.Error()
+				} else {
+					m.message = "columns applied and saved to the config file"
+				}
+			}
+		}
+		m.clampCursor()
+	}
 	return cmd
 }
 

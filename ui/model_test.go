@@ -992,3 +992,41 @@ func TestFooterFollowsComponent(t *testing.T) {
 		t.Errorf("detail footer %q", f)
 	}
 }
+
+// The column chooser shows, hides and moves columns; enter applies them for the
+// session, at every width; w also saves them through Options.SaveColumns.
+func TestColumnChooser(t *testing.T) {
+	var saved []string
+	tm := newTestModel(t, 200, 40, Options{Columns: []string{"proto", "orig", "resp"},
+		SaveColumns: func(c []string) error { saved = c; return nil }}, nil, nil)
+	tm.apply(&tracker.Snapshot{Time: t0, Updates: []tracker.Update{upd("Ca", 1, 1, 0, 100, 100)}})
+	tm.press("C")
+	if v := tm.View(); !strings.Contains(v, "[x] proto") || !strings.Contains(v, "[ ] service") || !strings.Contains(v, "apply and save") {
+		t.Fatalf("the chooser:\n%s", v)
+	}
+	tm.press(" ")         // hide proto
+	tm.press("down", "]") // move resp above orig: orig, then resp... orig moves down
+	tm.press("enter")
+	names := func() string {
+		cols, _ := tm.tableLayout()
+		var n []string
+		for _, c := range cols {
+			n = append(n, c.name)
+		}
+		return strings.Join(n, " ")
+	}
+	if got := names(); got != "resp orig" {
+		t.Errorf("columns after the chooser: %q, want resp orig", got)
+	}
+	tm.press("C", "down", "down", "down", " ", "w") // show the fourth (the first hidden one), save
+	if got := strings.Join(saved, " "); !strings.HasPrefix(got, "resp orig ") || len(saved) != 3 {
+		t.Errorf("saved %q", got)
+	}
+	if !strings.Contains(tm.View(), "saved to the config file") {
+		t.Error("no confirmation of the save")
+	}
+	tm.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	if got := names(); !strings.HasPrefix(got, "resp orig") {
+		t.Errorf("at 80 cells chosen columns gave way: %q", got)
+	}
+}

@@ -25,6 +25,8 @@ func (m *Model) View() string {
 		body = m.detailView()
 	case modeDialog:
 		body = m.dialogView()
+	case modeColumns:
+		body = m.chooser.View(m.style, m.width, m.bodyHeight())
 	default:
 		body = m.tableView()
 	}
@@ -149,6 +151,8 @@ func (m *Model) footerView() string {
 	switch m.mode {
 	case modeDialog:
 		keys = dialogKeys
+	case modeColumns:
+		keys = chooserKeys
 	case modeDetail:
 		keys = m.keys.detailKeys()
 	}

@@ -58,6 +58,15 @@ func uiOptions(o *options, file *config.Config, cfg tracker.Config) (ui.Options,
 	if len(u.Columns) > 0 {
 		opts.Columns = u.Columns
 	}
+	// The column chooser saves, on request, to the file in use, else to the
+	// default one (created if need be).
+	savePath := o.configPath
+	if savePath == "" {
+		savePath = config.DefaultPath()
+	}
+	if savePath != "" {
+		opts.SaveColumns = func(cols []string) error { return config.SaveColumns(savePath, cols) }
+	}
 	name := o.theme
 	if name == "" {
 		name = string(u.Theme)
