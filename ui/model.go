@@ -452,7 +452,11 @@ func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 			m.message = "showing addresses"
 		}
 	case key.Matches(k, m.keys.Columns):
-		m.chooser, m.mode = newChooser(m.cols), modeColumns
+		cur := m.cols // the columns in use: the narrow set when it shows
+		if m.narrow != nil && m.width < narrowWidth {
+			cur = m.narrow
+		}
+		m.chooser, m.mode = newChooser(cur), modeColumns
 	case key.Matches(k, m.keys.Jump):
 		m.mode = modeJump
 		m.jumpIn.SetValue("")

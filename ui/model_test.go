@@ -1030,3 +1030,12 @@ func TestColumnChooser(t *testing.T) {
 		t.Errorf("at 80 cells chosen columns gave way: %q", got)
 	}
 }
+
+// At 80 cells the chooser starts from the narrow set, the columns in use.
+func TestColumnChooserNarrow(t *testing.T) {
+	tm := newTestModel(t, 80, 24, Options{}, nil, nil)
+	tm.press("C")
+	if got := strings.Join(tm.chooser.visible(), " "); got != strings.Join(NarrowColumns, " ") {
+		t.Errorf("the chooser at 80 cells starts from %q", got)
+	}
+}
