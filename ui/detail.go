@@ -12,8 +12,9 @@ import (
 
 // detailView shows the selected connection's details in a scrollable viewport.
 func (m *Model) detailView() string {
-	m.detail.Width, m.detail.Height = m.width, m.bodyHeight()
-	return m.detail.View()
+	vp := m.detail // View changes nothing: the viewport is drawn from a copy
+	vp.Width, vp.Height = m.width, m.bodyHeight()
+	return vp.View()
 }
 
 // refreshDetail rebuilds the detail view of the selected connection, and asks the
