@@ -115,7 +115,8 @@
 //	# can serve only one of the actions listed here. The actions are quit, help,
 //	# filter, sort_next, sort_reverse, up, down, top, bottom, page_up, page_down,
 //	# detail, back, pause, thresholds, default_thresholds, extract, extract_all,
-//	# closed, units, names, columns, jump, copy, time and alerts.
+//	# closed, units, names, rate_window, columns, jump, copy, time and
+//	# alerts.
 //	[keys]
 //	quit = ["q", "ctrl+c"]
 //	pause = "space"

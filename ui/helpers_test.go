@@ -11,7 +11,6 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/flowtop/flowtop/tracker"
-	"github.com/flowtop/flowtop/ui/flows"
 	"github.com/muesli/termenv"
 )
 
@@ -75,12 +74,7 @@ func (tm *testModel) apply(snap *tracker.Snapshot) {
 func (tm *testModel) refresh(crossings []tracker.Crossing, final bool) {
 	m := tm.Model
 	tm.pipe.selectUID(m.selUID)
-	var q flows.Query
-	q.Sort, q.Desc, q.ShowClosed = m.sort, m.desc, m.showClosed
-	if m.filter != nil {
-		q.Match = m.filter.Match
-	}
-	tm.pipe.emit(q, crossings, final || m.frame.final)
+	tm.pipe.emit(m.query(), crossings, final || m.frame.final)
 }
 
 // press sends keys to the model, then refreshes the frame as the pipeline would.

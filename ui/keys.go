@@ -15,6 +15,7 @@ type KeyMap struct {
 	Detail, Back, Pause, Thresholds, Defaults  key.Binding
 	Extract, ExtractAll, Closed, Units, Alerts key.Binding
 	Names, Time, Copy, Jump, Columns           key.Binding
+	RateWindow                                 key.Binding
 }
 
 // action is one bindable action: its name in the [keys] config section, default
@@ -48,6 +49,7 @@ var actions = []action{
 	{"closed", []string{"c"}, "show closed", func(k *KeyMap) *key.Binding { return &k.Closed }},
 	{"units", []string{"b"}, "bits / bytes", func(k *KeyMap) *key.Binding { return &k.Units }},
 	{"names", []string{"n"}, "names / numbers", func(k *KeyMap) *key.Binding { return &k.Names }},
+	{"rate_window", []string{"r"}, "rates over 2 s / 10 s / 40 s", func(k *KeyMap) *key.Binding { return &k.RateWindow }},
 	{"columns", []string{"C"}, "choose columns (show, hide, order; w saves)", func(k *KeyMap) *key.Binding { return &k.Columns }},
 	{"jump", []string{":"}, "go to a connection by uid or address", func(k *KeyMap) *key.Binding { return &k.Jump }},
 	{"copy", []string{"y"}, "copy uid / 5-tuple / conn.log line (OSC 52)", func(k *KeyMap) *key.Binding { return &k.Copy }},
@@ -145,7 +147,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Detail, k.Back},
 		{k.Filter, k.SortNext, k.SortReverse, k.Closed, k.Units, k.Names, k.Alerts, k.Pause},
-		{k.Thresholds, k.Defaults, k.Extract, k.ExtractAll, k.Jump, k.Copy, k.Time, k.Columns, k.Help, k.Quit},
+		{k.Thresholds, k.Defaults, k.Extract, k.ExtractAll, k.Jump, k.Copy, k.Time, k.Columns, k.RateWindow, k.Help, k.Quit},
 	}
 }
 

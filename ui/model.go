@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -122,6 +123,7 @@ type Model struct {
 	frame            frameMsg
 	pktRate, bitRate float64
 	times            timeMode // how START gives times (the d key)
+	rateWindow       int      // index in rateWindows (the r key)
 	copied           int      // what the last y copied, when the key before was y too: 1 uid, 2 5-tuple, 3 record
 	rateStats        tracker.Stats
 	rateAt           time.Time
@@ -214,11 +216,17 @@ func (m *Model) sendQuery() {
 	if m.pipe == nil {
 		return
 	}
-	q := flows.Query{Sort: m.sort, Desc: m.desc, ShowClosed: m.showClosed}
+	m.pipe.setQuery(m.query())
+}
+
+// query is the pipeline's query for the model's current order, filter, closed
+// rows and rate window.
+func (m *Model) query() flows.Query {
+	q := flows.Query{Sort: m.sort, Desc: m.desc, ShowClosed: m.showClosed, RateWindow: rateWindows[m.rateWindow]}
 	if m.filter != nil {
 		q.Match = m.filter.Match
 	}
-	m.pipe.setQuery(q)
+	return q
 }
 
 // maxReplies bounds the replies waiting for the UI.
@@ -463,6 +471,10 @@ func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 		return m.jumpIn.Focus()
 	case key.Matches(k, m.keys.Copy):
 		return m.copySelected()
+	case key.Matches(k, m.keys.RateWindow):
+		m.rateWindow = (m.rateWindow + 1) % len(rateWindows)
+		m.message = fmt.Sprintf("rates averaged over %v (then %v)", rateWindows[m.rateWindow], rateWindows[(m.rateWindow+1)%len(rateWindows)])
+		m.sendQuery()
 	case key.Matches(k, m.keys.Time):
 		m.times = (m.times + 1) % numTimeModes
 		m.message = "START: " + m.times.String()
@@ -601,6 +613,10 @@ func (m *Model) copySelected() tea.Cmd {
 		return nil
 	}
 }
+
+// rateWindows are the spans the r key chooses between for the table's rates:
+// iftop's 2 s, 10 s and 40 s averages.
+var rateWindows = []time.Duration{flows.RateWindow, 10 * time.Second, 40 * time.Second}
 
 // headerLine is the screen line of the table header, under the status bar.
 const headerLine = 1

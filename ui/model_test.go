@@ -1039,3 +1039,16 @@ func TestColumnChooserNarrow(t *testing.T) {
 		t.Errorf("the chooser at 80 cells starts from %q", got)
 	}
 }
+
+// r cycles the table's rate window through 2 s, 10 s and 40 s.
+func TestRateWindowKey(t *testing.T) {
+	tm := newTestModel(t, 120, 20, Options{}, nil, nil)
+	tm.press("r")
+	if !strings.Contains(tm.View(), "rates averaged over 10s") || tm.pipe.store.RateWindow != 10*time.Second {
+		t.Errorf("after r: window %v", tm.pipe.store.RateWindow)
+	}
+	tm.press("r", "r")
+	if tm.pipe.store.RateWindow != 2*time.Second {
+		t.Errorf("after r r r: window %v", tm.pipe.store.RateWindow)
+	}
+}

@@ -22,20 +22,19 @@ type Flow struct {
 	tracker.Update
 	Closed   bool    // removed from the tracker
 	Crossed  int     // thresholds crossed so far
-	OrigRate float64 // bits/s over the last RateWindow or so, originator to responder
+	OrigRate float64 // bits/s over the last rate window or so, originator to responder
 	RespRate float64 // likewise, responder to originator
 	// The rate window's samples: base, where it starts, and mid, where the next
 	// window will start (IP bytes each way, and when).
 	baseAt, midAt       time.Time
 	baseBytes, midBytes [2]uint64
+	window              time.Duration // the rate window the rates were sampled with
 }
 
-// RateWindow is the span the rates average over: between one and two windows of
-// network time, as iftop's shortest average (2 s) does.
+// RateWindow is the default span the rates average over (between one and two
+// windows of network time): iftop's shortest average. Store.RateWindow chooses
+// another, as iftop's 2 s, 10 s and 40 s.
 const RateWindow = 2 * time.Second
-
-// minRateSpan keeps a flow's first rate finite: its bytes over at least this long.
-const minRateSpan = RateWindow / 8
 
 // Last returns the time of the flow's last packet.
 func (f *Flow) Last() time.Time { return f.TS.Add(f.Duration) }
@@ -49,7 +48,7 @@ func (f *Flow) Final() bool { return f.Closed && f.Reason == tracker.ReasonEndOf
 // average over the last window, or 0 once it has been idle for a window (or
 // closed).
 func (f *Flow) Rates(now time.Time) (orig, resp float64) {
-	if f.Closed || now.Sub(f.Last()) > RateWindow {
+	if f.Closed || now.Sub(f.Last()) > f.window {
 		return 0, 0
 	}
 	return f.OrigRate, f.RespRate
@@ -74,6 +73,16 @@ type Store struct {
 
 	// Linger is how long closed flows stay (network time); 0 keeps them forever.
 	Linger time.Duration
+	// RateWindow is the span rates average over from the next snapshot on; 0 is
+	// the default, RateWindow.
+	RateWindow time.Duration
+}
+
+func (s *Store) window() time.Duration {
+	if s.RateWindow > 0 {
+		return s.RateWindow
+	}
+	return RateWindow
 }
 
 // New returns an empty store.
@@ -127,7 +136,7 @@ func (s *Store) Apply(snap *tracker.Snapshot) {
 			f.baseAt, f.midAt = u.TS, u.TS // no byte before the first packet
 		}
 		f.Update = *u
-		f.sampleRates(snap.Time)
+		f.sampleRates(snap.Time, s.window())
 		e.f = f
 	}
 	for i := range snap.Removed {
@@ -154,12 +163,13 @@ func (s *Store) Apply(snap *tracker.Snapshot) {
 // sampleRates updates the flow's rates at now: its IP bytes since the window's
 // start, which moves on a window at a time, so that the average spans one to two
 // windows and does not swing with each refresh.
-func (f *Flow) sampleRates(now time.Time) {
-	span := max(now.Sub(f.baseAt), minRateSpan).Seconds()
+func (f *Flow) sampleRates(now time.Time, window time.Duration) {
+	f.window = window
+	span := max(now.Sub(f.baseAt), window/8).Seconds() // a first rate stays finite
 	cur := [2]uint64{f.OrigIPBytes, f.RespIPBytes}
 	f.OrigRate = float64(cur[0]-min(f.baseBytes[0], cur[0])) * 8 / span
 	f.RespRate = float64(cur[1]-min(f.baseBytes[1], cur[1])) * 8 / span
-	if now.Sub(f.midAt) >= RateWindow {
+	if now.Sub(f.midAt) >= window {
 		f.baseAt, f.baseBytes = f.midAt, f.midBytes
 		f.midAt, f.midBytes = now, cur
 	}
@@ -227,6 +237,8 @@ type Query struct {
 	Match      func(*tracker.Record) bool // nil matches all
 	ShowClosed bool
 	Keep       string // uid of a flow to list even when closed and hidden (the selected one)
+	// RateWindow, when set, becomes the Store's rate window (see Store.RateWindow).
+	RateWindow time.Duration
 }
 
 // Rows returns a new slice of the flows that q selects, in q's order (ties by start,
@@ -235,6 +247,9 @@ type Query struct {
 // its flows in the order of the last call, so that sorting again by the same
 // column, the usual case, sorts an almost sorted slice.
 func (s *Store) Rows(q Query) ([]*Flow, int) {
+	if q.RateWindow > 0 {
+		s.RateWindow = q.RateWindow
+	}
 	s.order = slices.DeleteFunc(s.order, func(e *entry) bool { return e.gone })
 	s.sort(q.Sort, q.Desc)
 	rows := make([]*Flow, 0, len(s.order))

@@ -174,3 +174,23 @@ func TestSteadyRate(t *testing.T) {
 		}
 	}
 }
+
+// A longer rate window (iftop's 10 s) keeps a rate through a pause that the
+// default 2 s window reads as idle.
+func TestRateWindow(t *testing.T) {
+	for _, tc := range []struct {
+		window time.Duration
+		idle   bool
+	}{{0, true}, {10 * time.Second, false}} {
+		s := New(0)
+		s.Rows(Query{RateWindow: tc.window})
+		u := update("Ca", 1, 0, "S1", 1000, 0)
+		u.Duration = time.Second
+		s.Apply(&tracker.Snapshot{Time: t0.Add(time.Second), Updates: []tracker.Update{u}})
+		s.Apply(&tracker.Snapshot{Time: t0.Add(5 * time.Second)}) // 4 s without a packet
+		o, _ := s.Get("Ca").Rates(s.Now())
+		if (o == 0) != tc.idle {
+			t.Errorf("window %v: rate %v after 4 s idle", tc.window, o)
+		}
+	}
+}
