@@ -85,11 +85,7 @@ func FormatBytes(n uint64) string {
 	if n < 1024 {
 		return strconv.FormatUint(n, 10) + " B"
 	}
-	v, i := float64(n), 0
-	for v >= 1024 && i < len(iecPrefixes)-1 {
-		v /= 1024
-		i++
-	}
+	v, i := reduce(float64(n), 1024, 1024)
 	return short(v) + " " + iecPrefixes[i] + "B"
 }
 
@@ -99,11 +95,7 @@ func FormatBytesShort(n uint64) string {
 	if n < 1000 {
 		return strconv.FormatUint(n, 10)
 	}
-	v, i := float64(n), 0
-	for v >= 999.5 && i < len(iecPrefixes)-1 {
-		v /= 1024
-		i++
-	}
+	v, i := reduce(float64(n), 1024, 999.5) // 3 digits at most: 1000 B is 1.0K
 	if v < 9.95 {
 		return strconv.FormatFloat(v, 'f', 1, 64) + iecPrefixes[i][:1]
 	}
@@ -121,11 +113,7 @@ func FormatRate(bitsPerSec float64, bytes bool) string {
 	if bitsPerSec < 0.5 {
 		return "0 " + unit
 	}
-	v, i := bitsPerSec, 0
-	for v >= 999.5 && i < len(siPrefixes)-1 {
-		v /= 1000
-		i++
-	}
+	v, i := reduce(bitsPerSec, 1000, 999.5)
 	if i == 0 {
 		return strconv.FormatFloat(math.Round(v), 'f', 0, 64) + " " + unit
 	}
@@ -138,12 +126,19 @@ func FormatCount(n uint64) string {
 	if n < 1000 {
 		return strconv.FormatUint(n, 10)
 	}
-	v, i := float64(n), 0
-	for v >= 999.5 && i < len(siPrefixes)-1 {
-		v /= 1000
+	v, i := reduce(float64(n), 1000, 999.5)
+	return short(v) + siPrefixes[i]
+}
+
+// reduce divides v by base while it is at least limit, up to the last prefix, and
+// returns it with the index of its prefix (iecPrefixes or siPrefixes).
+func reduce(v, base, limit float64) (float64, int) {
+	i := 0
+	for v >= limit && i < len(siPrefixes)-1 {
+		v /= base
 		i++
 	}
-	return short(v) + siPrefixes[i]
+	return v, i
 }
 
 var (
