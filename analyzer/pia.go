@@ -156,14 +156,10 @@ func (p *pia) dieAll(in *Inspector, kill ruleSet, d uint8) {
 		p.live[d] = p.live[d].andNot(&simple)
 		// A simple rule can still fire where it applies and its pattern did not
 		// fail, or matched.
-		tp := 0
-		if !p.tcp {
-			tp = 1
-		}
 		var alive ruleSet
 		for e := range p.dead {
 			may := p.dead[e].not().or(&p.matched[e])
-			alive = alive.or(new(in.tables.init[tp][e].and(&may)))
+			alive = alive.or(new(in.tables.init[p.transportIndex()][e].and(&may)))
 		}
 		gone := simple.andNot(&alive).andNot(&p.out).andNot(&p.fired)
 		p.out = p.out.or(&gone)
@@ -207,11 +203,7 @@ func (in *Inspector) newPIA(proto Transport) *pia {
 	if p.tcp && p.lines == nil {
 		p.lines = make([]lineState, numLineRules) // line rules run on TCP only
 	}
-	tp := 0
-	if !p.tcp {
-		tp = 1
-	}
-	p.live = in.tables.init[tp]
+	p.live = in.tables.init[p.transportIndex()]
 	all := p.live[0]
 	for i := range all {
 		all[i] |= p.live[1][i]
@@ -294,6 +286,14 @@ func (p *pia) mayFireIn(rules []*Rule, k int, d uint8) bool {
 		return p.firedOrig.has(n) != (d == 0)
 	}
 	return !p.out.has(n) && p.mayFireIn(rules, n, d^1)
+}
+
+// transportIndex is p's transport as ruleTables.init indexes it: 0 TCP, 1 UDP.
+func (p *pia) transportIndex() int {
+	if p.tcp {
+		return 0
+	}
+	return 1
 }
 
 func dirIndex(isOrig bool) uint8 {

@@ -107,7 +107,7 @@ func NewFileSource(r io.Reader) (src Source, err error) {
 		s.raw = raw
 		return s, nil
 	}
-	if isPcapMagic(magic) {
+	if _, _, ok := pcapMagic(magic); ok {
 		// newPcapReader takes any whole version 2.4 header: this one is cut.
 		if h, _ := br.Peek(24); len(h) < 24 {
 			return nil, fmt.Errorf("%w: its file header ends after %d of 24 bytes", ErrTruncated, len(h))
@@ -212,18 +212,11 @@ func newPcapReader(br *bufio.Reader) *pcapReader {
 		return nil
 	}
 	r := &pcapReader{br: br}
-	switch binary.LittleEndian.Uint32(h[0:4]) {
-	case pcapMagicMicros:
-		r.nanos = 1000
-	case pcapMagicNanos:
-		r.nanos = 1
-	case pcapMagicMicrosBig:
-		r.bigEnd, r.nanos = true, 1000
-	case pcapMagicNanosBig:
-		r.bigEnd, r.nanos = true, 1
-	default:
+	nanos, bigEnd, ok := pcapMagic(h)
+	if !ok {
 		return nil
 	}
+	r.nanos, r.bigEnd = nanos, bigEnd
 	if r.u16(h[4:6]) != 2 || r.u16(h[6:8]) != 4 {
 		return nil
 	}
@@ -247,13 +240,20 @@ func (r *pcapReader) u32(b []byte) uint32 {
 	return binary.LittleEndian.Uint32(b)
 }
 
-// isPcapMagic reports whether b starts with a classic pcap magic number.
-func isPcapMagic(b []byte) bool {
+// pcapMagic reads a classic pcap magic number at the start of b: the nanoseconds
+// per unit of the timestamp fraction and the byte order, ok false for none.
+func pcapMagic(b []byte) (nanos uint32, bigEnd, ok bool) {
 	switch binary.LittleEndian.Uint32(b) {
-	case pcapMagicMicros, pcapMagicNanos, pcapMagicMicrosBig, pcapMagicNanosBig:
-		return true
+	case pcapMagicMicros:
+		return 1000, false, true
+	case pcapMagicNanos:
+		return 1, false, true
+	case pcapMagicMicrosBig:
+		return 1000, true, true
+	case pcapMagicNanosBig:
+		return 1, true, true
 	}
-	return false
+	return 0, false, false
 }
 
 // readFullErr is io.ReadFull's error for a read of which n bytes arrived before err.

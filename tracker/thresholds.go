@@ -179,10 +179,14 @@ func (t *Tracker) applyDefaultThresholds(c *conn) {
 // thresholds already keep them. Call it on the owner goroutine (e.g. through Do).
 func (t *Tracker) SetDefaultThresholds(d Thresholds) {
 	t.cfg.Thresholds = d
-	// Defaults are applied from the new and established events: queue them now
-	// if no handler did already.
-	t.wantNew = t.h.NewConn != nil || !d.empty()
-	t.wantEst = t.h.Established != nil || !d.empty()
+	t.setWants()
+}
+
+// setWants decides whether the new and established events are queued: for their
+// handlers, and for the default thresholds, which they apply.
+func (t *Tracker) setWants() {
+	t.wantNew = t.h.NewConn != nil || !t.cfg.Thresholds.empty()
+	t.wantEst = t.h.Established != nil || !t.cfg.Thresholds.empty()
 }
 
 // DefaultThresholds returns the default thresholds. Call it on the owner goroutine.

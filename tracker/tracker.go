@@ -104,11 +104,10 @@ func New(cfg Config, h Handlers) *Tracker {
 		timeouts: cfg.Timeouts.withDefaults(),
 		h:        h,
 		calls:    make(chan func(), maxPendingCalls),
-		wantNew:  h.NewConn != nil || !cfg.Thresholds.empty(),
-		wantEst:  h.Established != nil || !cfg.Thresholds.empty(),
 		dec:      newDecoder(cfg.IgnoreChecksums),
 		table:    newFlowTable([5]uint64{rand.Uint64(), rand.Uint64(), rand.Uint64(), rand.Uint64(), rand.Uint64()}),
 	}
+	t.setWants()
 	ports := cfg.LikelyServerPorts
 	if ports == nil {
 		ports = DefaultLikelyServerPorts()
