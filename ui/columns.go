@@ -217,6 +217,10 @@ func endpointIn(s string, w int) string {
 	return fit(s[:i], w-(len(s)-i), false) + s[i:]
 }
 
+// shortReasons are the short forms of the removal reasons longer than IDLE's
+// narrowest width.
+var shortReasons = map[string]string{"end_of_input": "ended", "inactivity": "idle", "eviction": "evict", "attempt": "att"}
+
 // shortReason is a removal reason in w cells (0: any): the word itself when it
 // fits, else a short form.
 func shortReason(r tracker.RemoveReason, w int) string {
@@ -224,7 +228,7 @@ func shortReason(r tracker.RemoveReason, w int) string {
 	if w <= 0 || len(s) <= w {
 		return s
 	}
-	if short, ok := map[string]string{"end_of_input": "ended", "inactivity": "idle", "eviction": "evict", "attempt": "att"}[s]; ok && len(short) <= w {
+	if short, ok := shortReasons[s]; ok && len(short) <= w {
 		return short
 	}
 	return fit(s, w, false)

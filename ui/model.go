@@ -454,11 +454,7 @@ func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 		m.message = pick(m.byteRates, "rates in bytes/s", "rates in bits/s")
 	case key.Matches(k, m.keys.Names):
 		m.names = !m.names
-		if m.names {
-			m.message = "showing names"
-		} else {
-			m.message = "showing addresses"
-		}
+		m.message = pick(m.names, "showing names", "showing addresses")
 	case key.Matches(k, m.keys.Columns):
 		cur := m.cols // the columns in use: the narrow set when it shows
 		if m.narrow != nil && m.width < narrowWidth {
@@ -559,17 +555,16 @@ func (m *Model) chooserKey(k tea.KeyMsg) tea.Cmd {
 		}
 		m.cols, m.narrow = cols, nil // chosen columns hold at every width
 		m.chooser, m.mode = nil, modeTable
-		m.message = "columns applied"
-		if act.kind == chooseSave {
-			switch {
-			case m.opts.SaveColumns == nil:
-				m.message = "columns applied; saving is not available"
-			default:
-				if err := m.opts.SaveColumns(act.cols); err != nil {
-					m.message = "columns applied, not saved: " + err.Error()
-				} else {
-					m.message = "columns applied and saved to the config file"
-				}
+		switch {
+		case act.kind == chooseApply:
+			m.message = "columns applied"
+		case m.opts.SaveColumns == nil:
+			m.message = "columns applied; saving is not available"
+		default:
+			if err := m.opts.SaveColumns(act.cols); err != nil {
+				m.message = "columns applied, not saved: " + err.Error()
+			} else {
+				m.message = "columns applied and saved to the config file"
 			}
 		}
 		m.clampCursor()
