@@ -6,7 +6,6 @@ import (
 	"strconv"
 
 	"github.com/flowtop/flowtop/tracker"
-	"github.com/flowtop/flowtop/tracker/pcapfilter"
 	"github.com/flowtop/flowtop/units"
 )
 
@@ -54,14 +53,7 @@ func (f bufferFlag) Set(s string) error {
 // openSource opens the file, the named interface or the default interface, with
 // the capture filter if one was given.
 func openSource(o *options) (tracker.Source, string, error) {
-	var filter tracker.Filter
-	if o.filter != "" {
-		f, err := pcapfilter.Parse(o.filter)
-		if err != nil {
-			return nil, "", err
-		}
-		filter = f
-	}
+	filter := o.compiled
 	if o.read != "" {
 		src, err := tracker.OpenFile(o.read)
 		if err != nil {

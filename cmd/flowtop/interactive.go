@@ -67,18 +67,18 @@ func uiOptions(o *options, file *config.Config, cfg tracker.Config) (ui.Options,
 	if savePath != "" {
 		opts.SaveColumns = func(cols []string) error { return config.SaveColumns(savePath, cols) }
 	}
-	name := o.theme
-	if name == "" {
-		name = string(u.Theme)
+	opts.Theme = o.loadedTheme // --theme, loaded with the flags
+	if opts.Theme == nil {
+		name := string(u.Theme)
+		if name == "" {
+			name = "dark"
+		}
+		th, err := themes.Load(name, themes.UserDir())
+		if err != nil {
+			return opts, 0, err
+		}
+		opts.Theme = th
 	}
-	if name == "" {
-		name = "dark"
-	}
-	th, err := themes.Load(name, themes.UserDir())
-	if err != nil {
-		return opts, 0, err
-	}
-	opts.Theme = th
 	keys, err := ui.NewKeyMap(file.Keys)
 	if ke := (*ui.KeyError)(nil); errors.As(err, &ke) {
 		return opts, 0, file.KeyError(ke.Msg, "keys", ke.Action) // with the file and line

@@ -49,8 +49,10 @@ type options struct {
 	iface, read, configPath, write string
 	events, extract, extractDir    string
 	theme, speed                   string
-	filter, user                   string // -f (or the trailing arguments), -Z
-	snaplen, buffer                int    // -s, --buffer; 0: the default
+	filter, user                   string         // -f (or the trailing arguments), -Z
+	compiled                       tracker.Filter // filter, parsed with the flags; nil for none
+	loadedTheme                    *themes.Theme  // --theme, loaded with the flags; nil for none
+	snaplen, buffer                int            // -s, --buffer; 0: the default
 	ignoreChecksums, headless      bool
 	json, verbose, showVersion     bool
 	noPromisc                      bool
@@ -123,14 +125,18 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	// A filter or a theme that cannot be used is a usage error, found before any
 	// capture starts.
 	if o.filter != "" {
-		if _, err := pcapfilter.Parse(o.filter); err != nil {
+		f, err := pcapfilter.Parse(o.filter)
+		if err != nil {
 			return nil, err
 		}
+		o.compiled = f
 	}
 	if o.theme != "" {
-		if _, err := themes.Load(o.theme, themes.UserDir()); err != nil {
+		th, err := themes.Load(o.theme, themes.UserDir())
+		if err != nil {
 			return nil, fmt.Errorf("--theme: %v", err)
 		}
+		o.loadedTheme = th
 	}
 	return &o, nil
 }
