@@ -144,7 +144,6 @@ var (
 	registryMu   sync.Mutex
 	registry     []*Analyzer
 	registryDone bool
-	byID         []*Analyzer // index ID-1
 	byName       map[string]*Analyzer
 	allRules     []*Rule
 	numLineRules int // rules with AtLine
@@ -183,7 +182,6 @@ func registered() []*Analyzer {
 			}
 			byName[a.Name] = a
 		}
-		byID = registry
 		slices.SortStableFunc(allRules, func(a, b *Rule) int { return strings.Compare(a.Name, b.Name) })
 		for i, r := range allRules {
 			r.index = i

@@ -267,13 +267,13 @@ func (p *quicParser) frames(c *Ctx, isOrig bool, b []byte) bool {
 			}
 		case 0x01: // PING
 		case 0x02, 0x03: // ACK: largest, delay, range count, first range, ranges, ECN counts
-			var v, count uint64
-			ok = quicVarint(&s, &v) && quicVarint(&s, &v) && quicVarint(&s, &count) && quicVarint(&s, &v)
+			var count uint64
+			ok = quicSkip(&s, 2) && quicVarint(&s, &count) && quicSkip(&s, 1)
 			for i := uint64(0); ok && i < count; i++ {
-				ok = quicVarint(&s, &v) && quicVarint(&s, &v)
+				ok = quicSkip(&s, 2)
 			}
 			if ok && t == 0x03 {
-				ok = quicVarint(&s, &v) && quicVarint(&s, &v) && quicVarint(&s, &v)
+				ok = quicSkip(&s, 3)
 			}
 		case 0x06: // CRYPTO
 			var off, n uint64
@@ -364,6 +364,17 @@ func (p *quicParser) Gap(c *Ctx, isOrig bool, n uint64) {}
 func (p *quicParser) End(c *Ctx, isOrig bool) {}
 
 // quicVarint reads a variable-length integer (RFC 9000 §16).
+// quicSkip consumes n variable-length integers.
+func quicSkip(s *cryptobyte.String, n int) bool {
+	var v uint64
+	for ; n > 0; n-- {
+		if !quicVarint(s, &v) {
+			return false
+		}
+	}
+	return true
+}
+
 func quicVarint(s *cryptobyte.String, out *uint64) bool {
 	if len(*s) == 0 {
 		return false

@@ -49,8 +49,7 @@ func runExtensionProgram(t *testing.T, prog []byte) {
 	hookA := NewRemovalHook(func(r *Record) { model(r.UID).hookRuns++ })
 	hookB := NewRemovalHook(func(r *Record) { model(r.UID).hookRuns++ })
 	var cur Conn
-	var tr *Tracker
-	tr = New(Config{UIDSeed: 1}, Handlers{
+	tr := New(Config{UIDSeed: 1}, Handlers{
 		NewConn: func(c Conn) { cur = c },
 		Threshold: func(x *Crossing) {
 			m := model(x.UID)

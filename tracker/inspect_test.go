@@ -14,14 +14,13 @@ import (
 // msgs in turn (client first, alternating), each acknowledged, and returns the
 // tracker and the record of the connection after a flush.
 type testConversation struct {
-	t      *testing.T
-	tr     *Tracker
-	cli    testSeg
-	ts     time.Time
-	cseq   uint32
-	sseq   uint32
-	recs   []Record
-	direct bool
+	t    *testing.T
+	tr   *Tracker
+	cli  testSeg
+	ts   time.Time
+	cseq uint32
+	sseq uint32
+	recs []Record
 }
 
 func newConversation(t *testing.T, cfg Config, port uint16) *testConversation {
