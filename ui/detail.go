@@ -4,17 +4,86 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/viewport"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
+
 	"github.com/flowtop/flowtop/themes"
 	"github.com/flowtop/flowtop/ui/explain"
 	"github.com/flowtop/flowtop/ui/flows"
 	"github.com/flowtop/flowtop/units"
 )
 
-// detailView shows the selected connection's details in a scrollable viewport.
-func (m *Model) detailView() string {
-	vp := m.detail // View changes nothing: the viewport is drawn from a copy
-	vp.Width, vp.Height = m.width, m.bodyHeight()
+// detailPane is the detail view: every conn.log field of the selected connection,
+// explained, in a scrollable viewport. It is a component with its own Update, View
+// and keys; the model gives it its text (refreshDetail) as frames and replies come.
+type detailPane struct {
+	vp viewport.Model
+}
+
+// detailAction is what a key in the detail view asks of the model.
+type detailAction int
+
+// Detail actions.
+const (
+	detailNone  detailAction = iota
+	detailClose              // back to the table
+	detailQuit
+	detailTable // a key the table handles for the selected connection (t, x, y...)
+)
+
+func newDetailPane() detailPane { return detailPane{vp: viewport.New(0, 0)} }
+
+// tableKeys are the table's keys that act in the detail view too, on the
+// connection shown.
+func (k KeyMap) tableKeys() []key.Binding {
+	return []key.Binding{k.Thresholds, k.Extract, k.Copy, k.Pause, k.Help, k.Units, k.Names, k.Time, k.RateWindow}
+}
+
+// Update scrolls the view (keys and the mouse wheel) or says what the model must
+// do with the key.
+func (d *detailPane) Update(msg tea.Msg, keys KeyMap) (tea.Cmd, detailAction) {
+	if k, ok := msg.(tea.KeyMsg); ok {
+		switch {
+		case key.Matches(k, keys.Quit):
+			return nil, detailQuit
+		case key.Matches(k, keys.Back, keys.Detail):
+			return nil, detailClose
+		case key.Matches(k, keys.tableKeys()...):
+			return nil, detailTable
+		case key.Matches(k, keys.Top):
+			d.vp.GotoTop()
+			return nil, detailNone
+		case key.Matches(k, keys.Bottom):
+			d.vp.GotoBottom()
+			return nil, detailNone
+		}
+	}
+	var cmd tea.Cmd
+	d.vp, cmd = d.vp.Update(msg)
+	return cmd, detailNone
+}
+
+// setContent replaces the text at the screen's size, keeping the scroll position
+// as far as the new text allows.
+func (d *detailPane) setContent(text string, width, height int) {
+	d.vp.Width, d.vp.Height = width, height
+	d.vp.SetContent(text)
+}
+
+// View draws the viewport in width by height cells.
+func (d detailPane) View(width, height int) string {
+	vp := d.vp // View changes nothing: the viewport is drawn from a copy
+	vp.Width, vp.Height = width, height
 	return vp.View()
+}
+
+// footerKeys are the detail view's keys, with the user's bindings for the
+// actions it shares with the table.
+func (d detailPane) footerKeys(k KeyMap) componentKeys {
+	return componentKeys{k.Back, helpOnly("↑/↓", "scroll"), k.Thresholds, k.Extract, k.Copy, k.Help, k.Quit}
 }
 
 // refreshDetail rebuilds the detail view of the selected connection, and asks the
@@ -22,15 +91,14 @@ func (m *Model) detailView() string {
 func (m *Model) refreshDetail() {
 	f := m.selected()
 	if f == nil {
-		m.detail.SetContent(m.style(themes.Dim).Render("no connection selected"))
+		m.detail.setContent(m.style(themes.Dim).Render("no connection selected"), m.width, m.bodyHeight())
 		return
 	}
 	if !f.Closed {
 		conn, uid := f.Conn, f.UID
 		m.ask(func() { m.reply(connInfo(uid, conn)) })
 	}
-	m.detail.Width, m.detail.Height = m.width, m.bodyHeight()
-	m.detail.SetContent(m.detailText(f))
+	m.detail.setContent(m.detailText(f), m.width, m.bodyHeight())
 }
 
 // detailText lays out every conn.log field of f, explained.
@@ -39,17 +107,17 @@ func (m *Model) detailText(f *flows.Flow) string {
 	label := m.style(themes.StatusLabel).UnsetBackground()
 	dim := m.style(themes.Dim)
 	field := func(name, value string, note ...string) {
-		b.WriteString("  " + label.Render(fmt.Sprintf("%-15s", name)) + " " + value)
 		if len(note) > 0 && note[0] != "" {
-			b.WriteString("  " + dim.Render(note[0]))
+			value += "  " + dim.Render(note[0])
 		}
-		b.WriteByte('\n')
+		b.WriteString("  " + label.Render(fmt.Sprintf("%-15s", name)) + " " + hang(value, m.width, fieldIndent) + "\n")
 	}
 	status := "live"
 	if f.Closed {
 		status = "closed: " + explain.Reason(f.Reason) + " at " + f.Removed.Local().Format("15:04:05.000")
 	}
-	b.WriteString(m.style(themes.Title).Render(" Connection "+f.UID+" ") + "  " + dim.Render(status) + "\n\n")
+	title := m.style(themes.Title).Render(" Connection " + f.UID + " ")
+	b.WriteString(title + "  " + hang(dim.Render(status), m.width, lipgloss.Width(title)+2) + "\n\n")
 
 	field("uid", f.UID)
 	field("ts", f.TS.Local().Format("2006-01-02 15:04:05.000000 MST"), fmt.Sprintf("%.6f", float64(f.TS.UnixMicro())/1e6))
@@ -109,7 +177,6 @@ func (m *Model) detailText(f *flows.Flow) string {
 		field("rate resp→orig", spark.Render(sparkline(resp, w, top)), last(resp, f.Closed, m.byteRates))
 		b.WriteString("  " + dim.Render(fmt.Sprintf("%15s one bar per %v of network time, scale %s", "", sampleEvery, units.FormatRate(top, m.byteRates))) + "\n")
 	}
-	b.WriteString("\n" + dim.Render("  esc back · t thresholds · x extract · ↑/↓ scroll"))
 	return b.String()
 }
 
@@ -193,6 +260,19 @@ func (m *Model) extractionText(b *strings.Builder, f *flows.Flow, field func(str
 		}
 		field("  "+name, file, note)
 	}
+}
+
+// fieldIndent is where a field's value starts: two spaces, the name, a space.
+const fieldIndent = 18
+
+// hang wraps s, which starts at column indent of a screen width cells wide, so
+// that its further lines start at indent too.
+func hang(s string, width, indent int) string {
+	room := width - indent
+	if room < 10 || ansi.StringWidth(s) <= room {
+		return s
+	}
+	return strings.ReplaceAll(ansi.Wrap(s, room, " "), "\n", "\n"+strings.Repeat(" ", indent))
 }
 
 func local(has, v bool) string {

@@ -33,6 +33,9 @@ func TestGoldenViews(t *testing.T) {
 		{"filter-tcp-and-bytes", 180, 20, []string{"/", "t", "c", "p", " ", "a", "n", "d", " ", "b", "y", "t", "e", "s", " ", ">", " ", "1", "0", "0", "k", "enter"}},
 		{"detail-120x40", 120, 40, []string{"j", "enter"}},
 		{"help-120x30", 120, 30, []string{"?"}},
+		{"help-80x24", 80, 24, []string{"?"}},
+		{"help-80x24-scrolled", 80, 24, []string{"?", "G"}},
+		{"detail-80x24", 80, 24, []string{"j", "enter"}},
 		{"defaults-dialog-100x30", 100, 30, []string{"T", "1", "0", "M", "B"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

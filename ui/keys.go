@@ -172,9 +172,3 @@ var dialogKeys = componentKeys{
 	helpOnly("tab", "next field"), helpOnly("←/→", "change"), helpOnly("enter", "add"),
 	helpOnly("d", "delete"), helpOnly("esc", "close"),
 }
-
-// detailKeys are the detail view's keys, with the user's bindings for the
-// actions it shares with the table.
-func (k KeyMap) detailKeys() componentKeys {
-	return componentKeys{k.Back, helpOnly("↑/↓", "scroll"), k.Thresholds, k.Extract, k.Copy, k.Quit}
-}

@@ -11,7 +11,6 @@ import (
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/textinput"
-	"github.com/charmbracelet/bubbles/viewport"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/muesli/termenv"
 
@@ -141,8 +140,10 @@ type Model struct {
 	narrow           []column        // the columns below narrowWidth; nil when [ui] columns chose them
 	chooser          *chooser        // the column chooser while open
 	jumpIn           textinput.Model // the uid or address to go to (the jump key)
-	detail           viewport.Model
-	help             help.Model
+	detail           detailPane
+	helpPane         *helpPane
+	help             help.Model // the footer's short help
+	under            mode       // what the help or the dialog returns to: the table or the detail view
 	dialog           *dialog
 	alerts           alertList
 	showAlerts       bool
@@ -186,7 +187,7 @@ func newModel(opts Options, tr Tracker, ex *Extraction, replay Pauser, pipe *pip
 	m := &Model{
 		opts: opts, keys: *opts.Keys, styles: opts.Theme, tr: tr, ex: ex, replay: replay, pipe: pipe, send: send,
 		cols: cols, narrow: narrow, showClosed: opts.ShowClosed, byteRates: opts.ByteRates,
-		bar: newFilterBar(), jumpIn: newJumpInput(), help: help.New(), detail: viewport.New(0, 0),
+		bar: newFilterBar(), jumpIn: newJumpInput(), help: help.New(), detail: newDetailPane(),
 		defaults: defaultsList(opts.Defaults), crossed: map[string][]tracker.Crossing{},
 		showAlerts: true,
 	}
@@ -197,6 +198,7 @@ func newModel(opts Options, tr Tracker, ex *Extraction, replay Pauser, pipe *pip
 	if send != nil {
 		go deliver(m.replies, send)
 	}
+	m.helpPane = newHelpPane(m.keys, m.style)
 	m.help.Styles.ShortKey = m.styles.Style(themes.HelpKey)
 	m.help.Styles.ShortDesc = m.styles.Style(themes.HelpDesc)
 	m.help.Styles.FullKey = m.styles.Style(themes.HelpKey)
@@ -381,33 +383,39 @@ func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 	case modeDialog:
 		return m.dialogKey(k)
 	case modeHelp:
-		switch {
-		case key.Matches(k, m.keys.Quit) && k.String() == "ctrl+c":
+		switch m.helpPane.Update(k, m.width, m.bodyHeight()) {
+		case helpQuit:
 			return tea.Quit
-		case key.Matches(k, m.keys.Back, m.keys.Help, m.keys.Quit):
-			m.mode = modeTable
+		case helpClose:
+			m.closeOverlay()
 		}
 		return nil
 	case modeDetail:
-		switch {
-		case key.Matches(k, m.keys.Quit):
+		cmd, act := m.detail.Update(k, m.keys)
+		switch act {
+		case detailQuit:
 			return tea.Quit
-		case key.Matches(k, m.keys.Back, m.keys.Detail):
+		case detailClose:
 			m.mode = modeTable
-			return nil
-		case key.Matches(k, m.keys.Thresholds, m.keys.Extract, m.keys.Pause, m.keys.Help):
-			// fall through to the table's handling
-		default:
-			var cmd tea.Cmd
-			m.detail, cmd = m.detail.Update(k)
-			return cmd
+		case detailTable:
+			cmd = m.tableKey(k)
+			if m.mode == modeDetail {
+				m.refreshDetail() // b, n, d and r change how it reads
+			}
 		}
+		return cmd
 	}
+	return m.tableKey(k)
+}
+
+// tableKey handles a key of the table (some of which the detail view shares).
+func (m *Model) tableKey(k tea.KeyMsg) tea.Cmd {
 	switch {
 	case key.Matches(k, m.keys.Quit):
 		return tea.Quit
 	case key.Matches(k, m.keys.Help):
-		m.mode = modeHelp
+		m.helpPane.offset = 0
+		m.openOverlay(modeHelp)
 	case key.Matches(k, m.keys.Back):
 		if m.mode == modeTable && m.filter != nil {
 			m.filter = nil
@@ -439,7 +447,7 @@ func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 	case key.Matches(k, m.keys.Detail):
 		if m.selected() != nil {
 			m.mode = modeDetail
-			m.detail.GotoTop()
+			m.detail.vp.GotoTop()
 			m.refreshDetail()
 		}
 	case key.Matches(k, m.keys.Pause):
@@ -482,7 +490,7 @@ func (m *Model) key(k tea.KeyMsg) tea.Cmd {
 		m.openThresholds()
 	case key.Matches(k, m.keys.Defaults):
 		m.dialog = newDialog("", tracker.Conn{}, "Default thresholds for new connections", slices.Clone(m.defaults))
-		m.mode = modeDialog
+		m.openOverlay(modeDialog)
 	case key.Matches(k, m.keys.Extract):
 		m.toggleExtract()
 	case key.Matches(k, m.keys.ExtractAll):
@@ -624,6 +632,23 @@ func pick(cond bool, a, b string) string {
 	return b
 }
 
+// openOverlay shows the help or the dialog over the table or the detail view,
+// which closeOverlay returns to.
+func (m *Model) openOverlay(md mode) {
+	if m.mode == modeDetail || m.mode == modeTable {
+		m.under = m.mode
+	}
+	m.mode = md
+}
+
+// closeOverlay returns from the help or the dialog to what it was opened over.
+func (m *Model) closeOverlay() {
+	m.mode, m.under = m.under, modeTable
+	if m.mode == modeDetail {
+		m.refreshDetail()
+	}
+}
+
 // togglePause freezes or resumes the display; a replayed file is paused instead,
 // and the display keeps following it, so that it shows exactly where the replay
 // stopped (a live capture cannot be paused: only the display is).
@@ -669,7 +694,7 @@ func (m *Model) openThresholds() {
 		return
 	}
 	m.dialog = newDialog(f.UID, f.Conn, "Thresholds of "+f.UID, nil)
-	m.mode = modeDialog
+	m.openOverlay(modeDialog)
 	m.refreshThresholds()
 }
 
@@ -703,7 +728,8 @@ func (m *Model) dialogKey(k tea.KeyMsg) tea.Cmd {
 	cmd, act := m.dialog.Update(k, m.dialogClosed())
 	switch act.kind {
 	case dialogClose:
-		m.dialog, m.mode = nil, modeTable
+		m.dialog = nil
+		m.closeOverlay()
 	case dialogAdd:
 		m.addThreshold(act.t)
 	case dialogRemove:
@@ -727,8 +753,7 @@ func (m *Model) isExtracting(f *flows.Flow) bool {
 func (m *Model) mouse(msg tea.MouseMsg) tea.Cmd {
 	if m.mode != modeTable {
 		if m.mode == modeDetail {
-			var cmd tea.Cmd
-			m.detail, cmd = m.detail.Update(msg)
+			cmd, _ := m.detail.Update(msg, m.keys)
 			return cmd
 		}
 		return nil

@@ -13,6 +13,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/flowtop/flowtop/analyzer"
 	"github.com/flowtop/flowtop/config"
 	"github.com/flowtop/flowtop/extract"
@@ -1050,5 +1051,104 @@ func TestRateWindowKey(t *testing.T) {
 	tm.press("r", "r")
 	if tm.pipe.store.RateWindow != 2*time.Second {
 		t.Errorf("after r r r: window %v", tm.pipe.store.RateWindow)
+	}
+}
+
+// The help shows every binding at any size: the groups that do not fit side by
+// side go one under another, and a screen too short for it all scrolls.
+func TestHelpFitsEverySize(t *testing.T) {
+	keys, err := NewKeyMap(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range [][2]int{{200, 50}, {120, 30}, {80, 24}, {60, 20}} {
+		w, h := size[0], size[1]
+		tm := newTestModel(t, w, h, Options{}, nil, nil)
+		tm.press("?")
+		seen := map[string]bool{}
+		for range 40 { // more than the lines of the help
+			v := tm.View()
+			lines := strings.Split(v, "\n")
+			if len(lines) != h {
+				t.Fatalf("%dx%d: %d lines", w, h, len(lines))
+			}
+			for _, l := range lines {
+				if lw := lipgloss.Width(l); lw > w {
+					t.Fatalf("%dx%d: a line of %d cells: %q", w, h, lw, l)
+				}
+				seen[strings.TrimSpace(l)] = true
+			}
+			tm.press("j")
+		}
+		text := strings.Join(slices.Collect(maps.Keys(seen)), "\n")
+		for _, g := range keys.FullHelp() {
+			for _, b := range g {
+				if !strings.Contains(text, b.Help().Desc) {
+					t.Errorf("%dx%d: the help never shows %q", w, h, b.Help().Desc)
+				}
+			}
+		}
+		if !strings.Contains(text, "reverses).") {
+			t.Errorf("%dx%d: the end of the help never shows", w, h)
+		}
+		if tm.press("esc"); tm.mode != modeTable {
+			t.Errorf("%dx%d: esc left the help in mode %v", w, h, tm.mode)
+		}
+	}
+}
+
+// The detail view shares the table's keys for its connection: y copies it, b
+// switches units at once, and the help and the thresholds dialog opened from it
+// return to it.
+func TestDetailSharesTableKeys(t *testing.T) {
+	var got []string
+	tm := newTestModel(t, 120, 40, Options{Clipboard: func(s string) { got = append(got, s) }}, nil, nil)
+	tm.apply(&tracker.Snapshot{Time: t0, Updates: []tracker.Update{upd("Ca", 1, 1, 0, 100, 100)}})
+	tm.press("enter", "y")
+	if len(got) != 1 || got[0] != "Ca" {
+		t.Errorf("y in the detail view copied %q", got)
+	}
+	for _, k := range []string{"?", "t"} {
+		tm.press(k)
+		if tm.mode == modeDetail {
+			t.Fatalf("%s did not open over the detail view", k)
+		}
+		tm.press("esc")
+		if tm.mode != modeDetail {
+			t.Errorf("esc after %s went to mode %v, not back to the detail view", k, tm.mode)
+		}
+	}
+	tm.press("esc")
+	if tm.mode != modeTable {
+		t.Errorf("esc in the detail view: mode %v", tm.mode)
+	}
+}
+
+// At 80 columns the detail view wraps a long value under itself instead of
+// cutting it: every word of the wide view is in the narrow one, and no line is
+// wider than the screen.
+func TestDetailWraps(t *testing.T) {
+	snap := finalSnapshot(t, ordinary)
+	words := func(w int) ([]string, *testModel) {
+		tm := newTestModel(t, w, 24, Options{ShowClosed: true}, nil, nil)
+		tm.apply(snap)
+		var all []string
+		for i := range tm.frame.rows {
+			all = append(all, strings.Fields(ansi.Strip(tm.detailText(tm.frame.rows[i])))...)
+		}
+		slices.Sort(all)
+		return all, tm
+	}
+	wide, _ := words(300)
+	narrow, tm := words(80)
+	if !slices.Equal(wide, narrow) {
+		t.Errorf("the words at 80 columns differ from those at 300:\n%q\n%q", narrow, wide)
+	}
+	for i := range tm.frame.rows {
+		for _, l := range strings.Split(tm.detailText(tm.frame.rows[i]), "\n") {
+			if lw := lipgloss.Width(l); lw > 80 {
+				t.Errorf("a line of %d cells: %q", lw, l)
+			}
+		}
 	}
 }

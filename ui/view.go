@@ -20,9 +20,9 @@ func (m *Model) View() string {
 	var body string
 	switch m.mode {
 	case modeHelp:
-		body = m.helpView()
+		body = m.helpPane.View(m.width, m.bodyHeight())
 	case modeDetail:
-		body = m.detailView()
+		body = m.detail.View(m.width, m.bodyHeight())
 	case modeDialog:
 		body = m.dialogView()
 	case modeColumns:
@@ -154,7 +154,9 @@ func (m *Model) footerView() string {
 	case modeColumns:
 		keys = chooserKeys
 	case modeDetail:
-		keys = m.keys.detailKeys()
+		keys = m.detail.footerKeys(m.keys)
+	case modeHelp:
+		keys = m.helpPane.footerKeys()
 	}
 	return lipgloss.NewStyle().MaxWidth(m.width).Render(h.View(keys))
 }
@@ -290,16 +292,3 @@ func (m *Model) alertsView() string {
 
 // bodyHeight is the room between the status line and the footer.
 func (m *Model) bodyHeight() int { return max(m.height-2, 1) }
-
-// helpView is the full help, generated from the key map.
-func (m *Model) helpView() string {
-	h := m.help
-	h.Width, h.ShowAll = m.width, true
-	s := h.View(m.keys)
-	text := m.style(themes.Title).Render(" Keys ") + "\n\n" + s + "\n\n" +
-		m.style(themes.Dim).Render("Filter: tcp, udp, icmp, host 10.0.0.1, net 10.0.0.0/8, host example.com (.example.com: and subdomains),\n"+
-			"port 443, state SF, service http, name ~ example, history ~ R, bytes > 1MB (orig_bytes, resp_bytes,\n"+
-			"ip_bytes, pkts, duration), uid C…; and, or, not, ( ). Service: a guess from the port ends in ?.\n"+
-			"Marks: x extracting, t thresholds pending. Mouse: wheel scrolls, click selects, click a header sorts.")
-	return lipgloss.NewStyle().Height(m.bodyHeight()).MaxHeight(m.bodyHeight()).MaxWidth(m.width).Render(text)
-}
