@@ -72,7 +72,8 @@ type Stats struct {
 	Bytes      uint64 // payload bytes written
 	LostBytes  uint64 // bytes the queue could not take, written as gaps
 	Alerts     uint64
-	Extracting int64 // connections being extracted now
+	Extracting int64  // connections being extracted now
+	Conns      uint64 // connections extraction was started for
 }
 
 // Extractor writes the content of the connections it was given sinks for.
@@ -90,8 +91,8 @@ type Extractor struct {
 
 	total atomic.Uint64
 	stats struct {
-		files, bytes, lost, alerts atomic.Uint64
-		extracting                 atomic.Int64
+		files, bytes, lost, alerts, conns atomic.Uint64
+		extracting                        atomic.Int64
 	}
 	dirOnce sync.Once
 	dirErr  error
@@ -120,8 +121,12 @@ func (x *Extractor) Stats() Stats {
 		LostBytes:  x.stats.lost.Load(),
 		Alerts:     x.stats.alerts.Load(),
 		Extracting: x.stats.extracting.Load(),
+		Conns:      x.stats.conns.Load(),
 	}
 }
+
+// Dir returns the directory the Extractor writes its files into.
+func (x *Extractor) Dir() string { return x.cfg.Dir }
 
 // Close waits until every queued write is done and every file is closed. Call it
 // after the tracker has stopped (its Run flushed and removed every connection).
@@ -193,6 +198,7 @@ func (x *Extractor) Sink(c tracker.Conn) *Sink {
 	s := &Sink{x: x, uid: c.UID()}
 	s.names[0], s.names[1] = FileNames(c.ID())
 	x.stats.extracting.Add(1)
+	x.stats.conns.Add(1)
 	c.RegisterRemovalHook(tracker.NewRemovalHook(func(*tracker.Record) { s.Close() }))
 	return s
 }

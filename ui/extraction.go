@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -71,6 +73,15 @@ func (e *Extraction) setAll(on bool) { e.all.Store(on) }
 
 // All reports whether every new connection is extracted.
 func (e *Extraction) All() bool { return e.all.Load() }
+
+// Dir returns the directory the content files go to, with a trailing separator.
+func (e *Extraction) Dir() string {
+	d := e.x.Dir()
+	if !strings.HasSuffix(d, string(filepath.Separator)) {
+		d += string(filepath.Separator)
+	}
+	return d
+}
 
 // Stats returns the extractor's counters.
 func (e *Extraction) Stats() extract.Stats { return e.x.Stats() }

@@ -262,9 +262,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case extractMsg:
 		if msg.on {
-			m.message = "extracting " + msg.uid
+			m.message = "extracting " + msg.uid + " into " + m.ex.Dir()
 		} else {
-			m.message = "stopped extracting " + msg.uid
+			m.message = "stopped extracting " + msg.uid + "; its files are in " + m.ex.Dir()
 		}
 		return m, nil
 	case tea.MouseMsg:
@@ -500,7 +500,7 @@ func (m *Model) tableKey(k tea.KeyMsg) tea.Cmd {
 		}
 		m.ex.setAll(!m.ex.All())
 		if m.ex.All() {
-			m.message = "extracting all new connections"
+			m.message = "extracting all new connections into " + m.ex.Dir()
 		} else {
 			m.message = "no longer extracting new connections"
 		}

@@ -427,6 +427,9 @@ func TestThresholdAndExtractOnConnection(t *testing.T) {
 	if got := tm.next(t).(extractMsg); !got.on || got.uid != u.UID {
 		t.Fatalf("x: %+v", got)
 	}
+	if want := "extracting " + u.UID + " into " + dir + string(filepath.Separator); tm.message != want {
+		t.Errorf("x says %q, want %q", tm.message, want)
+	}
 	start, ok := download.ContentStart(false)
 	if !ok || start == 0 {
 		t.Fatalf("extraction start offset %d, %v; want within the stream", start, ok)

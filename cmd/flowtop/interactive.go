@@ -180,6 +180,7 @@ func interactive(o *options, stdout, stderr io.Writer) error {
 	if o.read == "" {
 		reportCapture(stderr, name, tr.Stats().Capture)
 	}
+	out.reportExtraction(stderr, o.extract == "all")
 	if uiErr != nil {
 		return fmt.Errorf("terminal: %w", uiErr)
 	}

@@ -32,6 +32,7 @@ import (
 	"github.com/flowtop/flowtop/themes"
 	"github.com/flowtop/flowtop/tracker"
 	"github.com/flowtop/flowtop/tracker/pcapfilter"
+	"github.com/flowtop/flowtop/units"
 )
 
 // version is stamped by the Makefile (-ldflags "-X main.version=...").
@@ -240,6 +241,7 @@ func headless(o *options, stdout, stderr io.Writer) error {
 	if o.read == "" {
 		reportCapture(stderr, name, tr.Stats().Capture)
 	}
+	out.reportExtraction(stderr, o.extract == "all")
 	if err := runError(name, runErr, stderr); err != nil {
 		return err
 	}
@@ -381,6 +383,36 @@ func (out *outputs) close() error {
 	}
 	out.closeFiles()
 	return err
+}
+
+// reportExtraction says at exit how much content was extracted and where it is:
+// always when every connection was extracted (--extract all), else when the user
+// extracted any.
+func (out *outputs) reportExtraction(stderr io.Writer, all bool) {
+	if out.ex == nil {
+		return
+	}
+	st := out.ex.Stats()
+	if st.Conns == 0 && !all {
+		return
+	}
+	fmt.Fprintf(stderr, "flowtop: extracted %s (%s) of %s into %s", plural(st.Files, "file"), units.FormatBytes(st.Bytes),
+		plural(st.Conns, "connection"), out.ex.Dir())
+	if st.LostBytes > 0 {
+		fmt.Fprintf(stderr, "; %s lost to a full queue, marked as gaps", units.FormatBytes(st.LostBytes))
+	}
+	if st.Alerts > 0 {
+		fmt.Fprintf(stderr, "; %s", plural(st.Alerts, "alert"))
+	}
+	fmt.Fprintln(stderr)
+}
+
+// plural is "1 file", "2 files".
+func plural(n uint64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // flush writes what conn.log and the event log buffer; call it on the tracker's

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"github.com/charmbracelet/x/term"
 
 	"github.com/flowtop/flowtop/config"
+	"github.com/flowtop/flowtop/extract"
 	"github.com/flowtop/flowtop/tracker"
 )
 
@@ -285,6 +287,14 @@ func TestExtractContents(t *testing.T) {
 	if st := run(args, &stdout, &stderr); st != exitOK {
 		t.Fatalf("status %d: %s", st, stderr.String())
 	}
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) == 0 {
+		t.Fatalf("extraction dir: %v, %d files", err, len(entries))
+	}
+	if want := fmt.Sprintf("flowtop: extracted %d files (", len(entries)); !strings.Contains(stderr.String(), want) ||
+		!strings.Contains(stderr.String(), " connections into "+dir+"\n") {
+		t.Errorf("stderr %q lacks %q... into %s", stderr.String(), want, dir)
+	}
 	base := "contents_[2001:470:1f11:81f:c999:d94:aa7c:2e3e]:49185-[2001:470:4867:99::21]:21_"
 	for _, d := range []string{"orig", "resp"} {
 		got, err := os.ReadFile(filepath.Join(dir, base+d+".dat"))
@@ -339,6 +349,44 @@ func TestLingerByPace(t *testing.T) {
 		}
 		if opts.Linger != tc.want {
 			t.Errorf("%s: linger %v, want %v", tc.name, opts.Linger, tc.want)
+		}
+	}
+}
+
+// At exit, the user who extracted anything is told where the files are; one who
+// never did is told nothing, unless --extract all asked for every connection.
+func TestReportExtraction(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name  string
+		start bool
+		all   bool
+		want  string
+	}{
+		{"none started", false, false, ""},
+		{"none started, all", false, true, "flowtop: extracted 0 files (0 B) of 0 connections into " + dir + "\n"},
+		{"one started", true, false, "flowtop: extracted 0 files (0 B) of 1 connection into " + dir + "\n"},
+	} {
+		out := &outputs{}
+		ex := out.startExtractor(&options{extractDir: dir}, new(config.Config), func(extract.Alert) {})
+		if tc.start {
+			tr := tracker.New(tracker.Config{}, tracker.Handlers{NewConn: func(c tracker.Conn) { ex.Sink(c) }})
+			src, err := tracker.OpenFile(filepath.Join("..", "..", "testdata", "ordinary", "ordinary.pcap"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, ci, link, err := src.ReadPacket()
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr.Packet(data, ci, link)
+			src.Close()
+		}
+		ex.Close()
+		var stderr bytes.Buffer
+		out.reportExtraction(&stderr, tc.all)
+		if stderr.String() != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, stderr.String(), tc.want)
 		}
 	}
 }
