@@ -77,9 +77,11 @@
 //
 //	# conn.log: optional fields appended after Zeek's 22 columns, as Zeek's policy
 //	# scripts append theirs. server_name is the connection's name: the TLS SNI,
-//	# else the HTTP Host, else the DNS query.
+//	# else the HTTP Host, else the DNS query. orig_pid, orig_comm, orig_user,
+//	# resp_pid, resp_comm and resp_user are the local processes behind the
+//	# endpoints (live captures), unset where not local or unknown.
 //	[connlog]
-//	extra_fields = ["server_name"]
+//	extra_fields = ["server_name", "orig_pid", "orig_comm"]
 //
 //	# The TUI.
 //	[ui]
@@ -90,11 +92,12 @@
 //	# How often the display gets a new snapshot, from 20ms to 10s.
 //	refresh = "500ms"
 //
-//	# The flow table's columns, in order. Columns are proto, orig, resp, service,
-//	# name, state, history, orig_bytes, resp_bytes, orig_pkts, resp_pkts,
+//	# The flow table's columns, in order. Columns are proto, orig, resp, process,
+//	# service, name, state, history, orig_bytes, resp_bytes, orig_pkts, resp_pkts,
 //	# orig_rate, resp_rate, duration, idle, start, uid, missed, orig_short, resp_short,
-//	# bytes, rate and idle_short (the narrow table's: shortened endpoints, both byte
-//	# counts in one cell, the rate both ways, a short IDLE).
+//	# bytes, rate and idle_short (process: the local side's process, as curl/4242;
+//	# the narrow table's: shortened endpoints, both byte counts in one cell, the rate
+//	# both ways, a short IDLE).
 //	columns = ["proto", "orig", "resp", "service", "state", "orig_rate", "resp_rate", "duration"]
 //
 //	# Rates in "bits" or "bytes" per second.

@@ -131,7 +131,7 @@ type ConnlogSection struct {
 }
 
 // ExtraFields are the optional conn.log fields [connlog] extra_fields may add.
-var ExtraFields = []string{"server_name"}
+var ExtraFields = []string{"server_name", "orig_pid", "orig_comm", "orig_user", "resp_pid", "resp_comm", "resp_user"}
 
 // FieldList is a list of optional conn.log field names without repeats.
 type FieldList []string

@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/flowtop/flowtop/process"
 	"github.com/flowtop/flowtop/tracker"
 )
 
@@ -87,9 +88,32 @@ const (
 	// FieldServerName is the connection's name: the TLS SNI, else the HTTP Host,
 	// else the DNS query; unset when none was seen.
 	FieldServerName Field = iota + 1
+	// FieldOrigPID and FieldRespPID are the pids of the local processes behind
+	// the endpoints (unset where not local or unknown); FieldOrigComm and
+	// FieldRespComm their command names; FieldOrigUser and FieldRespUser the
+	// users owning the sockets.
+	FieldOrigPID
+	FieldOrigComm
+	FieldOrigUser
+	FieldRespPID
+	FieldRespComm
+	FieldRespUser
 )
 
-var fieldNames = map[Field]string{FieldServerName: "server_name"}
+var fieldNames = map[Field]string{
+	FieldServerName: "server_name",
+	FieldOrigPID:    "orig_pid", FieldOrigComm: "orig_comm", FieldOrigUser: "orig_user",
+	FieldRespPID: "resp_pid", FieldRespComm: "resp_comm", FieldRespUser: "resp_user",
+}
+
+// FieldNames lists the optional fields' names, in their order.
+func FieldNames() []string {
+	out := make([]string, 0, len(fieldNames))
+	for f := FieldServerName; f <= FieldRespUser; f++ {
+		out = append(out, fieldNames[f])
+	}
+	return out
+}
 
 // ParseField returns the optional field of that name.
 func ParseField(name string) (Field, error) {
@@ -98,8 +122,12 @@ func ParseField(name string) (Field, error) {
 			return f, nil
 		}
 	}
-	return 0, fmt.Errorf("connlog: unknown field %q: want server_name", name)
+	return 0, fmt.Errorf("connlog: unknown field %q: want one of %s", name, strings.Join(FieldNames(), ", "))
 }
+
+// count reports whether the field is a number (Zeek's count), written unquoted in
+// JSON.
+func (f Field) count() bool { return f == FieldOrigPID || f == FieldRespPID }
 
 // String returns the field's conn.log name.
 func (f Field) String() string { return fieldNames[f] }
@@ -155,7 +183,11 @@ func (w *Writer) Write(r *tracker.Record) error {
 				b = append(b, ',', '"')
 				b = append(b, f.String()...)
 				b = append(b, '"', ':')
-				b = appendJSONString(b, v)
+				if f.count() {
+					b = append(b, v...)
+				} else {
+					b = appendJSONString(b, v)
+				}
 				b = append(b, "}\n"...)
 			}
 		}
@@ -216,8 +248,12 @@ func (w *Writer) appendHeader(b []byte) []byte {
 	}
 	b = append(b, "\n#types"...)
 	b = append(b, strings.TrimSuffix(types, "\n")...)
-	for range w.extra {
-		b = append(b, "\tstring"...)
+	for _, f := range w.extra {
+		if f.count() {
+			b = append(b, "\tcount"...)
+		} else {
+			b = append(b, "\tstring"...)
+		}
 	}
 	return append(b, '\n')
 }
@@ -227,8 +263,27 @@ func extraValue(f Field, r *tracker.Record) string {
 	switch f {
 	case FieldServerName:
 		return r.Names.ServerName()
+	case FieldOrigPID, FieldOrigComm, FieldOrigUser:
+		return procValue(f-FieldOrigPID, r.OrigProc)
+	case FieldRespPID, FieldRespComm, FieldRespUser:
+		return procValue(f-FieldRespPID, r.RespProc)
 	}
 	return ""
+}
+
+// procValue is the pid (k 0), command (1) or user (2) of p, "" when unknown.
+func procValue(k Field, p *process.Process) string {
+	switch {
+	case p == nil:
+		return ""
+	case k == 2:
+		return p.User
+	case p.PID == 0:
+		return "" // the socket's owner is known, its process not
+	case k == 0:
+		return strconv.Itoa(int(p.PID))
+	}
+	return p.Comm
 }
 
 // appendTSV appends r as one TSV line, newline included.

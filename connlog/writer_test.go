@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowtop/flowtop/process"
 	"github.com/flowtop/flowtop/tracker"
 )
 
@@ -524,5 +525,50 @@ func TestExtraFields(t *testing.T) {
 	}
 	if _, err := ParseField("sni"); err == nil {
 		t.Error("unknown field parsed")
+	}
+}
+
+// The process fields: pids as counts (unquoted in JSON), commands and users as
+// strings; unset where no process is known, and the pid and command unset (the
+// user kept) where only the socket's owner is.
+func TestProcessFields(t *testing.T) {
+	r := tracker.Record{UID: "CabcdefghijklmnopQ", ConnState: "SF",
+		OrigProc: &process.Process{PID: 4242, Comm: "curl", User: "alice"},
+		RespProc: &process.Process{User: "www-data"}}
+	fields := []Field{FieldOrigPID, FieldOrigComm, FieldOrigUser, FieldRespPID, FieldRespComm, FieldRespUser}
+	for _, f := range []Format{TSV, JSON} {
+		var b strings.Builder
+		w := NewWriter(&b, f)
+		w.SetOpenTime(time.Unix(0, 0).UTC())
+		w.SetExtraFields(fields...)
+		none := tracker.Record{UID: "Cnone", ConnState: "S0"}
+		if err := w.Write(&r); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Write(&none); err != nil {
+			t.Fatal(err)
+		}
+		w.Close(time.Unix(0, 0).UTC())
+		out := b.String()
+		switch f {
+		case TSV:
+			if !strings.Contains(out, "\tip_proto\torig_pid\torig_comm\torig_user\tresp_pid\tresp_comm\tresp_user\n#types\t") ||
+				!strings.Contains(out, "\tcount\tcount\tstring\tstring\tcount\tstring\tstring\n") {
+				t.Errorf("TSV header:\n%s", out)
+			}
+			if !strings.Contains(out, "\t4242\tcurl\talice\t-\t-\twww-data\n") || !strings.Contains(out, "\t-\t-\t-\t-\t-\t-\n") {
+				t.Errorf("TSV records:\n%s", out)
+			}
+		case JSON:
+			if !strings.Contains(out, `,"orig_pid":4242,"orig_comm":"curl","orig_user":"alice","resp_user":"www-data"}`) ||
+				strings.Count(out, "orig_pid") != 1 {
+				t.Errorf("JSON:\n%s", out)
+			}
+		}
+	}
+	for _, name := range []string{"orig_pid", "resp_comm", "resp_user"} {
+		if _, err := ParseField(name); err != nil {
+			t.Error(err)
+		}
 	}
 }

@@ -1,6 +1,11 @@
 package tracker
 
-import "time"
+import (
+	"net/netip"
+	"time"
+
+	"github.com/flowtop/flowtop/process"
+)
 
 // Conn is a handle on one live connection, given to Handlers and poll callbacks. Use
 // it on the owner goroutine only. It goes stale when the connection is removed:
@@ -76,4 +81,30 @@ func (h Conn) Counters() Counters {
 		OrigIPBytes: c.ipBytes[o],
 		RespIPBytes: c.ipBytes[r],
 	}
+}
+
+// SetProcess records p as the process behind the connection's endpoint local
+// (its address and port as the connection's ConnID gives them, whichever role
+// it has now), and marks the connection changed. It reports false when the
+// connection is gone or has no such endpoint. Call it on the tracker's
+// goroutine (through Do).
+func (h Conn) SetProcess(local netip.AddrPort, p *process.Process) bool {
+	c := h.conn()
+	if c == nil {
+		return false
+	}
+	for s := range 2 {
+		if addrOf(c.addr(s)) == local.Addr().Unmap() && c.port(s) == local.Port() {
+			info := h.t.infoOf(c)
+			if info.procs[s] == p {
+				return true
+			}
+			info.procs[s] = p
+			if h.t.feed != nil {
+				h.t.feed.mark(c)
+			}
+			return true
+		}
+	}
+	return false
 }

@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"github.com/flowtop/flowtop/process"
 	"net/netip"
 	"strings"
 
@@ -342,11 +343,13 @@ func service(c *conn) string {
 	return b.String()
 }
 
-// connInfo is what a connection learned on the wire: its names and what its
-// analyzers decided. Both are immutable once a Record holds them.
+// connInfo is what a connection learned on the wire (its names and what its
+// analyzers decided) and from the host (the processes behind its endpoints, by
+// side). All are immutable once a Record holds them.
 type connInfo struct {
 	names     *Names
 	analyzers []analyzer.Outcome
+	procs     [2]*process.Process
 }
 
 // infoOf returns c's info slot, creating it.

@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"github.com/flowtop/flowtop/process"
 	"net/netip"
 	"strconv"
 	"time"
@@ -26,6 +27,9 @@ type Record struct {
 	// Analyzers say what became of each protocol analyzer attached to the
 	// connection (shared, never changed).
 	Analyzers []analyzer.Outcome
+	// OrigProc and RespProc are the local processes behind the endpoints, where
+	// an attributor named them (Conn.SetProcess); nil is unknown or not local.
+	OrigProc, RespProc *process.Process
 
 	// Duration is last_time - ts. HasDuration is false when it is not positive, and then
 	// Duration, OrigBytes and RespBytes are unset in conn.log.

@@ -597,6 +597,10 @@ func (t *Tracker) fillFigures(c *conn, r *Record) {
 	if t.pdns.cur != nil {
 		r.OrigName, r.RespName = t.pdns.lookup(r.OrigH), t.pdns.lookup(r.RespH)
 	}
+	if c.info != 0 {
+		procs := t.infos[c.info-1].procs
+		r.OrigProc, r.RespProc = procs[o], procs[rs]
+	}
 	if d := c.last - c.start; d > 0 {
 		r.Duration, r.HasDuration = time.Duration(d), true
 		if c.tcp != 0 {
