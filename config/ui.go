@@ -59,7 +59,7 @@ type UISection struct {
 // Columns are the names of the flow table's columns, the values allowed in
 // [ui] columns. The ui package knows each of them.
 var Columns = []string{
-	"proto", "orig", "resp", "service", "name", "state", "history",
+	"proto", "orig", "resp", "process", "service", "name", "state", "history",
 	"orig_bytes", "resp_bytes", "orig_pkts", "resp_pkts", "orig_rate", "resp_rate",
 	"duration", "idle", "start", "uid", "missed", "orig_short", "resp_short", "bytes", "rate", "idle_short",
 }

@@ -23,7 +23,7 @@ func TestUISection(t *testing.T) {
 [ui]
 theme = "high-contrast"
 refresh = "250ms"
-columns = ["proto", "orig", "resp", "service", "name", "state", "history", "orig_bytes", "resp_bytes",
+columns = ["proto", "orig", "resp", "process", "service", "name", "state", "history", "orig_bytes", "resp_bytes",
   "orig_pkts", "resp_pkts", "orig_rate", "resp_rate", "duration", "idle", "start", "uid", "missed",
   "orig_short", "resp_short", "bytes", "rate", "idle_short"]
 units = "bytes"
@@ -152,7 +152,7 @@ func TestUISectionAbsent(t *testing.T) {
 }
 
 func TestUIErrors(t *testing.T) {
-	allColumns := "proto, orig, resp, service, name, state, history, orig_bytes, resp_bytes, orig_pkts, resp_pkts, orig_rate, resp_rate, duration, idle, start, uid, missed, orig_short, resp_short, bytes, rate or idle_short"
+	allColumns := "proto, orig, resp, process, service, name, state, history, orig_bytes, resp_bytes, orig_pkts, resp_pkts, orig_rate, resp_rate, duration, idle, start, uid, missed, orig_short, resp_short, bytes, rate or idle_short"
 	allActions := "quit, help, filter, sort_next, sort_reverse, up, down, top, bottom, page_up, page_down, detail, back, pause, thresholds, default_thresholds, extract, extract_all, closed, units, names, rate_window, columns, jump, copy, time or alerts"
 	badKey := `want a single character, "space", or a key name like "enter", "ctrl+c" or "f1"`
 	tests := []struct {

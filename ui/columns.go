@@ -6,7 +6,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
+
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/flowtop/flowtop/themes"
 	"github.com/flowtop/flowtop/tracker"
@@ -45,6 +48,10 @@ var columns = []column{
 	{"proto", "PROTO", 5, 0, false, flows.ByProto, 90, nil, func(_ *cellContext, f *flows.Flow) string { return f.Proto.Transport() }},
 	{"orig", "ORIGINATOR", 21, 47, false, flows.ByOrig, 100, nil, origCell},
 	{"resp", "RESPONDER", 21, 47, false, flows.ByResp, 100, nil, respCell},
+	// PROCESS gives way after the rates, before SERVICE: live at 120 cells it
+	// takes O RATE's place. With the default columns it shows only once a
+	// connection has had a process (processColumn).
+	{processColumn, "PROCESS", 12, 24, false, flows.ByProcess, 72, nil, processCell},
 	{"service", "SERVICE", 10, 0, false, -1, 75, serviceRole, serviceCell},
 	// NAME goes before DURATION and IDLE, after the rates: it shows from about 120
 	// cells, where a table without it shows DURATION.
@@ -195,10 +202,92 @@ func cutStart(s string, w int) string {
 	return "…" + string(r[n-w+1:])
 }
 
+// processColumn names the PROCESS column: the local side's process. With the
+// default columns (DefaultColumns, NarrowColumns) it is left out until a
+// connection has had a process (frameMsg.procs), so that a file's table, which
+// never has one, is as it was; [ui] columns or the chooser naming it shows it
+// always.
+const processColumn = "process"
+
+// processCell is the PROCESS column: the label of the local side's process (the
+// originator's, else the responder's), "curl/4242", or "(alice)" when only the
+// socket's owner is known; empty when neither side's is.
+func processCell(c *cellContext, f *flows.Flow) string {
+	p := f.LocalProcess()
+	if p == nil {
+		return ""
+	}
+	return labelIn(oneCellEach(printable(p.Label())), c.width)
+}
+
+// labelIn fits a process label ("name/pid") into w cells (0: any), cutting the
+// end of the name and keeping the pid whole: "chromium-b…/4242".
+func labelIn(s string, w int) string {
+	n := utf8.RuneCountInString(s)
+	if w <= 0 || n <= w {
+		return s
+	}
+	i := strings.LastIndexByte(s, '/')
+	if i < 0 || len(s)-i+1 > w {
+		return fit(s, w, false)
+	}
+	name := []rune(s[:i])
+	return string(name[:w-(len(s)-i)-1]) + "…" + s[i:]
+}
+
+// printable makes text a process chose (its name, its arguments) safe to draw:
+// control characters, other unprintable runes and invalid UTF-8 become escapes
+// (\x1b, \u200b), so that none reaches the terminal as itself.
+func printable(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] >= 0x7f {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case !unicode.IsPrint(r) && r < 0x80:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case !unicode.IsPrint(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// oneCellEach replaces the runes of printable text that do not take one cell
+// (wide ones, combining marks) with '?': the table counts a rune a cell.
+func oneCellEach(s string) string {
+	for _, r := range s {
+		if r >= utf8.RuneSelf && ansi.StringWidth(string(r)) != 1 {
+			return strings.Map(func(r rune) rune {
+				if r >= utf8.RuneSelf && ansi.StringWidth(string(r)) != 1 {
+					return '?'
+				}
+				return r
+			}, s)
+		}
+	}
+	return s
+}
+
 // NarrowColumns are the columns shown below narrowWidth cells when [ui] columns
 // is not set: at 80 cells PROTO, both endpoints, STATE, the bytes both ways, the
-// rate and IDLE fit.
-var NarrowColumns = []string{"proto", "orig_short", "resp_short", "state", "bytes", "rate", "idle_short"}
+// rate and IDLE fit; PROCESS, the first to go, shows from 91 cells when a
+// connection has a process.
+var NarrowColumns = []string{"proto", "orig_short", "resp_short", processColumn, "state", "bytes", "rate", "idle_short"}
 
 // narrowWidth is the width below which the table uses NarrowColumns.
 const narrowWidth = 110
@@ -235,7 +324,7 @@ func shortReason(r tracker.RemoveReason, w int) string {
 }
 
 // DefaultColumns are the columns shown when [ui] columns is not set.
-var DefaultColumns = []string{"proto", "orig", "resp", "service", "name", "state", "history", "orig_bytes", "resp_bytes",
+var DefaultColumns = []string{"proto", "orig", "resp", processColumn, "service", "name", "state", "history", "orig_bytes", "resp_bytes",
 	"orig_pkts", "resp_pkts", "orig_rate", "resp_rate", "duration", "idle"}
 
 // Columns returns the names of every column the table can show.
@@ -345,6 +434,23 @@ func (m *Model) cellContext() *cellContext {
 	return c
 }
 
+// visibleColumns are the table's columns now, before layout drops what does not
+// fit: the narrow set below narrowWidth unless columns were chosen, and, with the
+// default columns, PROCESS only once a connection has had a process.
+func (m *Model) visibleColumns() []column {
+	cols := m.cols
+	if m.narrow == nil { // [ui] columns or the chooser chose them: as chosen
+		return cols
+	}
+	if m.width < narrowWidth {
+		cols = m.narrow
+	}
+	if !m.frame.procs {
+		cols = slices.DeleteFunc(slices.Clone(cols), func(c column) bool { return c.name == processColumn })
+	}
+	return cols
+}
+
 // tableLayout is layout for the table as it is now: the columns grow to what the
 // visible rows' cells need.
 func (m *Model) tableLayout() ([]column, []int) {
@@ -352,11 +458,7 @@ func (m *Model) tableLayout() ([]column, []int) {
 	lo, hi := min(m.offset, len(rows)), min(m.offset+m.tableHeight(), len(rows))
 	visible := rows[lo:hi]
 	ctx := m.cellContext()
-	cols := m.cols
-	if m.narrow != nil && m.width < narrowWidth {
-		cols = m.narrow
-	}
-	return layout(cols, m.width, func(c column) int {
+	return layout(m.visibleColumns(), m.width, func(c column) int {
 		w := utf8.RuneCountInString(c.title) + 1 // and the sort arrow
 		for _, f := range visible {
 			w = max(w, utf8.RuneCountInString(c.cell(ctx, f)))

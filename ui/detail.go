@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -10,6 +11,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/flowtop/flowtop/process"
 	"github.com/flowtop/flowtop/themes"
 	"github.com/flowtop/flowtop/ui/explain"
 	"github.com/flowtop/flowtop/ui/flows"
@@ -153,6 +155,16 @@ func (m *Model) detailText(f *flows.Flow) string {
 		field("tunnel_parents", strings.Join(f.TunnelParents, ","))
 	}
 	b.WriteByte('\n')
+	if f.OrigProc != nil || f.RespProc != nil {
+		// A command line or a path breaks at its spaces only, so that what is
+		// copied off the screen is still it.
+		words := func(name, value string) {
+			b.WriteString("  " + label.Render(fmt.Sprintf("%-15s", name)) + " " + hangWords(value, m.width, fieldIndent) + "\n")
+		}
+		processText(f, "orig", f.OrigProc, field, words)
+		processText(f, "resp", f.RespProc, field, words)
+		b.WriteByte('\n')
+	}
 
 	idle := m.frame.now.Sub(f.Last())
 	if !f.Closed {
@@ -210,6 +222,51 @@ func (m *Model) serviceText(f *flows.Flow, field func(string, string, ...string)
 	}
 	if f.RespName != "" {
 		field("resp name", f.RespName, "passive DNS: from a DNS answer seen")
+	}
+}
+
+// processText shows the local process behind one side of f (side "orig" or
+// "resp"), if known: its pid and parent, command line, user, cgroup and what it
+// names, and when it started. What the process chose (its name, its arguments) is
+// shown escaped where it is not printable. words lays out a field whose value
+// wraps at spaces only (hangWords).
+func processText(f *flows.Flow, side string, p *process.Process, field func(string, string, ...string), words func(string, string)) {
+	if p == nil {
+		return
+	}
+	if p.PID == 0 {
+		field(side+" process", printable(p.Label()), "the socket's owner; its process was gone or unreadable")
+	} else {
+		field(side+" process", printable(p.Label()))
+		field("  pid", strconv.Itoa(int(p.PID)))
+		if p.PPID > 0 {
+			field("  parent pid", strconv.Itoa(int(p.PPID)))
+		}
+	}
+	if p.Cmdline != "" {
+		words("  command", printable(p.Cmdline))
+	}
+	uid := strconv.FormatUint(uint64(p.UID), 10)
+	if p.User == uid || p.User == "" {
+		field("  user", uid, "uid, no user name")
+	} else {
+		field("  user", printable(p.User), "uid "+uid)
+	}
+	if p.Cgroup != "" {
+		words("  cgroup", printable(p.Cgroup))
+	}
+	if p.Unit != "" {
+		field("  unit", printable(p.Unit))
+	}
+	if p.Container != "" {
+		field("  container", printable(p.Container))
+	}
+	if !p.Start.IsZero() {
+		when := shortDuration(f.TS.Sub(p.Start)) + " before the connection"
+		if p.Start.After(f.TS) {
+			when = shortDuration(p.Start.Sub(f.TS)) + " after the connection's start"
+		}
+		field("  started", p.Start.Local().Format("2006-01-02 15:04:05 MST"), when)
 	}
 }
 
@@ -273,6 +330,38 @@ func hang(s string, width, indent int) string {
 		return s
 	}
 	return strings.ReplaceAll(ansi.Wrap(s, room, " "), "\n", "\n"+strings.Repeat(" ", indent))
+}
+
+// hangWords is hang for plain text (no styles) that must break at its spaces
+// only, as a command line: ansi's wrapping breaks at hyphens too, which would
+// split --option. A word longer than a line is cut where the line ends.
+func hangWords(s string, width, indent int) string {
+	room := width - indent
+	if room < 10 || ansi.StringWidth(s) <= room {
+		return s
+	}
+	var lines []string
+	line, lineW, started := "", 0, false
+	for _, w := range strings.Split(s, " ") {
+		ww := ansi.StringWidth(w)
+		switch {
+		case !started:
+			line, lineW, started = w, ww, true
+		case lineW+1+ww <= room:
+			line, lineW = line+" "+w, lineW+1+ww
+		default:
+			lines = append(lines, line)
+			line, lineW = w, ww
+		}
+		for lineW > room { // a word longer than a line
+			head := ansi.Truncate(line, room, "")
+			lines = append(lines, head)
+			line = line[len(head):]
+			lineW = ansi.StringWidth(line)
+		}
+	}
+	lines = append(lines, line)
+	return strings.Join(lines, "\n"+strings.Repeat(" ", indent))
 }
 
 func local(has, v bool) string {

@@ -40,11 +40,13 @@ const helpGap = 3
 const helpFilterText = "Filter (/): tcp, udp, icmp, ip, ip6, icmp6, proto tcp · host 10.0.0.1, net 10.0.0.0/8, " +
 	"port 443, src/dst host|net|port X, tcp port 8080, port 80 or 443 (a bare value reuses the qualifier) · " +
 	"host example.com (.example.com: and every name under it), name ~ text · service http (confirmed by an analyzer), " +
-	"state SF, history ~ R, uid C… · bytes > 1MB (also orig_bytes, resp_bytes, ip_bytes, pkts, duration > 30s; " +
+	"state SF, history ~ R, uid C… · proc curl (exactly; proc ~ text: a part), pid 4242, user alice (or a uid): " +
+	"a local process of either side · bytes > 1MB (also orig_bytes, resp_bytes, ip_bytes, pkts, duration > 30s; " +
 	"= != < <= > >=) · and, or, not, ( ) (also &&, ||, !)."
 
 // helpMarksText explains what the table shows besides its columns.
 const helpMarksText = "Marks: > selected, x extracting, t thresholds pending. SERVICE: a guess from the port ends in ?. " +
+	"PROCESS: the local side's process, the originator's first (shown once a connection has one). " +
 	"Mouse: the wheel scrolls, a click selects, a click on a header sorts (again: reverses)."
 
 func newHelpPane(keys KeyMap, style func(themes.Role) lipgloss.Style) *helpPane {

@@ -464,11 +464,9 @@ func (m *Model) tableKey(k tea.KeyMsg) tea.Cmd {
 		m.names = !m.names
 		m.message = pick(m.names, "showing names", "showing addresses")
 	case key.Matches(k, m.keys.Columns):
-		cur := m.cols // the columns in use: the narrow set when it shows
-		if m.narrow != nil && m.width < narrowWidth {
-			cur = m.narrow
-		}
-		m.chooser, m.mode = newChooser(cur), modeColumns
+		// The columns in use: the narrow set when it shows, without a PROCESS
+		// column that waits for a process.
+		m.chooser, m.mode = newChooser(m.visibleColumns()), modeColumns
 	case key.Matches(k, m.keys.Jump):
 		m.mode = modeJump
 		m.jumpIn.SetValue("")

@@ -17,6 +17,7 @@ import (
 	"github.com/flowtop/flowtop/analyzer"
 	"github.com/flowtop/flowtop/config"
 	"github.com/flowtop/flowtop/extract"
+	"github.com/flowtop/flowtop/process"
 	"github.com/flowtop/flowtop/themes"
 	"github.com/flowtop/flowtop/tracker"
 	"github.com/flowtop/flowtop/ui/flows"
@@ -72,8 +73,27 @@ func TestKeyMap(t *testing.T) {
 }
 
 func TestLayout(t *testing.T) {
-	cols, _ := findColumns(DefaultColumns)
-	for _, width := range []int{40, 80, 120, 180, 300} {
+	for _, set := range []struct {
+		name  string
+		names []string
+		full  int // the width from which every column shows
+	}{
+		{"without processes", withoutProcess(DefaultColumns), 180}, // a file's
+		{"with processes", DefaultColumns, 190},                    // a live capture's, with attribution
+	} {
+		t.Run(set.name, func(t *testing.T) { testLayout(t, set.names, set.full) })
+	}
+}
+
+// withoutProcess is names without the PROCESS column: the default columns until a
+// connection has had a process.
+func withoutProcess(names []string) []string {
+	return slices.DeleteFunc(slices.Clone(names), func(n string) bool { return n == processColumn })
+}
+
+func testLayout(t *testing.T, set []string, full int) {
+	cols, _ := findColumns(set)
+	for _, width := range []int{40, 80, 120, 130, 180, 190, 300} {
 		kept, widths := layout(cols, width, nil)
 		total := marksWidth - 1 // a space between columns
 		for i, c := range kept {
@@ -108,7 +128,12 @@ func TestLayout(t *testing.T) {
 		if width >= 150 && !slices.Contains(names, "name") {
 			t.Errorf("%d: name dropped: %v", width, names)
 		}
-		if width >= 180 && len(kept) != len(cols) {
+		// PROCESS, where it is, from 120: it outlasts the rates.
+		if slices.Contains(set, processColumn) && !slices.Contains(names, processColumn) &&
+			(width >= 120 || slices.Contains(names, "orig_rate") || slices.Contains(names, "resp_rate")) {
+			t.Errorf("%d: process dropped: %v", width, names)
+		}
+		if width >= full && len(kept) != len(cols) {
 			t.Errorf("%d: dropped columns at full width: %v", width, names)
 		}
 	}
@@ -959,7 +984,7 @@ func TestNarrowTable(t *testing.T) {
 		names = append(names, c.name)
 		total += widths[i] + 1
 	}
-	if got := strings.Join(names, " "); got != strings.Join(NarrowColumns, " ") || total > 80 {
+	if got := strings.Join(names, " "); got != strings.Join(withoutProcess(NarrowColumns), " ") || total > 80 {
 		t.Errorf("at 80 cells: %s in %d cells", got, total)
 	}
 	if got := endpointIn("141.142.220.118:35634", 17); got != "141.1…0.118:35634" {
@@ -1039,7 +1064,7 @@ func TestColumnChooser(t *testing.T) {
 func TestColumnChooserNarrow(t *testing.T) {
 	tm := newTestModel(t, 80, 24, Options{}, nil, nil)
 	tm.press("C")
-	if got := strings.Join(tm.chooser.visible(), " "); got != strings.Join(NarrowColumns, " ") {
+	if got := strings.Join(tm.chooser.visible(), " "); got != strings.Join(withoutProcess(NarrowColumns), " ") {
 		t.Errorf("the chooser at 80 cells starts from %q", got)
 	}
 }
@@ -1152,6 +1177,213 @@ func TestDetailWraps(t *testing.T) {
 			if lw := lipgloss.Width(l); lw > 80 {
 				t.Errorf("a line of %d cells: %q", lw, l)
 			}
+		}
+	}
+}
+
+// procUpdates are connections with local processes: curl to a remote server (the
+// originator's), a local client of a local server (both known: the
+// originator's shows), a local server of a remote client (the responder's), a
+// socket whose process was gone (its owner alone), and one with none.
+func procUpdates() ([]tracker.Update, map[string]*process.Process) {
+	p := map[string]*process.Process{
+		"curl":  {PID: 4242, PPID: 4000, UID: 1000, User: "alice", Comm: "curl", Cmdline: "curl -sS https://example.com/"},
+		"psql":  {PID: 5001, UID: 1000, User: "alice", Comm: "psql"},
+		"pg":    {PID: 812, PPID: 1, UID: 113, User: "postgres", Comm: "postgres"},
+		"nginx": {PID: 900, PPID: 1, UID: 33, User: "www-data", Comm: "nginx"},
+		"owner": {UID: 0, User: "root"},
+	}
+	curl, both, server, owner, none := upd("Ccurl", 1, 1, 0, 100, 100), upd("Cboth", 2, 2, time.Millisecond, 100, 100),
+		upd("Cserver", 3, 3, 2*time.Millisecond, 100, 100), upd("Cowner", 4, 4, 3*time.Millisecond, 100, 100),
+		upd("Cnone", 5, 5, 4*time.Millisecond, 100, 100)
+	curl.OrigProc = p["curl"]
+	both.OrigProc, both.RespProc = p["psql"], p["pg"]
+	server.RespProc = p["nginx"]
+	owner.OrigProc = p["owner"]
+	return []tracker.Update{curl, both, server, owner, none}, p
+}
+
+// PROCESS shows the local side's process, the originator's first; the default
+// columns leave it out until a connection has a process, and keep it then. It
+// sorts by name, and the rows hold the tracker's process values, not copies.
+func TestProcessColumn(t *testing.T) {
+	ups, procs := procUpdates()
+	tm := newTestModel(t, 200, 20, Options{}, nil, nil)
+	tm.apply(&tracker.Snapshot{Time: t0, Updates: []tracker.Update{ups[4]}}) // no process yet
+	if v := tm.View(); strings.Contains(v, "PROCESS") {
+		t.Errorf("PROCESS shown before any connection has a process:\n%s", v)
+	}
+	tm.apply(&tracker.Snapshot{Time: t0.Add(time.Second), Updates: ups[:4]})
+	col := columns[indexColumn(processColumn)]
+	for uid, want := range map[string]string{
+		"Ccurl": "curl/4242", "Cboth": "psql/5001", "Cserver": "nginx/900", "Cowner": "(root)", "Cnone": "",
+	} {
+		f := tm.frame.rows[flows.Index(tm.frame.rows, uid)]
+		if got := col.cell(&cellContext{}, f); got != want {
+			t.Errorf("%s: PROCESS %q, want %q", uid, got, want)
+		}
+	}
+	if f := tm.frame.rows[flows.Index(tm.frame.rows, "Cboth")]; f.OrigProc != procs["psql"] || f.RespProc != procs["pg"] {
+		t.Errorf("the row holds copies of its processes, not the tracker's")
+	}
+	v := tm.View()
+	for _, want := range []string{"PROCESS", "curl/4242", "psql/5001", "nginx/900", "(root)"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("the table lacks %q:\n%s", want, v)
+		}
+	}
+	// Once shown it stays, also when the flows with processes are gone.
+	tm.apply(&tracker.Snapshot{Time: t0.Add(2 * time.Second), Updates: []tracker.Update{ups[4]}})
+	tm.press("/")
+	tm.typeText("uid Cnone")
+	tm.press("enter")
+	if v := tm.View(); !strings.Contains(v, "PROCESS") {
+		t.Errorf("PROCESS gone with the rows that had a process:\n%s", v)
+	}
+	tm.press("esc")
+
+	// Sorted: none first, then the socket's owner alone (no name), then by name
+	// (s cycles to it after idle).
+	for tm.sort != flows.ByProcess {
+		tm.press("s")
+	}
+	if got, want := strings.Join(tm.uids(), " "), "Cnone Cowner Ccurl Cserver Cboth"; got != want {
+		t.Errorf("process order %q, want %q", got, want)
+	}
+	if !strings.Contains(tm.View(), "PROCESS↑") || !strings.Contains(tm.View(), "sort process ↑") {
+		t.Errorf("the header or the status bar does not show the sort:\n%s", tm.View())
+	}
+	tm.press("S")
+	if got, want := strings.Join(tm.uids(), " "), "Cboth Cserver Ccurl Cowner Cnone"; got != want {
+		t.Errorf("process order reversed %q, want %q", got, want)
+	}
+
+	// The narrow table has it from 91 cells; at 80 it gives way.
+	narrow := newTestModel(t, 80, 24, Options{}, nil, nil)
+	narrow.apply(&tracker.Snapshot{Time: t0, Updates: ups})
+	if v := narrow.View(); strings.Contains(v, "PROCESS") {
+		t.Errorf("PROCESS at 80 cells:\n%s", v)
+	}
+	narrow.Update(tea.WindowSizeMsg{Width: 100, Height: 24})
+	if v := narrow.View(); !strings.Contains(v, "PROCESS") || !strings.Contains(v, "curl/4242") {
+		t.Errorf("no PROCESS at 100 cells:\n%s", v)
+	}
+
+	// Named in [ui] columns it shows whether or not a connection has a process,
+	// and the chooser offers it when it waits for one.
+	chosen := newTestModel(t, 120, 20, Options{Columns: []string{"proto", "orig", "process"}}, nil, nil)
+	chosen.apply(&tracker.Snapshot{Time: t0, Updates: []tracker.Update{ups[4]}})
+	if v := chosen.View(); !strings.Contains(v, "PROCESS") {
+		t.Errorf("PROCESS named in the columns is not shown:\n%s", v)
+	}
+	file := newTestModel(t, 200, 40, Options{}, nil, nil)
+	file.apply(&tracker.Snapshot{Time: t0, Updates: []tracker.Update{ups[4]}})
+	file.press("C")
+	if v := file.View(); !strings.Contains(v, "[ ] process") {
+		t.Errorf("the chooser does not offer PROCESS:\n%s", v)
+	}
+}
+
+// A process label fits its cell keeping the pid, and what a process chose for its
+// name reaches the screen escaped, one cell a rune.
+func TestProcessLabels(t *testing.T) {
+	for _, tc := range []struct {
+		comm string
+		pid  int32
+		w    int
+		want string
+	}{
+		{"curl", 4242, 12, "curl/4242"},
+		{"chromium-browse", 123456, 14, "chromi…/123456"},
+		{"chromium-browse", 123456, 0, "chromium-browse/123456"},
+		{"x", 1234567, 5, "x/…67"}, // the pid alone does not fit: cut in the middle
+		{"evil\x1b[2J", 7, 0, `evil\x1b[2J/7`},
+		{"tab\there", 8, 0, `tab\x09here/8`},
+		{"bad\xffutf", 9, 0, `bad\xffutf/9`},
+		{"zero\u200bwidth", 10, 0, `zero\u200bwidth/10`},
+		{"café", 11, 0, "café/11"},
+		{"浏览器", 12, 0, "???/12"},
+	} {
+		f := &flows.Flow{Update: upd("Cp", 1, 1, 0, 0, 0)}
+		f.RespProc = &process.Process{PID: tc.pid, Comm: tc.comm}
+		if got := processCell(&cellContext{width: tc.w}, f); got != tc.want {
+			t.Errorf("%q/%d in %d cells: %q, want %q", tc.comm, tc.pid, tc.w, got, tc.want)
+		}
+	}
+}
+
+// The detail view has a section for each side's process: pid, parent, command
+// line (wrapped, escaped), user and uid, cgroup, unit and container where set,
+// and its start; none when neither side has one.
+func TestDetailProcess(t *testing.T) {
+	ups, _ := procUpdates()
+	ups[1].OrigProc = &process.Process{PID: 5001, PPID: 4000, UID: 1000, User: "alice", Comm: "psql",
+		Cmdline: "psql --host=localhost --dbname=inventory --command=SELECT\x1b[31m count(*) FROM items WHERE sold_at > now() - interval '1 day'",
+		Cgroup:  "/user.slice/user-1000.slice/session-2.scope", Container: "4f2c9a7b1e3d", Start: t0.Add(time.Millisecond - 90*time.Second)} // the connection starts at t0 + 1ms
+	ups[1].RespProc = &process.Process{PID: 812, PPID: 1, UID: 113, User: "113", Comm: "postgres",
+		Unit: "postgresql@16-main.service", Start: t0.Add(time.Millisecond + time.Hour)}
+	tm := newTestModel(t, 80, 24, Options{}, nil, nil)
+	tm.apply(&tracker.Snapshot{Time: t0.Add(time.Second), Updates: ups})
+	detail := func(uid string) string {
+		return ansi.Strip(tm.detailText(tm.frame.rows[flows.Index(tm.frame.rows, uid)]))
+	}
+	got := detail("Cboth")
+	for _, want := range []string{
+		"  orig process    psql/5001\n",
+		"    pid           5001\n",
+		"    parent pid    4000\n",
+		"    command       psql --host=localhost --dbname=inventory\n                  --command=SELECT\\x1b[31m count(*)", // at spaces only
+		"    user          alice  uid 1000\n",
+		"    cgroup        /user.slice/user-1000.slice/session-2.scope\n",
+		"    container     4f2c9a7b1e3d\n",
+		"    started       2023-11-14 22:11:50 UTC  1m30s before the connection\n",
+		"  resp process    postgres/812\n",
+		"    user          113  uid, no user name\n",
+		"    unit          postgresql@16-main.service\n",
+		"    started       2023-11-14 23:13:20 UTC  1h00m after the connection's start\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("Cboth: the detail lacks %q:\n%s", want, got)
+		}
+	}
+	for _, l := range strings.Split(got, "\n") {
+		if w := lipgloss.Width(l); w > 80 {
+			t.Errorf("a line of %d cells: %q", w, l)
+		}
+	}
+	if strings.Contains(got, "\x1b") || strings.Contains(got, "    unit          \n") {
+		t.Errorf("an escape reached the text, or an empty field shows:\n%q", got)
+	}
+	got = detail("Cserver")
+	if strings.Contains(got, "orig process") || !strings.Contains(got, "  resp process    nginx/900\n") {
+		t.Errorf("Cserver: detail:\n%s", got)
+	}
+	got = detail("Cowner")
+	if !strings.Contains(got, "  orig process    (root)  the socket's owner; its process was gone or unreadable\n") ||
+		!strings.Contains(got, "    user          root  uid 0\n") || strings.Contains(got, "    pid") {
+		t.Errorf("Cowner: detail:\n%s", got)
+	}
+	if got = detail("Cnone"); strings.Contains(got, "process") {
+		t.Errorf("Cnone: detail:\n%s", got)
+	}
+}
+
+// hangWords breaks at spaces only, never at a hyphen, and cuts a word longer
+// than a line where the line ends.
+func TestHangWords(t *testing.T) {
+	indent := "\n" + strings.Repeat(" ", 4)
+	for _, tc := range []struct {
+		s     string
+		width int
+		want  string
+	}{
+		{"curl -sS --output x", 40, "curl -sS --output x"},
+		{"curl --silent --show-error --output", 24, "curl --silent" + indent + "--show-error" + indent + "--output"},
+		{"a /very/long/path/that/goes/on x", 18, "a" + indent + "/very/long/pat" + indent + "h/that/goes/on" + indent + "x"},
+		{"short", 8, "short"}, // too narrow to wrap: as it is
+	} {
+		if got := hangWords(tc.s, tc.width, 4); got != tc.want {
+			t.Errorf("hangWords(%q, %d):\n%q\nwant\n%q", tc.s, tc.width, got, tc.want)
 		}
 	}
 }

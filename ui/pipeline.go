@@ -22,6 +22,7 @@ type frameMsg struct {
 	closed    int // of which closed (lingering or final)
 	crossings []tracker.Crossing
 	final     bool // the tracker has stopped: no frame will follow but for a new query
+	procs     bool // some connection has had a process (flows.Store.HasProcesses)
 }
 
 // pipeline sits between the tracker's Feed and the Bubble Tea program, on its own
@@ -120,5 +121,6 @@ func (p *pipeline) emit(q flows.Query, crossings []tracker.Crossing, final bool)
 		closed:    p.store.Len() - stats.Active,
 		crossings: crossings,
 		final:     final,
+		procs:     p.store.HasProcesses(),
 	})
 }

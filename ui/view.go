@@ -174,10 +174,12 @@ func (m *Model) tableView() string {
 	cols, widths := m.tableLayout()
 	var b strings.Builder
 	b.WriteString(strings.Repeat(" ", marksWidth))
+	arrow := false // on the first column of the sort only (O PKT, not R PKT too)
 	for i, c := range cols {
 		title := c.title
 		role := themes.Header
-		if c.sort == m.sort && c.sort >= 0 && !(c.name == "resp_pkts" || c.name == "resp_rate") {
+		if c.sort == m.sort && c.sort >= 0 && !arrow {
+			arrow = true
 			role = themes.HeaderSorted
 			if m.desc {
 				title += "↓"

@@ -29,6 +29,17 @@
 //	                                    endpoints' passive-DNS names
 //	history ~ R                         history contains the letters, e.g. ~ ShAD
 //	uid CabC123                         the connection's uid
+//	proc curl                           a local process behind either endpoint has
+//	                                    this command name, exactly (as pgrep -x;
+//	                                    case counts; the kernel keeps 15 bytes of it)
+//	proc ~ fire                         such a command name contains the text,
+//	                                    without case
+//	pid 4242                            a local process behind either endpoint has
+//	                                    this pid
+//	user alice, user 1000               a local process behind either endpoint
+//	                                    (or the socket's owner, when only that is
+//	                                    known) runs as this user: its name, or its
+//	                                    uid in decimal
 //	FIELD OP VALUE                      a number compared, OP one of = != < <= > >=:
 //	    bytes, orig_bytes, resp_bytes   payload bytes (conn.log), sizes like 1MB, 1.5GiB
 //	    ip_bytes                        IP bytes both ways
@@ -49,6 +60,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/flowtop/flowtop/process"
 	"github.com/flowtop/flowtop/tracker"
 	"github.com/flowtop/flowtop/units"
 )
@@ -278,6 +290,45 @@ func (p *parser) primary() (pred, error) {
 			return nil, err
 		}
 		return func(r *tracker.Record) bool { return r.UID == arg }, nil
+	case "proc":
+		if p.peek() == "~" {
+			p.i++
+			arg, err := p.next("part of a command name")
+			if err != nil {
+				return nil, err
+			}
+			sub := strings.ToLower(arg)
+			return eitherProcess(func(pr *process.Process) bool {
+				return pr.Comm != "" && strings.Contains(strings.ToLower(pr.Comm), sub)
+			}), nil
+		}
+		arg, err := p.next("a command name such as curl")
+		if err != nil {
+			return nil, err
+		}
+		return eitherProcess(func(pr *process.Process) bool { return pr.Comm == arg }), nil
+	case "pid":
+		arg, err := p.next("a process id")
+		if err != nil {
+			return nil, err
+		}
+		n, err := strconv.ParseInt(arg, 10, 32)
+		if err != nil || n < 1 {
+			p.i--
+			return nil, p.errorf("pid %q: want a process id such as 4242", arg)
+		}
+		pid := int32(n)
+		return eitherProcess(func(pr *process.Process) bool { return pr.PID == pid }), nil
+	case "user":
+		arg, err := p.next("a user name or uid")
+		if err != nil {
+			return nil, err
+		}
+		uid, err := strconv.ParseUint(arg, 10, 32)
+		byUID := err == nil
+		return eitherProcess(func(pr *process.Process) bool {
+			return pr.User == arg || byUID && pr.UID == uint32(uid)
+		}), nil
 	case "history":
 		if p.peek() != "~" {
 			return nil, p.errorf(`"~" expected, as in history ~ R`)
@@ -302,7 +353,7 @@ func (p *parser) primary() (pred, error) {
 		return p.qualified(dir, kind)
 	}
 	p.i = start
-	return nil, p.errorf("unknown word %q (try tcp, udp, icmp, ip6, host, port, src, dst, state, service, name, history, bytes, pkts, duration)", p.toks[start].text)
+	return nil, p.errorf("unknown word %q (try tcp, udp, icmp, ip6, host, port, src, dst, state, service, name, history, proc, pid, user, bytes, pkts, duration)", p.toks[start].text)
 }
 
 // then is a transport or IP version primary, and, as tcpdump reads tcp port 80, the
@@ -491,6 +542,14 @@ func hostName(name string) pred {
 	}
 	return func(r *tracker.Record) bool {
 		return is(r.OrigName) || is(r.RespName) || is(r.Names.ServerName())
+	}
+}
+
+// eitherProcess matches the connections with a local process behind either
+// endpoint for which it holds.
+func eitherProcess(is func(*process.Process) bool) pred {
+	return func(r *tracker.Record) bool {
+		return r.OrigProc != nil && is(r.OrigProc) || r.RespProc != nil && is(r.RespProc)
 	}
 }
 

@@ -2,10 +2,12 @@ package filter
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/flowtop/flowtop/process"
 	"github.com/flowtop/flowtop/tracker"
 )
 
@@ -171,6 +173,80 @@ func TestServiceAndNames(t *testing.T) {
 	}
 }
 
+// Records with local processes, for proc, pid and user: a local curl to a remote
+// server, a local client of a local server (both sides known), a server whose
+// client is remote, a socket whose process was gone (its owner alone known), and
+// a connection with no process.
+var (
+	curl     = &process.Process{PID: 4242, PPID: 4000, UID: 1000, User: "alice", Comm: "curl", Cmdline: "curl -sS https://example.com/"}
+	psql     = &process.Process{PID: 5001, PPID: 4000, UID: 1000, User: "alice", Comm: "psql"}
+	pg       = &process.Process{PID: 812, PPID: 1, UID: 113, User: "postgres", Comm: "postgres", Unit: "postgresql.service"}
+	nginx    = &process.Process{PID: 900, PPID: 1, UID: 33, User: "www-data", Comm: "nginx"}
+	orphan   = &process.Process{UID: 0, User: "root"}
+	nameless = &process.Process{PID: 77, UID: 1001, User: "1001", Comm: "Web Content"}
+	owned    = []*tracker.Record{
+		{UID: "Ccurl", ConnID: tracker.ConnID{OrigH: netip.MustParseAddr("10.0.0.1"), OrigP: 40000,
+			RespH: netip.MustParseAddr("192.0.2.80"), RespP: 443, Proto: tracker.ProtoTCP}, OrigProc: curl},
+		{UID: "Cpsql", ConnID: tracker.ConnID{OrigH: netip.MustParseAddr("127.0.0.1"), OrigP: 40001,
+			RespH: netip.MustParseAddr("127.0.0.1"), RespP: 5432, Proto: tracker.ProtoTCP}, OrigProc: psql, RespProc: pg},
+		{UID: "Cweb", ConnID: tracker.ConnID{OrigH: netip.MustParseAddr("198.51.100.9"), OrigP: 50000,
+			RespH: netip.MustParseAddr("10.0.0.1"), RespP: 80, Proto: tracker.ProtoTCP}, RespProc: nginx},
+		{UID: "Cgone", ConnID: tracker.ConnID{OrigH: netip.MustParseAddr("10.0.0.1"), OrigP: 40002,
+			RespH: netip.MustParseAddr("192.0.2.53"), RespP: 53, Proto: tracker.ProtoUDP}, OrigProc: orphan},
+		{UID: "Cuid", ConnID: tracker.ConnID{OrigH: netip.MustParseAddr("10.0.0.1"), OrigP: 40003,
+			RespH: netip.MustParseAddr("192.0.2.44"), RespP: 443, Proto: tracker.ProtoTCP}, OrigProc: nameless},
+		{UID: "Cnone", ConnID: tracker.ConnID{OrigH: netip.MustParseAddr("192.0.2.1"), OrigP: 40004,
+			RespH: netip.MustParseAddr("192.0.2.2"), RespP: 443, Proto: tracker.ProtoTCP}},
+	}
+)
+
+func TestProcesses(t *testing.T) {
+	tests := []struct{ expr, want string }{
+		{"proc curl", "Ccurl"},
+		{"PROC curl", "Ccurl"},     // the word without case
+		{"proc CURL", ""},          // the name with it, as pgrep -x
+		{"proc cur", ""},           // exactly
+		{"proc psql", "Cpsql"},     // the originator's
+		{"proc postgres", "Cpsql"}, // or the responder's
+		{"proc nginx", "Cweb"},     // a server's, its client remote
+		{"proc ~ GRE", "Cpsql"},    // a part, without case
+		{"proc ~ n", "Cweb Cuid"},  // "Web Content" too
+		{"proc~s", "Cpsql"},        // psql, postgres
+		{"pid 4242", "Ccurl"},
+		{"pid 812", "Cpsql"}, // the responder's
+		{"pid 900 or pid 77", "Cweb Cuid"},
+		{"pid 4000", ""}, // a parent's pid is not the process's
+		{"user alice", "Ccurl Cpsql"},
+		{"user postgres", "Cpsql"},
+		{"user Alice", ""},     // user names have case
+		{"user root", "Cgone"}, // a socket's owner alone
+		{"user 0", "Cgone"},    // by uid
+		{"user 33", "Cweb"},    // by uid, for a user with a name
+		{"user 1001", "Cuid"},  // a uid without a name
+		{"user 1000 and pid 5001", "Cpsql"},
+		{"not proc curl", "Cpsql Cweb Cgone Cuid Cnone"}, // the ones without a process too
+		{"tcp and user alice and not port 443", "Cpsql"},
+		{"proc curl and dst port 443", "Ccurl"},
+		{"port 443 or proc nginx", "Ccurl Cweb Cuid Cnone"},
+	}
+	for _, tc := range tests {
+		f, err := Compile(tc.expr)
+		if err != nil {
+			t.Errorf("%q: %v", tc.expr, err)
+			continue
+		}
+		var got []string
+		for _, r := range owned {
+			if f.Match(r) {
+				got = append(got, r.UID)
+			}
+		}
+		if s := strings.Join(got, " "); s != tc.want {
+			t.Errorf("%q matches %q, want %q", tc.expr, s, tc.want)
+		}
+	}
+}
+
 func TestErrors(t *testing.T) {
 	tests := []struct{ expr, want string }{
 		{"tcpp", `filter: column 1: unknown word "tcpp"`},
@@ -198,6 +274,15 @@ func TestErrors(t *testing.T) {
 		{"src host example.com", "filter: column 10: src host takes an address or network, not a name"},
 		{"tcp port", "filter: column 9: a port expected at the end"},
 		{"53", `filter: column 1: unknown word "53"`},
+		{"proc", "filter: column 5: a command name such as curl expected at the end"},
+		{"proc ~", "filter: column 7: part of a command name expected at the end"},
+		{"pid", "filter: column 4: a process id expected at the end"},
+		{"pid curl", `filter: column 5: pid "curl": want a process id such as 4242`},
+		{"pid 0", `filter: column 5: pid "0": want a process id such as 4242`},
+		{"pid -1", `filter: column 5: pid "-1": want a process id such as 4242`},
+		{"pid 4294967296", `filter: column 5: pid "4294967296": want a process id`},
+		{"user", "filter: column 5: a user name or uid expected at the end"},
+		{"pid 1 or 2", `filter: column 10: unknown word "2"`}, // a bare value reuses host, net or port only
 	}
 	for _, tc := range tests {
 		_, err := Compile(tc.expr)
@@ -209,7 +294,7 @@ func TestErrors(t *testing.T) {
 
 func FuzzCompile(f *testing.F) {
 	for _, s := range []string{"tcp and not (state SF or port 22)", "bytes > 1MB", "history ~ ShAD", "host 2001:db8::/32 || !udp",
-		"service http and name ~ wiki", "host .example.com"} {
+		"service http and name ~ wiki", "host .example.com", "proc curl or pid 4242", "user 0 and not proc ~ ssh"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -220,7 +305,7 @@ func FuzzCompile(f *testing.F) {
 			}
 			return
 		}
-		for _, r := range append(all, named...) {
+		for _, r := range slices.Concat(all, named, owned) {
 			flt.Match(r)
 		}
 	})

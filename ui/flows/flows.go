@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/flowtop/flowtop/process"
 	"github.com/flowtop/flowtop/tracker"
 )
 
@@ -35,6 +36,16 @@ type Flow struct {
 // windows of network time): iftop's shortest average. Store.RateWindow chooses
 // another, as iftop's 2 s, 10 s and 40 s.
 const RateWindow = 2 * time.Second
+
+// LocalProcess returns the process behind the flow's local side: the originator's
+// when known (also when both sides are local), else the responder's; nil when
+// neither is known. The Flow holds the tracker's shared pointers, never a copy.
+func (f *Flow) LocalProcess() *process.Process {
+	if f.OrigProc != nil {
+		return f.OrigProc
+	}
+	return f.RespProc
+}
 
 // Last returns the time of the flow's last packet.
 func (f *Flow) Last() time.Time { return f.TS.Add(f.Duration) }
@@ -70,6 +81,7 @@ type Store struct {
 	drops  tracker.Drops
 	pin    string    // uid kept past its linger time
 	keys   []sortKey // reused by sort
+	procs  bool      // some flow has had a process (see HasProcesses)
 
 	// Linger is how long closed flows stay (network time); 0 keeps them forever.
 	Linger time.Duration
@@ -96,6 +108,12 @@ func (s *Store) Now() time.Time { return s.now }
 // Stats returns the tracker's counters as of the latest snapshot, and the events it
 // dropped.
 func (s *Store) Stats() (tracker.Stats, tracker.Drops) { return s.stats, s.drops }
+
+// HasProcesses reports whether any flow applied so far had a process behind one
+// of its sides: the capture attributes processes (a live one, where the host's
+// sockets are readable). It stays true once set, so that what depends on it does
+// not come and go as such flows expire.
+func (s *Store) HasProcesses() bool { return s.procs }
 
 // Len returns the number of flows held.
 func (s *Store) Len() int { return len(s.flows) }
@@ -136,6 +154,7 @@ func (s *Store) Apply(snap *tracker.Snapshot) {
 			f.baseAt, f.midAt = u.TS, u.TS // no byte before the first packet
 		}
 		f.Update = *u
+		s.procs = s.procs || u.OrigProc != nil || u.RespProc != nil
 		f.sampleRates(snap.Time, s.window())
 		e.f = f
 	}
@@ -145,6 +164,7 @@ func (s *Store) Apply(snap *tracker.Snapshot) {
 		f := new(Flow)
 		*f = *e.f
 		f.Record = *r
+		s.procs = s.procs || r.OrigProc != nil || r.RespProc != nil
 		f.Closed = true
 		f.OrigRate, f.RespRate = 0, 0
 		e.f = f
@@ -219,10 +239,11 @@ const (
 	ByRate
 	ByDuration
 	ByIdle
+	ByProcess // the local side's process (Flow.LocalProcess): by command name, then pid; none first
 	numColumns
 )
 
-var columnNames = [...]string{"start", "proto", "orig", "resp", "state", "orig bytes", "resp bytes", "packets", "rate", "duration", "idle"}
+var columnNames = [...]string{"start", "proto", "orig", "resp", "state", "orig bytes", "resp bytes", "packets", "rate", "duration", "idle", "process"}
 
 // String names the column.
 func (c Column) String() string { return columnNames[c] }
@@ -347,6 +368,8 @@ func (s *Store) sortBy(c Column, desc bool) {
 			return cmp.Compare(a.RespP, b.RespP)
 		case ByState:
 			return cmp.Compare(a.ConnState, b.ConnState)
+		case ByProcess:
+			return compareProcess(a.LocalProcess(), b.LocalProcess())
 		}
 		return 0
 	}
@@ -367,6 +390,27 @@ func (s *Store) sortBy(c Column, desc bool) {
 		}
 		return c
 	})
+}
+
+// compareProcess orders processes as the PROCESS column reads: none first, then
+// by command name, pid and user (a process known by its user alone has no name
+// and pid 0, so it comes before the named ones).
+func compareProcess(a, b *process.Process) int {
+	switch {
+	case a == b:
+		return 0
+	case a == nil:
+		return -1
+	case b == nil:
+		return 1
+	}
+	if c := cmp.Compare(a.Comm, b.Comm); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.PID, b.PID); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.User, b.User)
 }
 
 // Index returns the position of uid in rows, or -1: the cursor stays on its

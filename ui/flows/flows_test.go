@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowtop/flowtop/process"
 	"github.com/flowtop/flowtop/tracker"
 )
 
@@ -192,5 +193,44 @@ func TestRateWindow(t *testing.T) {
 		if (o == 0) != tc.idle {
 			t.Errorf("window %v: rate %v after 4 s idle", tc.window, o)
 		}
+	}
+}
+
+// Flows sort by the local side's process (the originator's, else the
+// responder's): none first, then by name and pid. HasProcesses turns on with the
+// first flow that has one, removed or not, and stays on.
+func TestProcesses(t *testing.T) {
+	s := New(time.Second)
+	none := update("Cnone", 1, 0, "S1", 1, 1)
+	s.Apply(&tracker.Snapshot{Time: t0, Updates: []tracker.Update{none}})
+	if s.HasProcesses() {
+		t.Error("HasProcesses without a process")
+	}
+	curl := &process.Process{PID: 4242, Comm: "curl"}
+	curl2 := &process.Process{PID: 99, Comm: "curl"}
+	nginx := &process.Process{PID: 900, Comm: "nginx"}
+	a, b, c := update("Ca", 2, time.Millisecond, "S1", 1, 1), update("Cb", 3, 2*time.Millisecond, "S1", 1, 1), update("Cc", 4, 3*time.Millisecond, "S1", 1, 1)
+	a.OrigProc, a.RespProc = nginx, curl // the originator's counts
+	b.RespProc = curl
+	c.OrigProc = curl2
+	closed := update("Cd", 5, 4*time.Millisecond, "SF", 1, 1).Record
+	closed.RespProc, closed.Reason, closed.Removed = nginx, tracker.ReasonClose, t0
+	s.Apply(&tracker.Snapshot{Time: t0, Removed: []tracker.Record{closed}})
+	if !s.HasProcesses() {
+		t.Error("a removed flow's process does not count")
+	}
+	s.Apply(&tracker.Snapshot{Time: t0, Updates: []tracker.Update{a, b, c}})
+	if got := uids(rowsOf(s, Query{Sort: ByProcess, ShowClosed: true})); got != "Cnone Cc Cb Ca Cd" {
+		t.Errorf("by process: %s", got)
+	}
+	if f := s.Get("Ca"); f.LocalProcess() != nginx || s.Get("Cb").LocalProcess() != curl || s.Get("Cnone").LocalProcess() != nil {
+		t.Errorf("LocalProcess: %v", f.LocalProcess())
+	}
+	s.Apply(&tracker.Snapshot{Time: t0.Add(time.Minute)}) // Cd expires
+	if s.Get("Cd") != nil || !s.HasProcesses() {
+		t.Errorf("after expiry: Cd %v, HasProcesses %v", s.Get("Cd"), s.HasProcesses())
+	}
+	if ByProcess.String() != "process" || ByIdle.Next() != ByProcess || ByProcess.Next() != ByStart {
+		t.Errorf("ByProcess: %q, cycle %v %v", ByProcess, ByIdle.Next(), ByProcess.Next())
 	}
 }
