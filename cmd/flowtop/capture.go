@@ -82,18 +82,22 @@ func openSource(o *options) (tracker.Source, string, error) {
 
 // openCapture opens the source and then, with -Z, drops privileges: the output
 // files are created afterwards, as the user named, as tcpdump does.
-func openCapture(o *options) (tracker.Source, string, error) {
-	src, name, err := openSource(o)
+// Process attribution is opened here too, before the drop; its resolver is nil
+// when off, and msgs say what it lacks.
+func openCapture(o *options) (src tracker.Source, name string, ps *procSource, msgs []string, err error) {
+	src, name, err = openSource(o)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, nil, err
 	}
+	ps, msgs = openProcSource(o, name)
 	if o.user != "" {
 		if err := dropPrivileges(o.user); err != nil {
 			src.Close()
-			return nil, "", err
+			ps.close()
+			return nil, "", nil, nil, err
 		}
 	}
-	return src, name, nil
+	return src, name, ps, msgs, nil
 }
 
 // reportCapture prints a live capture's kernel counters, as tcpdump does at exit.

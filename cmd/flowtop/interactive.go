@@ -107,7 +107,7 @@ func interactive(o *options, stdout, stderr io.Writer) error {
 	if !term.IsTerminal(os.Stdin.Fd()) || !term.IsTerminal(os.Stdout.Fd()) {
 		return errNoTerminal
 	}
-	src, name, err := openCapture(o)
+	src, name, resolver, msgs, err := openCapture(o)
 	if err != nil {
 		return err
 	}
@@ -141,7 +141,14 @@ func interactive(o *options, stdout, stderr io.Writer) error {
 	extraction := ui.NewExtraction(ex, o.extract == "all")
 	h.Content = extraction.Content
 	cfg.KeepPayload = o.extract == "all"
+	at := startAttribution(resolver, &h)
 	tr := tracker.New(cfg, h)
+	if at != nil {
+		at.tr = tr
+	}
+	for _, m := range msgs {
+		alerts <- m // shown in the alerts pane
+	}
 	feed := tr.Feed(refresh)
 	prog, err = ui.New(opts, feed, tr, extraction, pauser, nil, nil)
 	if err != nil {
@@ -173,9 +180,11 @@ func interactive(o *options, stdout, stderr io.Writer) error {
 	}()
 	uiErr := prog.Run(ctx)
 
+	at.drain() // the last connections' processes, before the tracker flushes them
 	stopTracker()
 	src.Close() // unblocks a live read
 	runErr := <-runDone
+	at.stop()
 	outErr := out.close()
 	if o.read == "" {
 		reportCapture(stderr, name, tr.Stats().Capture)

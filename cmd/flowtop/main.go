@@ -51,6 +51,7 @@ type options struct {
 	events, extract, extractDir    string
 	theme, speed                   string
 	filter, user                   string         // -f (or the trailing arguments), -Z
+	noProcess                      bool           // --no-process
 	compiled                       tracker.Filter // filter, parsed with the flags; nil for none
 	loadedTheme                    *themes.Theme  // --theme, loaded with the flags; nil for none
 	snaplen, buffer                int            // -s, --buffer; 0: the default
@@ -83,6 +84,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.user, "Z", "", "after opening the capture, drop privileges and run as `USER`")
 	fs.BoolVar(&o.ignoreChecksums, "C", false, "ignore checksums (like zeek -C)")
 	fs.StringVar(&o.configPath, "config", "", "configuration `FILE` (default: $XDG_CONFIG_HOME/flowtop/config.toml if present)")
+	fs.BoolVar(&o.noProcess, "no-process", false, "do not name the local processes behind live connections")
 	fs.BoolVar(&o.headless, "headless", false, "no user interface: write each connection's record when it is removed")
 	fs.StringVar(&o.write, "w", "-", "write conn.log to `FILE` (- for standard output)")
 	fs.BoolVar(&o.json, "json", false, "write JSON lines instead of Zeek's TSV")
@@ -203,15 +205,23 @@ func trackerConfig(o *options) (tracker.Config, *config.Config, error) {
 
 // headless tracks the source and writes each removed connection's record.
 func headless(o *options, stdout, stderr io.Writer) error {
+	// SIGINT, SIGTERM and SIGHUP (a closed terminal, a dropped SSH session) end the
+	// capture, from the start: the tracker then flushes every connection, once the
+	// processes of the last ones are in.
+	sig, stop := signal.NotifyContext(context.Background(), stopSignals...)
+	defer stop()
 	cfg, file, err := trackerConfig(o)
 	if err != nil {
 		return err
 	}
-	src, name, err := openCapture(o)
+	src, name, resolver, msgs, err := openCapture(o)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
+	for _, m := range msgs {
+		fmt.Fprintf(stderr, "flowtop: %s\n", m)
+	}
 
 	out, err := openOutputs(o, file, stdout, true, false)
 	if err != nil {
@@ -225,18 +235,23 @@ func headless(o *options, stdout, stderr io.Writer) error {
 		cfg.KeepPayload = true
 		h.Content = func(c tracker.Conn) tracker.ContentSink { return ex.Sink(c) }
 	}
+	at := startAttribution(resolver, &h)
 	tr := tracker.New(cfg, h)
+	if at != nil {
+		at.tr = tr
+	}
 
-	// SIGINT, SIGTERM and SIGHUP (a closed terminal, a dropped SSH session) end the
-	// capture; the tracker then flushes every connection.
-	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	go func() {
-		<-ctx.Done()
+		<-sig.Done()
+		at.drain()
+		cancel()
 		src.Close() // unblocks a live read
 	}()
 
 	runErr := tr.Run(ctx, src)
+	at.stop()
 	outErr := out.close()
 	if o.read == "" {
 		reportCapture(stderr, name, tr.Stats().Capture)
@@ -247,6 +262,11 @@ func headless(o *options, stdout, stderr io.Writer) error {
 	}
 	if outErr != nil {
 		return outErr
+	}
+	if o.verbose && at != nil {
+		s := at.a.Stats()
+		fmt.Fprintf(stderr, "flowtop: process attribution: %d sockets looked up, %d found, %d with their process; %d fd directories read, %d full scans, %v reading /proc; %d connections not queued\n",
+			s.Lookups, s.Found, s.Owned, s.FDScans, s.FullScans, s.ScanTime.Round(time.Millisecond), at.a.Dropped())
 	}
 	if o.verbose {
 		s := tr.Stats()
