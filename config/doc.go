@@ -79,9 +79,12 @@
 //	# scripts append theirs. server_name is the connection's name: the TLS SNI,
 //	# else the HTTP Host, else the DNS query. orig_pid, orig_comm, orig_user,
 //	# resp_pid, resp_comm and resp_user are the local processes behind the
-//	# endpoints (live captures), unset where not local or unknown.
+//	# endpoints (live captures), unset where not local or unknown. community_id is
+//	# the Community ID v1 flow hash (as Zeek's community-id-logging, Suricata and
+//	# Arkime compute it), seeded by community_id_seed (0 to 65535, default 0).
 //	[connlog]
-//	extra_fields = ["server_name", "orig_pid", "orig_comm"]
+//	extra_fields = ["server_name", "orig_pid", "orig_comm", "community_id"]
+//	community_id_seed = 0
 //
 //	# The TUI.
 //	[ui]

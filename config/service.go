@@ -126,12 +126,17 @@ func (c *Config) ServiceConfig() analyzer.Config {
 //
 //	[connlog]
 //	extra_fields = ["server_name"]   # appended after Zeek's columns, as policy scripts do
+//	community_id_seed = 0            # Zeek's CommunityID::seed, 0 to 65535
 type ConnlogSection struct {
 	ExtraFields FieldList `toml:"extra_fields"`
+	// CommunityIDSeed seeds the community_id field, the detail view's Community ID
+	// and the filter's cid (Zeek's CommunityID::seed); tools whose IDs are to be
+	// joined must use the same seed.
+	CommunityIDSeed uint16 `toml:"community_id_seed"`
 }
 
 // ExtraFields are the optional conn.log fields [connlog] extra_fields may add.
-var ExtraFields = []string{"server_name", "orig_pid", "orig_comm", "orig_user", "resp_pid", "resp_comm", "resp_user"}
+var ExtraFields = []string{"server_name", "orig_pid", "orig_comm", "orig_user", "resp_pid", "resp_comm", "resp_user", "community_id"}
 
 // FieldList is a list of optional conn.log field names without repeats.
 type FieldList []string

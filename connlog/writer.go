@@ -77,6 +77,7 @@ type Writer struct {
 	started bool // a record (and for TSV the header) has been written
 	closed  bool
 	extra   []Field // optional fields after Zeek's
+	cidSeed uint16  // community_id's seed
 }
 
 // Field is an optional conn.log field, appended after Zeek's 22 columns as Zeek's
@@ -98,18 +99,22 @@ const (
 	FieldRespPID
 	FieldRespComm
 	FieldRespUser
+	// FieldCommunityID is the connection's Community ID v1 (package communityid),
+	// seeded by SetCommunityIDSeed.
+	FieldCommunityID
 )
 
 var fieldNames = map[Field]string{
 	FieldServerName: "server_name",
 	FieldOrigPID:    "orig_pid", FieldOrigComm: "orig_comm", FieldOrigUser: "orig_user",
 	FieldRespPID: "resp_pid", FieldRespComm: "resp_comm", FieldRespUser: "resp_user",
+	FieldCommunityID: "community_id",
 }
 
 // FieldNames lists the optional fields' names, in their order.
 func FieldNames() []string {
 	out := make([]string, 0, len(fieldNames))
-	for f := FieldServerName; f <= FieldRespUser; f++ {
+	for f := FieldServerName; f <= FieldCommunityID; f++ {
 		out = append(out, fieldNames[f])
 	}
 	return out
@@ -143,6 +148,9 @@ func (w *Writer) SetExtraFields(fs ...Field) {
 	}
 }
 
+// SetCommunityIDSeed sets the seed of the community_id field (default 0).
+func (w *Writer) SetCommunityIDSeed(seed uint16) { w.cidSeed = seed }
+
 // NewWriter returns a Writer that writes records to w in format f. Nothing is written
 // until the first Write: like Zeek, a log without records has no header either.
 func NewWriter(w io.Writer, f Format) *Writer {
@@ -172,13 +180,13 @@ func (w *Writer) Write(r *tracker.Record) error {
 		b = appendTSV(b, r)
 		for _, f := range w.extra {
 			b[len(b)-1] = '\t'
-			b = appendTSVOptString(b, extraValue(f, r))
+			b = appendTSVOptString(b, w.extraValue(f, r))
 			b = append(b, '\n')
 		}
 	case JSON:
 		b = appendJSON(b, r)
 		for _, f := range w.extra {
-			if v := extraValue(f, r); v != "" {
+			if v := w.extraValue(f, r); v != "" {
 				b = b[:len(b)-2] // "}\n"
 				b = append(b, ',', '"')
 				b = append(b, f.String()...)
@@ -259,8 +267,10 @@ func (w *Writer) appendHeader(b []byte) []byte {
 }
 
 // extraValue returns an optional field's value for r, "" when unset.
-func extraValue(f Field, r *tracker.Record) string {
+func (w *Writer) extraValue(f Field, r *tracker.Record) string {
 	switch f {
+	case FieldCommunityID:
+		return r.CommunityID(w.cidSeed)
 	case FieldServerName:
 		return r.Names.ServerName()
 	case FieldOrigPID, FieldOrigComm, FieldOrigUser:

@@ -19,6 +19,7 @@ const (
 	ProtoTCP    Proto = 6
 	ProtoUDP    Proto = 17
 	ProtoICMPv6 Proto = 58
+	protoSCTP   Proto = 132 // tracked as another transport, as Zeek does
 )
 
 // Transport returns the conn.log proto name: tcp, udp, icmp or unknown_transport.

@@ -350,6 +350,7 @@ type connInfo struct {
 	names     *Names
 	analyzers []analyzer.Outcome
 	procs     [2]*process.Process
+	sctpPorts [2]uint16 // an SCTP connection's first ports, by side (for the Community ID)
 }
 
 // infoOf returns c's info slot, creating it.

@@ -1,12 +1,13 @@
 package tracker
 
 import (
-	"github.com/flowtop/flowtop/process"
 	"net/netip"
 	"strconv"
 	"time"
 
 	"github.com/flowtop/flowtop/analyzer"
+	"github.com/flowtop/flowtop/communityid"
+	"github.com/flowtop/flowtop/process"
 )
 
 // Record is the final, immutable summary of a removed connection: one conn.log line.
@@ -30,6 +31,9 @@ type Record struct {
 	// OrigProc and RespProc are the local processes behind the endpoints, where
 	// an attributor named them (Conn.SetProcess); nil is unknown or not local.
 	OrigProc, RespProc *process.Process
+	// SCTPOrigP and SCTPRespP are an SCTP connection's ports, from its first
+	// packet (Zeek's conn.log gives other transports port 0); 0 otherwise.
+	SCTPOrigP, SCTPRespP uint16
 
 	// Duration is last_time - ts. HasDuration is false when it is not positive, and then
 	// Duration, OrigBytes and RespBytes are unset in conn.log.
@@ -69,6 +73,21 @@ type ConnID struct {
 	RespP uint16
 	Proto Proto // IP protocol number; Proto.Transport() is the conn.log proto
 }
+
+// CommunityFlow returns the tuple the connection's Community ID hashes: its
+// conn.log 5-tuple, with an SCTP connection's own ports.
+func (r *Record) CommunityFlow() communityid.Flow {
+	f := communityid.Flow{Src: r.OrigH, Dst: r.RespH, Proto: uint8(r.Proto), SrcPort: r.OrigP, DstPort: r.RespP}
+	if r.Proto == protoSCTP {
+		f.SrcPort, f.DstPort = r.SCTPOrigP, r.SCTPRespP
+	}
+	return f
+}
+
+// CommunityID returns the connection's Community ID v1 with the given seed (see
+// package communityid): the same string Zeek's community-id-logging, Suricata,
+// Arkime and Wireshark give the same traffic.
+func (r *Record) CommunityID(seed uint16) string { return communityid.ID(seed, r.CommunityFlow()) }
 
 // Orig formats the originator's endpoint as Zeek's contents files name it:
 // "10.0.0.1:80", "[2001:db8::1]:443" (IPv4-mapped addresses as IPv4).

@@ -463,6 +463,13 @@ func (t *Tracker) newConn(key *FlowKey, h uint32, p *packet, side int, sport, dp
 		c.inactivity = t.timeouts.ICMPInactivity.Nanoseconds()
 	default:
 		c.inactivity = t.timeouts.UnknownInactivity.Nanoseconds()
+		if p.proto == protoSCTP && p.capLen >= 4 {
+			// Zeek's key of another transport has no ports, and conn.log says 0;
+			// the Community ID of SCTP hashes its first packet's ports.
+			info := t.infoOf(c)
+			info.sctpPorts[side] = binary.BigEndian.Uint16(p.hdr[0:2])
+			info.sctpPorts[side^1] = binary.BigEndian.Uint16(p.hdr[2:4])
+		}
 	}
 	if flip && !isLimitedBroadcast(&p.dst) {
 		t.flip(c)
@@ -598,8 +605,9 @@ func (t *Tracker) fillFigures(c *conn, r *Record) {
 		r.OrigName, r.RespName = t.pdns.lookup(r.OrigH), t.pdns.lookup(r.RespH)
 	}
 	if c.info != 0 {
-		procs := t.infos[c.info-1].procs
-		r.OrigProc, r.RespProc = procs[o], procs[rs]
+		info := &t.infos[c.info-1]
+		r.OrigProc, r.RespProc = info.procs[o], info.procs[rs]
+		r.SCTPOrigP, r.SCTPRespP = info.sctpPorts[o], info.sctpPorts[rs]
 	}
 	if d := c.last - c.start; d > 0 {
 		r.Duration, r.HasDuration = time.Duration(d), true
