@@ -126,6 +126,9 @@ func (m *Model) detailText(f *flows.Flow) string {
 	field("id.orig_h:p", f.Orig(), local(f.HasLocal, f.LocalOrig))
 	field("id.resp_h:p", f.Resp(), local(f.HasLocal, f.LocalResp))
 	field("proto", f.Proto.Transport())
+	if cid := f.CommunityID(m.opts.CommunityIDSeed); cid != "" {
+		field("community_id", cid, fmt.Sprintf("Community ID v1, seed %d", m.opts.CommunityIDSeed))
+	}
 	m.serviceText(f, field)
 	if f.HasDuration {
 		field("duration", f.Duration.String())

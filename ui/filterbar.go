@@ -14,8 +14,9 @@ import (
 // stays on screen with its error, and the model's applied filter is untouched
 // until one compiles.
 type filterBar struct {
-	in  textinput.Model
-	err string // the last compile error, shown after the input
+	in   textinput.Model
+	err  string         // the last compile error, shown after the input
+	opts filter.Options // what expressions are compiled with
 }
 
 // filterBarAction is what a key in the filter bar asks of the model.
@@ -31,11 +32,11 @@ const (
 	barCancel
 )
 
-func newFilterBar() filterBar {
+func newFilterBar(opts filter.Options) filterBar {
 	in := textinput.New()
 	in.Prompt = "/"
 	in.Placeholder = "tcp and port 443, host 10.0.0.1, service http, name ~ example.com, bytes > 1MB"
-	return filterBar{in: in}
+	return filterBar{in: in, opts: opts}
 }
 
 // Open starts editing the applied filter's text (current nil: an empty one).
@@ -53,7 +54,7 @@ func (b *filterBar) Open(current *filter.Filter) tea.Cmd {
 func (b *filterBar) Update(k tea.KeyMsg) (tea.Cmd, filterBarAction) {
 	switch k.Type {
 	case tea.KeyEnter:
-		f, err := filter.Compile(b.in.Value())
+		f, err := filter.CompileWith(b.in.Value(), b.opts)
 		if err != nil {
 			b.err = err.Error() // the applied filter stays
 			return nil, filterBarAction{}

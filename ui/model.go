@@ -45,6 +45,9 @@ type Options struct {
 	Linger     time.Duration // how long closed connections stay listed; 0: forever
 	ShowClosed bool          // list closed connections from the start
 	Defaults   tracker.Thresholds
+	// CommunityIDSeed seeds the Community ID in the detail view and the filter's
+	// cid ([connlog] community_id_seed).
+	CommunityIDSeed uint16
 	// SaveColumns writes the columns the chooser chose to the configuration file
 	// ([ui] columns), on request; nil: saving is not offered.
 	SaveColumns func([]string) error
@@ -187,7 +190,7 @@ func newModel(opts Options, tr Tracker, ex *Extraction, replay Pauser, pipe *pip
 	m := &Model{
 		opts: opts, keys: *opts.Keys, styles: opts.Theme, tr: tr, ex: ex, replay: replay, pipe: pipe, send: send,
 		cols: cols, narrow: narrow, showClosed: opts.ShowClosed, byteRates: opts.ByteRates,
-		bar: newFilterBar(), jumpIn: newJumpInput(), help: help.New(), detail: newDetailPane(),
+		bar: newFilterBar(filter.Options{CommunityIDSeed: opts.CommunityIDSeed}), jumpIn: newJumpInput(), help: help.New(), detail: newDetailPane(),
 		defaults: defaultsList(opts.Defaults), crossed: map[string][]tracker.Crossing{},
 		showAlerts: true,
 	}

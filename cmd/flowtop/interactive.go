@@ -45,6 +45,8 @@ func uiOptions(o *options, file *config.Config, cfg tracker.Config) (ui.Options,
 		Linger:     defaultLinger,
 		ShowClosed: u.ShowClosed || !file.Defined("ui", "show_closed"), // closed rows linger, dimmed, by default
 		Defaults:   cfg.Thresholds,
+
+		CommunityIDSeed: file.Connlog.CommunityIDSeed,
 	}
 	if file.Defined("ui", "linger") {
 		opts.Linger = time.Duration(u.Linger)

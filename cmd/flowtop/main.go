@@ -319,6 +319,7 @@ func openOutputs(o *options, file *config.Config, stdout io.Writer, withLog, flu
 			format = connlog.JSON
 		}
 		out.log = connlog.NewWriter(f, format)
+		out.log.SetCommunityIDSeed(file.Connlog.CommunityIDSeed)
 		for _, name := range file.Connlog.ExtraFields {
 			// The config file accepts only the fields connlog knows.
 			if fld, err := connlog.ParseField(name); err == nil {

@@ -29,6 +29,9 @@
 //	                                    endpoints' passive-DNS names
 //	history ~ R                         history contains the letters, e.g. ~ ShAD
 //	uid CabC123                         the connection's uid
+//	cid 1:LQU9qZlK+B5F3KDmev6m5PMibrg=  the connection's Community ID v1 (as
+//	                                    Zeek, Suricata and Arkime log it), with
+//	                                    Options.CommunityIDSeed
 //	proc curl                           a local process behind either endpoint has
 //	                                    this command name, exactly (as pgrep -x;
 //	                                    case counts; the kernel keeps 15 bytes of it)
@@ -52,6 +55,8 @@
 package filter
 
 import (
+	"crypto/sha1"
+	"encoding/base64"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -60,6 +65,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/flowtop/flowtop/communityid"
 	"github.com/flowtop/flowtop/process"
 	"github.com/flowtop/flowtop/tracker"
 	"github.com/flowtop/flowtop/units"
@@ -77,9 +83,18 @@ func (f *Filter) Match(r *tracker.Record) bool { return f.pred == nil || f.pred(
 // String returns the expression.
 func (f *Filter) String() string { return f.src }
 
-// Compile parses an expression.
-func Compile(src string) (*Filter, error) {
-	p := &parser{src: src, toks: lex(src)}
+// Options are what an expression's meaning depends on beyond the record.
+type Options struct {
+	// CommunityIDSeed is the seed cid compares Community IDs with (default 0).
+	CommunityIDSeed uint16
+}
+
+// Compile parses an expression with the default Options.
+func Compile(src string) (*Filter, error) { return CompileWith(src, Options{}) }
+
+// CompileWith parses an expression.
+func CompileWith(src string, o Options) (*Filter, error) {
+	p := &parser{src: src, toks: lex(src), opts: o}
 	if len(p.toks) == 0 {
 		return &Filter{src: src}, nil
 	}
@@ -117,6 +132,14 @@ func lex(src string) []token {
 			}
 			toks = append(toks, token{src[i:j], i})
 			i = j
+		case strings.HasPrefix(src[i:], "1:"):
+			// A Community ID: base64, which may end in '='.
+			j := i
+			for j < len(src) && !unicode.IsSpace(rune(src[j])) && src[j] != '(' && src[j] != ')' {
+				j++
+			}
+			toks = append(toks, token{src[i:j], i})
+			i = j
 		default:
 			j := i
 			for j < len(src) && !unicode.IsSpace(rune(src[j])) && !strings.ContainsRune("()~<>=!&|", rune(src[j])) {
@@ -133,6 +156,7 @@ type parser struct {
 	src  string
 	toks []token
 	i    int
+	opts Options
 	// last is the qualifier of the last host, net or port primary ("src port"...):
 	// as in tcpdump, a bare value after and/or reuses it (port 80 or 443).
 	last string
@@ -290,6 +314,21 @@ func (p *parser) primary() (pred, error) {
 			return nil, err
 		}
 		return func(r *tracker.Record) bool { return r.UID == arg }, nil
+	case "cid":
+		arg, err := p.next("a Community ID such as 1:LQU9qZlK+B5F3KDmev6m5PMibrg=")
+		if err != nil {
+			return nil, err
+		}
+		want, ok := parseCommunityID(arg)
+		if !ok {
+			p.i--
+			return nil, p.errorf("cid %q: want a Community ID v1 such as 1:LQU9qZlK+B5F3KDmev6m5PMibrg=", arg)
+		}
+		seed := p.opts.CommunityIDSeed
+		return func(r *tracker.Record) bool {
+			var sum [sha1.Size]byte
+			return communityid.Sum(seed, r.CommunityFlow(), &sum) && sum == want
+		}, nil
 	case "proc":
 		if p.peek() == "~" {
 			p.i++
@@ -353,7 +392,7 @@ func (p *parser) primary() (pred, error) {
 		return p.qualified(dir, kind)
 	}
 	p.i = start
-	return nil, p.errorf("unknown word %q (try tcp, udp, icmp, ip6, host, port, src, dst, state, service, name, history, proc, pid, user, bytes, pkts, duration)", p.toks[start].text)
+	return nil, p.errorf("unknown word %q (try tcp, udp, icmp, ip6, host, port, src, dst, state, service, name, history, uid, cid, proc, pid, user, bytes, pkts, duration)", p.toks[start].text)
 }
 
 // then is a transport or IP version primary, and, as tcpdump reads tcp port 80, the
@@ -577,4 +616,19 @@ func nameContains(sub string) pred {
 		n := r.Names
 		return n != nil && (has(n.SNI) || has(n.HTTPHost) || has(n.DNSQuery) || has(n.SSHClient) || has(n.SSHServer))
 	}
+}
+
+// parseCommunityID decodes "1:" and the base64 of a SHA-1 digest.
+func parseCommunityID(s string) ([sha1.Size]byte, bool) {
+	var sum [sha1.Size]byte
+	b64, ok := strings.CutPrefix(s, "1:")
+	if !ok {
+		return sum, false
+	}
+	b, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil || len(b) != sha1.Size {
+		return sum, false
+	}
+	copy(sum[:], b)
+	return sum, true
 }

@@ -247,6 +247,41 @@ func TestProcesses(t *testing.T) {
 	}
 }
 
+func TestCommunityID(t *testing.T) {
+	// The spec's baseline vector 128.232.110.120:34855 -> 66.35.250.204:80/tcp, both ways.
+	a := tracker.Record{UID: "Ca", ConnID: tracker.ConnID{OrigH: netip.MustParseAddr("128.232.110.120"), OrigP: 34855,
+		RespH: netip.MustParseAddr("66.35.250.204"), RespP: 80, Proto: tracker.ProtoTCP}}
+	b := tracker.Record{UID: "Cb", ConnID: tracker.ConnID{OrigH: a.RespH, OrigP: a.RespP, RespH: a.OrigH, RespP: a.OrigP, Proto: tracker.ProtoTCP}}
+	recs := append([]*tracker.Record{&a, &b}, all...)
+	tests := []struct {
+		expr string
+		seed uint16
+		want string
+	}{
+		{"cid 1:LQU9qZlK+B5F3KDmev6m5PMibrg=", 0, "Ca Cb"},
+		{"cid 1:LQU9qZlK+B5F3KDmev6m5PMibrg=", 1, ""},
+		{"cid 1:3V71V58M3Ksw/yuFALMcW0LAHvc=", 1, "Ca Cb"},
+		{"(cid 1:LQU9qZlK+B5F3KDmev6m5PMibrg=) or uid Cweb", 0, "Ca Cb Cweb"},
+		{"not cid 1:LQU9qZlK+B5F3KDmev6m5PMibrg= and tcp", 0, "Cweb Crej"},
+	}
+	for _, tc := range tests {
+		f, err := CompileWith(tc.expr, Options{CommunityIDSeed: tc.seed})
+		if err != nil {
+			t.Errorf("%q: %v", tc.expr, err)
+			continue
+		}
+		var got []string
+		for _, r := range recs {
+			if f.Match(r) {
+				got = append(got, r.UID)
+			}
+		}
+		if g := strings.Join(got, " "); g != tc.want {
+			t.Errorf("%q seed %d: %q, want %q", tc.expr, tc.seed, g, tc.want)
+		}
+	}
+}
+
 func TestErrors(t *testing.T) {
 	tests := []struct{ expr, want string }{
 		{"tcpp", `filter: column 1: unknown word "tcpp"`},
@@ -282,6 +317,9 @@ func TestErrors(t *testing.T) {
 		{"pid -1", `filter: column 5: pid "-1": want a process id such as 4242`},
 		{"pid 4294967296", `filter: column 5: pid "4294967296": want a process id`},
 		{"user", "filter: column 5: a user name or uid expected at the end"},
+		{"cid", "filter: column 4: a Community ID such as 1:LQU9qZlK+B5F3KDmev6m5PMibrg= expected at the end"},
+		{"cid 1:abc", `filter: column 5: cid "1:abc": want a Community ID v1`},
+		{"cid LQU9qZlK+B5F3KDmev6m5PMibrg=", `filter: column 5: cid "LQU9qZlK+B5F3KDmev6m5PMibrg": want a Community ID v1`},
 		{"pid 1 or 2", `filter: column 10: unknown word "2"`}, // a bare value reuses host, net or port only
 	}
 	for _, tc := range tests {
@@ -294,7 +332,7 @@ func TestErrors(t *testing.T) {
 
 func FuzzCompile(f *testing.F) {
 	for _, s := range []string{"tcp and not (state SF or port 22)", "bytes > 1MB", "history ~ ShAD", "host 2001:db8::/32 || !udp",
-		"service http and name ~ wiki", "host .example.com", "proc curl or pid 4242", "user 0 and not proc ~ ssh"} {
+		"service http and name ~ wiki", "host .example.com", "proc curl or pid 4242", "user 0 and not proc ~ ssh", "cid 1:LQU9qZlK+B5F3KDmev6m5PMibrg= or tcp"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
