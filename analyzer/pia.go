@@ -107,6 +107,20 @@ type ruleTables struct {
 	lines  ruleSet       // the rules with AtLine
 	deps   ruleSet       // the rules some other rule needs
 	simple ruleSet       // the rules that need none and that none needs: they die in bulk
+	needy  ruleSet       // the rules that need another
+	// settled holds, by direction and first byte, the rules' progress after a TCP
+	// connection's first data byte settled the anchored rules that cannot start
+	// with it (dieAll on a new PIA): computed once for each, when first needed.
+	settled *[2][256]settledState
+}
+
+// settledState is a new TCP PIA's rule progress after its first data byte.
+type settledState struct {
+	done bool
+	live [2]ruleSet
+	dead [2]ruleSet
+	out  ruleSet
+	left int
 }
 
 // buildTables fills in.tables from in.rules.
@@ -143,6 +157,9 @@ func (in *Inspector) buildTables() {
 		}
 		if len(r.neededBy) == 0 && r.needs < 0 {
 			t.simple.set(k)
+		}
+		if r.needs >= 0 {
+			t.needy.set(k)
 		}
 	}
 }
@@ -190,11 +207,17 @@ type pia struct {
 	fired     ruleSet
 	firedOrig ruleSet // the rules that fired on the originator's data
 	out       ruleSet
-	left      int // rules that can still fire
-	chunks    []chunk
-	data      [2][]byte   // each direction's buffered data: its stream so far (TCP), its datagrams (UDP)
-	lines     []lineState // by Rule.line
-	starts    []uint32    // scratch: the line starts the current chunk adds
+	// waiting holds, by direction, the TCP rules that need another and are not
+	// matched on the direction's data until that one fires in the other direction
+	// (then on everything buffered, and on each chunk from then on): until then
+	// their pattern's answer would change nothing.
+	waiting [2]ruleSet
+	left    int  // rules that can still fire
+	fresh   bool // no data matched yet: the rules' progress is newPIA's
+	chunks  []chunk
+	data    [2][]byte   // each direction's buffered data: its stream so far (TCP), its datagrams (UDP)
+	lines   []lineState // by Rule.line
+	starts  []uint32    // scratch: the line starts the current chunk adds
 }
 
 func (in *Inspector) newPIA(proto Transport) *pia {
@@ -209,7 +232,33 @@ func (in *Inspector) newPIA(proto Transport) *pia {
 		all[i] |= p.live[1][i]
 	}
 	p.left = all.count()
+	if p.tcp {
+		p.waiting = [2]ruleSet{in.tables.needy, in.tables.needy}
+	}
+	p.fresh = true
 	return p
+}
+
+// settle settles, on the first byte b of direction d's data, the anchored rules
+// that cannot start with it (line rules are tried at each line start instead).
+func (p *pia) settle(in *Inspector, b byte, d uint8) {
+	kill := p.live[d].andNot(&in.tables.first[b]).andNot(&in.tables.lines)
+	if !p.fresh {
+		p.dieAll(in, kill, d)
+		return
+	}
+	// A new PIA: the outcome depends on d and b alone.
+	t := &in.tables
+	if t.settled == nil {
+		t.settled = new([2][256]settledState)
+	}
+	st := &t.settled[d][b]
+	if !st.done {
+		p.dieAll(in, kill, d)
+		*st = settledState{done: true, live: p.live, dead: p.dead, out: p.out, left: p.left}
+		return
+	}
+	p.live, p.dead, p.out, p.left = st.live, st.dead, st.out, st.left
 }
 
 // releasePIA keeps p's buffers for the next connection.
@@ -339,10 +388,9 @@ func (p *pia) match(n *node, isOrig bool, data []byte, old int) {
 	d := dirIndex(isOrig)
 	first := &in.tables.first[data[0]]
 	if p.tcp && old == 0 {
-		// A direction's first byte settles every anchored rule that cannot
-		// start with it (line rules are tried at each line start instead).
-		p.dieAll(in, p.live[d].andNot(first).andNot(&in.tables.lines), d)
+		p.settle(in, data[0], d)
 	}
+	p.fresh = false
 	cand := p.live[d]
 	if !p.tcp {
 		cand = cand.and(first) // a datagram's first byte rules out the rest for it
@@ -354,9 +402,17 @@ func (p *pia) match(n *node, isOrig bool, data []byte, old int) {
 			continue // settled by an earlier rule's firing
 		}
 		r := rules[k]
-		if r.needs >= 0 && p.tcp && !p.mayFireIn(rules, k, d) {
-			p.died(rules, k, d) // what it needs will never fire in the other direction
-			continue
+		if r.needs >= 0 {
+			if !p.tcp {
+				if !(p.fired.has(r.needs) && p.firedOrig.has(r.needs) != isOrig) {
+					continue // a UDP match is forgotten with its datagram
+				}
+			} else if !p.mayFireIn(rules, k, d) {
+				p.died(rules, k, d) // what it needs will never fire in the other direction
+				continue
+			} else if p.waiting[d].has(k) {
+				continue
+			}
 		}
 		if !p.tcp && (r.MinSize > 0 && len(data) < r.MinSize || r.MaxSize > 0 && len(data) > r.MaxSize) {
 			continue
@@ -370,7 +426,11 @@ func (p *pia) match(n *node, isOrig bool, data []byte, old int) {
 			}
 			res = p.matchLines(&p.lines[r.line], d, r, data)
 		case first.has(k):
-			res = r.Match(data)
+			if r.Resume != nil && p.tcp && old > 0 {
+				res = r.Resume(data, old) // r said More on data[:old]
+			} else {
+				res = r.Match(data)
+			}
 		default:
 			res = Fail
 		}
@@ -496,13 +556,46 @@ func (p *pia) fire(n *node, k int, d uint8) {
 		}
 	}
 	for _, q := range allRules[k].neededBy {
-		if rules[q] != nil && p.matched[d^1].has(q) && !p.fired.has(q) {
+		if rules[q] == nil || p.fired.has(q) {
+			continue
+		}
+		if p.waiting[d^1].has(q) {
+			p.waiting[d^1].unset(q)
+			if !p.catchUp(n, q, d^1) {
+				continue
+			}
+		}
+		if p.matched[d^1].has(q) {
 			p.fire(n, q, d^1)
 			if n.pia != p {
 				return
 			}
 		}
 	}
+}
+
+// catchUp matches rule q, which was waiting, on the data direction d buffered so
+// far, now that what it needs fired in the other direction; it reports whether q
+// matched.
+func (p *pia) catchUp(n *node, q int, d uint8) bool {
+	data := p.data[d]
+	if !p.live[d].has(q) || len(data) == 0 {
+		return false // settled already, or nothing to match yet
+	}
+	r := n.s.in.rules[q]
+	switch r.Match(data) {
+	case Match:
+		p.matched[d].set(q)
+		p.live[d].unset(q)
+		return true
+	case Fail:
+		p.died(n.s.in.rules, q, d)
+	default:
+		if r.AtLine != nil {
+			p.lines[r.line].full[d] = true // its line starts so far were not kept
+		}
+	}
+	return false
 }
 
 // enable attaches a to n unless a live instance is there, and replays the buffered

@@ -34,7 +34,7 @@ func init() {
 		StopAtGap:   true,
 		New:         func() Parser { return new(rdpParser) },
 	},
-		&Rule{Name: "rdp-s", Transport: TCP, Pattern: `^(.{5}\xd0|.*McDn)`, Match: matchRDPServer},
+		&Rule{Name: "rdp-s", Transport: TCP, Pattern: `^(.{5}\xd0|.*McDn)`, Match: matchRDPServer, Resume: resumeRDPServer},
 		&Rule{Name: "rdp-c", Transport: TCP, Pattern: `^.*(Cookie: mstshash=|Duca.*(rdpdr|rdpsnd|drdynvc|cliprdr))`,
 			Needs: "rdp-s", Enables: "rdp", Match: matchRDPClient},
 	)
@@ -44,6 +44,18 @@ func init() {
 // the GCC response key "McDn" anywhere.
 func matchRDPServer(b []byte) Result {
 	if len(b) >= 6 && b[5] == 0xd0 || bytes.Contains(b, []byte("McDn")) {
+		return Match
+	}
+	return More
+}
+
+// resumeRDPServer is matchRDPServer on b when it said More on b[:old]: byte 5
+// is not 0xd0 if it was there already, and "McDn" is not within the old bytes.
+func resumeRDPServer(b []byte, old int) Result {
+	if old < 6 {
+		return matchRDPServer(b)
+	}
+	if bytes.Contains(b[old-3:], []byte("McDn")) {
 		return Match
 	}
 	return More

@@ -39,6 +39,11 @@ type Rule struct {
 	// a chunk adds and at those still waiting for data, instead of running Match
 	// over the whole stream for every chunk (rule_test.go holds the two to agree).
 	AtLine func(data []byte) Result
+	// Resume, when set, is Match on a TCP direction's data after Match said More
+	// on its first old bytes: an unanchored pattern then looks at the new bytes
+	// only, instead of the whole stream at every chunk (rule_test.go holds the two
+	// to agree).
+	Resume func(data []byte, old int) Result
 	// MinSize and MaxSize bound the datagram's payload size (payload-size); 0 is
 	// no bound.
 	MinSize, MaxSize int

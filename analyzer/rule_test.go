@@ -51,7 +51,7 @@ func atLines(r *Rule, data []byte) Result {
 // pattern matches a prefix, and Fail only when no suffix makes it match (tried
 // with suffixes drawn from the data and from the pattern's alphabet). A line rule's
 // AtLine, applied at every line start, must agree with Match, also when the data
-// arrives cut in two.
+// arrives cut in two, and so must Resume wherever Match said More on a prefix.
 func checkRuleOn(t testing.TB, r *Rule, re *regexp.Regexp, data []byte, rng *rand.Rand) {
 	t.Helper()
 	if r.AtLine != nil {
@@ -73,6 +73,17 @@ func checkRuleOn(t testing.TB, r *Rule, re *regexp.Regexp, data []byte, rng *ran
 			}
 			if got, want := first == Match || second == Match, r.Match(data) == Match; got != want {
 				t.Fatalf("rule %s on %q cut at %d: incremental match=%v, Match says %v", r.Name, data, cut, got, want)
+			}
+		}
+	}
+	if r.Resume != nil {
+		full := r.Match(data)
+		for cut := 1; cut < len(data); cut++ {
+			if r.Match(data[:cut]) != More {
+				continue
+			}
+			if res := r.Resume(data, cut); res != full {
+				t.Fatalf("rule %s on %q resumed at %d: %v, Match says %v", r.Name, data, cut, res, full)
 			}
 		}
 	}
