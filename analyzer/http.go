@@ -158,7 +158,7 @@ func (s *httpSide) readLine(data []byte) (line, rest []byte, ok bool) {
 			}
 		}
 	}
-	i := bytes.IndexAny(data, "\r\n")
+	i := indexCRLF(data)
 	if i < 0 {
 		s.keep(data)
 		return nil, nil, false
@@ -197,7 +197,7 @@ func (p *httpParser) line(c *Ctx, isOrig bool, line []byte) {
 	s := &p.side[dirIndex(isOrig)]
 	switch s.state {
 	case httpStart:
-		if len(bytes.TrimLeft(line, " \t")) == 0 {
+		if len(trimLeftSpaceTab(line)) == 0 {
 			return // blank lines between messages are skipped
 		}
 		if isOrig {
@@ -237,7 +237,7 @@ func (p *httpParser) line(c *Ctx, isOrig bool, line []byte) {
 // optional HTTP version (without one it is HTTP/0.9 and needs a method of three
 // characters or more).
 func (p *httpParser) requestLine(c *Ctx, line []byte) {
-	line = bytes.TrimLeft(line, " \t")
+	line = trimLeftSpaceTab(line)
 	m := 0
 	for m < len(line) && httpToken(line[m]) {
 		m++
@@ -249,11 +249,10 @@ func (p *httpParser) requestLine(c *Ctx, line []byte) {
 		ws++
 	}
 	uri := rest[ws:]
-	if end := bytes.IndexAny(uri, " \t"); end >= 0 {
+	if end := indexSpaceTab(uri); end >= 0 {
 		uri = uri[:end]
 	}
-	version := bytes.TrimRight(rest[ws+len(uri):], " \t")
-	version = bytes.TrimLeft(version, " \t")
+	version := trimSpaceTab(rest[ws+len(uri):])
 	http09 := !bytes.HasPrefix(version, []byte("HTTP/"))
 	if m == 0 || ws == 0 || len(uri) == 0 || http09 && m < 3 {
 		c.Violation()

@@ -1,8 +1,10 @@
 package analyzer
 
 import (
+	"bytes"
 	"crypto/tls"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"slices"
@@ -320,5 +322,30 @@ func TestLineProtocolsAllocs(t *testing.T) {
 				t.Fatal("parser stopped")
 			}
 		})
+	}
+}
+
+// TestByteHelpers holds indexCRLF, indexSpaceTab and the trims to the bytes
+// functions they stand for.
+func TestByteHelpers(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	alphabet := []byte(" \t\r\nab")
+	for range 20000 {
+		b := make([]byte, rng.IntN(12))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		if got, want := indexCRLF(b), bytes.IndexAny(b, "\r\n"); got != want {
+			t.Fatalf("indexCRLF(%q) = %d, want %d", b, got, want)
+		}
+		if got, want := indexSpaceTab(b), bytes.IndexAny(b, " \t"); got != want {
+			t.Fatalf("indexSpaceTab(%q) = %d, want %d", b, got, want)
+		}
+		if got, want := trimSpaceTab(b), bytes.Trim(b, " \t"); !bytes.Equal(got, want) {
+			t.Fatalf("trimSpaceTab(%q) = %q, want %q", b, got, want)
+		}
+		if got, want := trimLeftSpaceTab(b), bytes.TrimLeft(b, " \t"); !bytes.Equal(got, want) {
+			t.Fatalf("trimLeftSpaceTab(%q) = %q, want %q", b, got, want)
+		}
 	}
 }

@@ -118,22 +118,12 @@ func atLineStarts(data []byte, p func([]byte) Result) Result {
 		if p(data) == Match {
 			return Match
 		}
-		i := bytes.IndexAny(data, "\r\n")
+		i := indexCRLF(data)
 		if i < 0 {
 			return More
 		}
 		data = data[i+1:]
 	}
-}
-
-// anywhere is `.*P`: P at any offset. It never fails.
-func anywhere(data []byte, p func([]byte) Result) Result {
-	for i := range data {
-		if p(data[i:]) == Match {
-			return Match
-		}
-	}
-	return More
 }
 
 // oneOf is the alternation of several literal words: Match for the first that
@@ -163,4 +153,41 @@ func then(r Result, rest func() Result) Result {
 		return r
 	}
 	return rest()
+}
+
+// indexCRLF is bytes.IndexAny(b, "\r\n") in two vectorised scans.
+func indexCRLF(b []byte) int { return indexEither(b, '\n', '\r') }
+
+// indexSpaceTab is bytes.IndexAny(b, " \t") in two vectorised scans.
+func indexSpaceTab(b []byte) int { return indexEither(b, ' ', '\t') }
+
+// indexEither returns the index of the first x or y in b, or -1.
+func indexEither(b []byte, x, y byte) int {
+	i := bytes.IndexByte(b, x)
+	if i < 0 {
+		return bytes.IndexByte(b, y)
+	}
+	if j := bytes.IndexByte(b[:i], y); j >= 0 {
+		return j
+	}
+	return i
+}
+
+// trimSpaceTab is bytes.Trim(b, " \t").
+func trimSpaceTab(b []byte) []byte { return trimRightSpaceTab(trimLeftSpaceTab(b)) }
+
+// trimLeftSpaceTab is bytes.TrimLeft(b, " \t").
+func trimLeftSpaceTab(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	return b
+}
+
+// trimRightSpaceTab is bytes.TrimRight(b, " \t").
+func trimRightSpaceTab(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
 }

@@ -42,11 +42,17 @@ func sipVersion(data []byte) Result {
 // matchSIPRequest is `^.* SIP/[0-9]\.[0-9]\r\n`: a request line's version, found
 // anywhere.
 func matchSIPRequest(data []byte) Result {
-	return anywhere(data, func(b []byte) Result {
-		return then(lit(b, " "), func() Result {
-			return then(sipVersion(b[1:]), func() Result { return lit(b[8:], "\r\n") })
-		})
-	})
+	for {
+		i := bytes.Index(data, []byte(" SIP/"))
+		if i < 0 {
+			return More
+		}
+		b := data[i:]
+		if then(sipVersion(b[1:]), func() Result { return lit(b[8:], "\r\n") }) == Match {
+			return Match
+		}
+		data = data[i+1:]
+	}
 }
 
 // matchSIPResponse is `^ ?SIP/[0-9]\.[0-9](\r\n| [0-9]{3} )`: a status line.
@@ -182,7 +188,7 @@ func sipRequestLine(line []byte) bool {
 		return false
 	}
 	line = line[n:]
-	n = bytes.IndexAny(line, " \t")
+	n = indexSpaceTab(line)
 	if n <= 0 {
 		return false
 	}
