@@ -78,8 +78,13 @@ type ConnID struct {
 // conn.log 5-tuple, with an SCTP connection's own ports.
 func (r *Record) CommunityFlow() communityid.Flow {
 	f := communityid.Flow{Src: r.OrigH, Dst: r.RespH, Proto: uint8(r.Proto), SrcPort: r.OrigP, DstPort: r.RespP}
-	if r.Proto == protoSCTP {
+	switch {
+	case r.Proto == protoSCTP:
 		f.SrcPort, f.DstPort = r.SCTPOrigP, r.SCTPRespP
+	case r.Proto == ProtoICMP && r.OrigP == 9:
+		// Zeek pairs router advertisements with solicitations (resp_p 10); the
+		// Community ID takes them as one-way, keyed by the code, 0 (RFC 1256).
+		f.DstPort = 0
 	}
 	return f
 }
