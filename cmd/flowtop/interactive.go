@@ -143,6 +143,15 @@ func interactive(o *options, stdout, stderr io.Writer) error {
 	extraction := ui.NewExtraction(ex, o.extract == "all")
 	h.Content = extraction.Content
 	cfg.KeepPayload = o.extract == "all"
+	fx, err := startExport(o, &h, func(msg string) {
+		select {
+		case alerts <- msg:
+		default:
+		}
+	})
+	if err != nil {
+		return err
+	}
 	at := startAttribution(resolver, &h)
 	tr := tracker.New(cfg, h)
 	if at != nil {
@@ -187,11 +196,13 @@ func interactive(o *options, stdout, stderr io.Writer) error {
 	src.Close() // unblocks a live read
 	runErr := <-runDone
 	at.stop()
+	fx.close()
 	outErr := out.close()
 	if o.read == "" {
 		reportCapture(stderr, name, tr.Stats().Capture)
 	}
 	out.reportExtraction(stderr, o.extract == "all")
+	fx.report(stderr, o.export, o.verbose)
 	if uiErr != nil {
 		return fmt.Errorf("terminal: %w", uiErr)
 	}

@@ -4,7 +4,7 @@
 //
 //	flowtop [-i IFACE|any | -r FILE [--speed max|N]] [-f EXPR] [-s SNAPLEN] [--buffer SIZE] [--no-promisc]
 //	        [-Z USER] [-C] [--config FILE] [--theme NAME] [--headless] [-w FILE] [--json]
-//	        [--events FILE] [--extract all] [--extract-dir DIR] [EXPR]
+//	        [--events FILE] [--extract all] [--extract-dir DIR] [--export URL [--active-timeout D]] [EXPR]
 //
 // EXPR is a capture filter in tcpdump's syntax, given with -f or as the trailing
 // arguments.
@@ -29,6 +29,7 @@ import (
 	"github.com/flowtop/flowtop/config"
 	"github.com/flowtop/flowtop/connlog"
 	"github.com/flowtop/flowtop/extract"
+	"github.com/flowtop/flowtop/ipfix"
 	"github.com/flowtop/flowtop/themes"
 	"github.com/flowtop/flowtop/tracker"
 	"github.com/flowtop/flowtop/tracker/pcapfilter"
@@ -52,6 +53,8 @@ type options struct {
 	theme, speed                   string
 	filter, user                   string         // -f (or the trailing arguments), -Z
 	noProcess                      bool           // --no-process
+	export                         string         // --export URL
+	activeTimeout                  time.Duration  // --active-timeout; 0: the default
 	compiled                       tracker.Filter // filter, parsed with the flags; nil for none
 	loadedTheme                    *themes.Theme  // --theme, loaded with the flags; nil for none
 	snaplen, buffer                int            // -s, --buffer; 0: the default
@@ -62,7 +65,7 @@ type options struct {
 }
 
 // usage is the synopsis printed by -h.
-const usage = "usage: flowtop [-i IFACE|any | -r FILE [--speed max|N]] [-f EXPR] [-s SNAPLEN] [--buffer SIZE] [--no-promisc] [-Z USER] [-C] [--config FILE] [--theme NAME] [--headless] [-w FILE] [--json] [--events FILE] [--extract all] [--extract-dir DIR] [EXPR]\n"
+const usage = "usage: flowtop [-i IFACE|any | -r FILE [--speed max|N]] [-f EXPR] [-s SNAPLEN] [--buffer SIZE] [--no-promisc] [-Z USER] [-C] [--config FILE] [--theme NAME] [--headless] [-w FILE] [--json] [--events FILE] [--extract all] [--extract-dir DIR] [--export URL [--active-timeout D]] [EXPR]\n"
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -85,6 +88,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.ignoreChecksums, "C", false, "ignore checksums (like zeek -C)")
 	fs.StringVar(&o.configPath, "config", "", "configuration `FILE` (default: $XDG_CONFIG_HOME/flowtop/config.toml if present)")
 	fs.BoolVar(&o.noProcess, "no-process", false, "do not name the local processes behind live connections")
+	fs.StringVar(&o.export, "export", "", "send every connection as IPFIX to a collector at `URL`: udp://HOST:PORT or tcp://HOST:PORT (?biflow=false for two uniflow records, &domain=N, &pen=N)")
+	fs.DurationVar(&o.activeTimeout, "active-timeout", 0, "with --export, send a record of a long-lived connection every `DURATION` of network time (default 60s)")
 	fs.BoolVar(&o.headless, "headless", false, "no user interface: write each connection's record when it is removed")
 	fs.StringVar(&o.write, "w", "-", "write conn.log to `FILE` (- for standard output)")
 	fs.BoolVar(&o.json, "json", false, "write JSON lines instead of Zeek's TSV")
@@ -120,6 +125,14 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		}
 		if _, err := config.ParseSpeed(o.speed); err != nil {
 			return nil, fmt.Errorf("--speed: %v", err)
+		}
+	}
+	if o.activeTimeout < 0 || o.activeTimeout > 0 && o.activeTimeout < time.Second {
+		return nil, fmt.Errorf("--active-timeout %v: want 1s or more", o.activeTimeout)
+	}
+	if o.export != "" {
+		if _, err := ipfix.ParseTarget(o.export); err != nil {
+			return nil, fmt.Errorf("--export %v", err)
 		}
 	}
 	if o.extract != "" && o.extract != "all" {
@@ -235,6 +248,10 @@ func headless(o *options, stdout, stderr io.Writer) error {
 		cfg.KeepPayload = true
 		h.Content = func(c tracker.Conn) tracker.ContentSink { return ex.Sink(c) }
 	}
+	fx, err := startExport(o, &h, func(msg string) { fmt.Fprintf(stderr, "flowtop: warning: %s\n", msg) })
+	if err != nil {
+		return err
+	}
 	at := startAttribution(resolver, &h)
 	tr := tracker.New(cfg, h)
 	if at != nil {
@@ -252,11 +269,13 @@ func headless(o *options, stdout, stderr io.Writer) error {
 
 	runErr := tr.Run(ctx, src)
 	at.stop()
+	fx.close()
 	outErr := out.close()
 	if o.read == "" {
 		reportCapture(stderr, name, tr.Stats().Capture)
 	}
 	out.reportExtraction(stderr, o.extract == "all")
+	fx.report(stderr, o.export, o.verbose)
 	if err := runError(name, runErr, stderr); err != nil {
 		return err
 	}
