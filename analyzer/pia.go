@@ -24,14 +24,6 @@ func (s *ruleSet) has(k int) bool { return s[k>>6]&(1<<(k&63)) != 0 }
 func (s *ruleSet) set(k int)      { s[k>>6] |= 1 << (k & 63) }
 func (s *ruleSet) unset(k int)    { s[k>>6] &^= 1 << (k & 63) }
 
-func (s *ruleSet) count() int {
-	n := 0
-	for _, w := range s {
-		n += bits.OnesCount64(w)
-	}
-	return n
-}
-
 // andNot returns s without the rules of t.
 func (s ruleSet) andNot(t *ruleSet) ruleSet {
 	for i := range s {
@@ -48,7 +40,7 @@ func (s ruleSet) and(t *ruleSet) ruleSet {
 	return s
 }
 
-// next returns the lowest rule of s at or after k, or -1.
+// or returns the rules of s or t.
 func (s ruleSet) or(t *ruleSet) ruleSet {
 	for i := range s {
 		s[i] |= t[i]
@@ -56,15 +48,10 @@ func (s ruleSet) or(t *ruleSet) ruleSet {
 	return s
 }
 
-func (s ruleSet) not() ruleSet {
-	for i := range s {
-		s[i] = ^s[i]
-	}
-	return s
-}
-
+// empty reports whether s has no rule.
 func (s *ruleSet) empty() bool { return *s == ruleSet{} }
 
+// next returns the lowest rule of s at or after k, or -1.
 func (s *ruleSet) next(k int) int {
 	for w := k >> 6; w < len(s); w++ {
 		x := s[w]
@@ -102,25 +89,11 @@ type lineState struct {
 // ruleTables are an Inspector's rules as the PIA uses them: which apply to a
 // transport and direction, and which a first byte rules out.
 type ruleTables struct {
-	init   [2][2]ruleSet // by transport (0 TCP, 1 UDP) and direction: the rules that apply
-	first  [256]ruleSet  // the rules whose pattern may start with the byte
-	lines  ruleSet       // the rules with AtLine
-	deps   ruleSet       // the rules some other rule needs
-	simple ruleSet       // the rules that need none and that none needs: they die in bulk
-	needy  ruleSet       // the rules that need another
-	// settled holds, by direction and first byte, the rules' progress after a TCP
-	// connection's first data byte settled the anchored rules that cannot start
-	// with it (dieAll on a new PIA): computed once for each, when first needed.
-	settled *[2][256]settledState
-}
-
-// settledState is a new TCP PIA's rule progress after its first data byte.
-type settledState struct {
-	done bool
-	live [2]ruleSet
-	dead [2]ruleSet
-	out  ruleSet
-	left int
+	init  [2][2]ruleSet // by transport (0 TCP, 1 UDP) and direction: the rules that apply
+	first [256]ruleSet  // the rules whose pattern may start with the byte
+	lines ruleSet       // the rules with AtLine
+	needy ruleSet       // the rules that need another
+	free  ruleSet       // the rules that need none
 }
 
 // buildTables fills in.tables from in.rules.
@@ -152,41 +125,11 @@ func (in *Inspector) buildTables() {
 		if r.AtLine != nil {
 			t.lines.set(k)
 		}
-		if len(r.neededBy) > 0 {
-			t.deps.set(k)
-		}
-		if len(r.neededBy) == 0 && r.needs < 0 {
-			t.simple.set(k)
-		}
 		if r.needs >= 0 {
 			t.needy.set(k)
+		} else {
+			t.free.set(k)
 		}
-	}
-}
-
-// dieAll is died for every rule of kill in direction d: the simple ones in bulk,
-// the others one by one.
-func (p *pia) dieAll(in *Inspector, kill ruleSet, d uint8) {
-	simple := kill.and(&in.tables.simple)
-	if !simple.empty() {
-		p.dead[d] = p.dead[d].or(&simple)
-		p.live[d] = p.live[d].andNot(&simple)
-		// A simple rule can still fire where it applies and its pattern did not
-		// fail, or matched.
-		var alive ruleSet
-		for e := range p.dead {
-			may := p.dead[e].not().or(&p.matched[e])
-			alive = alive.or(new(in.tables.init[p.transportIndex()][e].and(&may)))
-		}
-		gone := simple.andNot(&alive).andNot(&p.out).andNot(&p.fired)
-		p.out = p.out.or(&gone)
-		p.live[0] = p.live[0].andNot(&gone)
-		p.live[1] = p.live[1].andNot(&gone)
-		p.left -= gone.count()
-	}
-	rest := kill.andNot(&in.tables.simple)
-	for k := rest.next(0); k >= 0; k = rest.next(k + 1) {
-		p.died(in.rules, k, d)
 	}
 }
 
@@ -198,7 +141,8 @@ func (p *pia) dieAll(in *Inspector, kill ruleSet, d uint8) {
 // Rule progress is kept in bit sets: a rule is live in a direction while its
 // pattern may still match data of that direction; it is dead there once it failed
 // (TCP), matched there when its pattern matched but the rule it needs has not
-// fired in the other direction yet; out once it can no longer fire at all.
+// fired in the other direction yet. The window closes early once no rule can
+// fire any more (exhausted).
 type pia struct {
 	tcp       bool
 	live      [2]ruleSet
@@ -206,14 +150,11 @@ type pia struct {
 	matched   [2]ruleSet
 	fired     ruleSet
 	firedOrig ruleSet // the rules that fired on the originator's data
-	out       ruleSet
 	// waiting holds, by direction, the TCP rules that need another and are not
 	// matched on the direction's data until that one fires in the other direction
 	// (then on everything buffered, and on each chunk from then on): until then
 	// their pattern's answer would change nothing.
 	waiting [2]ruleSet
-	left    int  // rules that can still fire
-	fresh   bool // no data matched yet: the rules' progress is newPIA's
 	chunks  []chunk
 	data    [2][]byte   // each direction's buffered data: its stream so far (TCP), its datagrams (UDP)
 	lines   []lineState // by Rule.line
@@ -227,38 +168,10 @@ func (in *Inspector) newPIA(proto Transport) *pia {
 		p.lines = make([]lineState, numLineRules) // line rules run on TCP only
 	}
 	p.live = in.tables.init[p.transportIndex()]
-	all := p.live[0]
-	for i := range all {
-		all[i] |= p.live[1][i]
-	}
-	p.left = all.count()
 	if p.tcp {
 		p.waiting = [2]ruleSet{in.tables.needy, in.tables.needy}
 	}
-	p.fresh = true
 	return p
-}
-
-// settle settles, on the first byte b of direction d's data, the anchored rules
-// that cannot start with it (line rules are tried at each line start instead).
-func (p *pia) settle(in *Inspector, b byte, d uint8) {
-	kill := p.live[d].andNot(&in.tables.first[b]).andNot(&in.tables.lines)
-	if !p.fresh {
-		p.dieAll(in, kill, d)
-		return
-	}
-	// A new PIA: the outcome depends on d and b alone.
-	t := &in.tables
-	if t.settled == nil {
-		t.settled = new([2][256]settledState)
-	}
-	st := &t.settled[d][b]
-	if !st.done {
-		p.dieAll(in, kill, d)
-		*st = settledState{done: true, live: p.live, dead: p.dead, out: p.out, left: p.left}
-		return
-	}
-	p.live, p.dead, p.out, p.left = st.live, st.dead, st.out, st.left
 }
 
 // releasePIA keeps p's buffers for the next connection.
@@ -278,63 +191,46 @@ func (in *Inspector) releasePIA(p *pia) {
 	in.piaFree = append(in.piaFree, p)
 }
 
-// died marks rule k dead in direction d (its pattern can no longer match there),
-// and counts out the rules that can no longer fire at all because of it.
-func (p *pia) died(rules []*Rule, k int, d uint8) {
-	if p.dead[d].has(k) {
-		return
-	}
+// died marks rule k dead in direction d: its pattern can no longer match there.
+func (p *pia) died(k int, d uint8) {
 	p.dead[d].set(k)
 	p.live[d].unset(k)
-	p.check(rules, k)
 }
 
-// check counts rule k out when it can no longer fire, and then the rules that
-// need it.
-func (p *pia) check(rules []*Rule, k int) {
-	if p.out.has(k) || p.fired.has(k) || p.canFire(rules, k) {
-		return
-	}
-	p.out.set(k)
-	p.live[0].unset(k)
-	p.live[1].unset(k)
-	p.left--
-	for _, q := range allRules[k].neededBy {
-		if rules[q] != nil {
-			p.check(rules, q)
-		}
-	}
-}
-
-// canFire reports whether rule k may still fire: in some direction its pattern
-// matched or may still match, and the rule it needs has fired, or may still fire,
-// in the other.
-func (p *pia) canFire(rules []*Rule, k int) bool {
-	r := rules[k]
-	for d := uint8(0); d < 2; d++ {
-		if r.Dir == Orig && d == 1 || r.Dir == Resp && d == 0 {
-			continue
-		}
-		if p.mayFireIn(rules, k, d) {
-			return true
-		}
-	}
-	return false
-}
-
-// mayFireIn reports whether rule k may still fire on data of direction d.
-func (p *pia) mayFireIn(rules []*Rule, k int, d uint8) bool {
-	if p.dead[d].has(k) && !p.matched[d].has(k) {
+// exhausted reports whether no rule can fire any more: no rule that needs none
+// may still match, and no rule that needs one may still fire.
+func (p *pia) exhausted(in *Inspector) bool {
+	t := &in.tables
+	if free := p.live[0].or(&p.live[1]).and(&t.free); !free.empty() {
 		return false
 	}
-	n := rules[k].needs
+	tp := p.transportIndex()
+	for d := uint8(0); d < 2; d++ {
+		c := t.init[tp][d].and(&t.needy).andNot(&p.fired)
+		for k := c.next(0); k >= 0; k = c.next(k + 1) {
+			if p.mayFireIn(in, k, d) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// mayFireIn reports whether rule k may still fire on data of direction d: it has
+// not fired, its pattern matched or may still match there, and the rule it needs
+// fired, or may still fire, in the other.
+func (p *pia) mayFireIn(in *Inspector, k int, d uint8) bool {
+	if p.dead[d].has(k) && !p.matched[d].has(k) || p.fired.has(k) {
+		return false
+	}
+	n := in.rules[k].needs
 	if n < 0 {
 		return true
 	}
 	if p.fired.has(n) {
 		return p.firedOrig.has(n) != (d == 0)
 	}
-	return !p.out.has(n) && p.mayFireIn(rules, n, d^1)
+	return in.rules[n] != nil && in.tables.init[p.transportIndex()][d^1].has(n) && p.mayFireIn(in, n, d^1)
 }
 
 // transportIndex is p's transport as ruleTables.init indexes it: 0 TCP, 1 UDP.
@@ -375,7 +271,7 @@ func (p *pia) chunk(n *node, isOrig bool, data []byte, gapLen uint64) {
 		p.match(n, isOrig, in, start)
 	}
 	// n.pia is nil when the match closed the window already.
-	if n.pia == p && (len(p.data[0])+len(p.data[1]) > dpdBufferSize || len(p.chunks) > dpdMaxChunks || p.left == 0) {
+	if n.pia == p && (len(p.data[0])+len(p.data[1]) > dpdBufferSize || len(p.chunks) > dpdMaxChunks || p.exhausted(n.s.in)) {
 		n.release()
 	}
 }
@@ -388,9 +284,12 @@ func (p *pia) match(n *node, isOrig bool, data []byte, old int) {
 	d := dirIndex(isOrig)
 	first := &in.tables.first[data[0]]
 	if p.tcp && old == 0 {
-		p.settle(in, data[0], d)
+		// A direction's first byte settles every anchored rule that cannot
+		// start with it (line rules are tried at each line start instead).
+		kill := p.live[d].andNot(first).andNot(&in.tables.lines)
+		p.dead[d] = p.dead[d].or(&kill)
+		p.live[d] = p.live[d].andNot(&kill)
 	}
-	p.fresh = false
 	cand := p.live[d]
 	if !p.tcp {
 		cand = cand.and(first) // a datagram's first byte rules out the rest for it
@@ -407,8 +306,8 @@ func (p *pia) match(n *node, isOrig bool, data []byte, old int) {
 				if !(p.fired.has(r.needs) && p.firedOrig.has(r.needs) != isOrig) {
 					continue // a UDP match is forgotten with its datagram
 				}
-			} else if !p.mayFireIn(rules, k, d) {
-				p.died(rules, k, d) // what it needs will never fire in the other direction
+			} else if !p.mayFireIn(in, k, d) {
+				p.died(k, d) // what it needs will never fire in the other direction
 				continue
 			} else if p.waiting[d].has(k) {
 				continue
@@ -437,7 +336,7 @@ func (p *pia) match(n *node, isOrig bool, data []byte, old int) {
 		switch res {
 		case Fail:
 			if p.tcp {
-				p.died(rules, k, d)
+				p.died(k, d)
 			}
 		case Match:
 			if r.needs >= 0 && !(p.fired.has(r.needs) && p.firedOrig.has(r.needs) != isOrig) {
@@ -544,10 +443,6 @@ func (p *pia) fire(n *node, k int, d uint8) {
 		p.live[e].unset(k)
 		p.matched[e].unset(k)
 	}
-	if !p.out.has(k) {
-		p.left--
-		p.out.set(k)
-	}
 	rules := n.s.in.rules
 	if a := rules[k].enables; a != nil {
 		p.enable(n, a, rules[k])
@@ -589,7 +484,7 @@ func (p *pia) catchUp(n *node, q int, d uint8) bool {
 		p.live[d].unset(q)
 		return true
 	case Fail:
-		p.died(n.s.in.rules, q, d)
+		p.died(q, d)
 	default:
 		if r.AtLine != nil {
 			p.lines[r.line].full[d] = true // its line starts so far were not kept
