@@ -47,6 +47,7 @@ type Inspector struct {
 	insFree []*instance
 	parsers [][]Parser // by ID: parsers of ended sessions, reset, for the next instance
 	tables  ruleTables
+	scratch []byte // the stream of a chunk that closes a PIA's window (takeScratch)
 }
 
 // New returns an Inspector running the analyzers cfg enables for host. An unknown

@@ -159,6 +159,12 @@ type pia struct {
 	data    [2][]byte   // each direction's buffered data: its stream so far (TCP), its datagrams (UDP)
 	lines   []lineState // by Rule.line
 	starts  []uint32    // scratch: the line starts the current chunk adds
+	// During the chunk that closes the window (last): its direction, its data,
+	// and its direction's whole stream, which the buffer does not hold.
+	last       bool
+	lastDir    uint8
+	lastData   []byte
+	lastStream []byte
 }
 
 func (in *Inspector) newPIA(proto Transport) *pia {
@@ -253,28 +259,70 @@ func dirIndex(isOrig bool) uint8 {
 func (p *pia) chunk(n *node, isOrig bool, data []byte, gapLen uint64) {
 	d := dirIndex(isOrig)
 	start := len(p.data[d])
-	if need := start + len(data); need > cap(p.data[d]) {
-		if start > 0 {
-			// A later chunk: room for the rest of the window at once, so that the
-			// buffer, reused by the next connections, grows once.
-			need = max(need, dpdBufferSize+len(data))
+	p.chunks = append(p.chunks, chunk{isOrig: isOrig, start: start, end: start + len(data), gap: gapLen})
+	closing := len(p.data[0])+len(p.data[1])+len(data) > dpdBufferSize || len(p.chunks) > dpdMaxChunks
+	switch {
+	case len(data) == 0:
+	case !closing:
+		// The window stays open: the chunk is buffered (at most dpdBufferSize
+		// bytes in all), for the chunks to come and for replays.
+		if need := start + len(data); need > cap(p.data[d]) {
+			p.data[d] = slices.Grow(p.data[d], max(need, dpdBufferSize)-start)
 		}
-		p.data[d] = slices.Grow(p.data[d], need-start)
-	}
-	p.data[d] = append(p.data[d], data...)
-	p.chunks = append(p.chunks, chunk{isOrig: isOrig, start: start, end: len(p.data[d]), gap: gapLen})
-	if len(data) > 0 {
+		p.data[d] = append(p.data[d], data...)
 		in := p.data[d][start:]
 		if p.tcp {
 			in = p.data[d] // a TCP direction is one stream
 		}
 		p.match(n, isOrig, in, start)
+	default:
+		// The window closes after this chunk, so it is not kept: it is matched
+		// where it lies, or, after earlier data of its TCP direction, on a
+		// scratch copy of the stream.
+		stream := data
+		var buf []byte
+		if p.tcp && start > 0 {
+			buf = n.s.in.takeScratch()
+			buf = append(append(buf, p.data[d]...), data...)
+			stream = buf
+		}
+		p.last, p.lastDir, p.lastData, p.lastStream = true, d, data, stream
+		p.match(n, isOrig, stream, start)
+		if buf != nil {
+			n.s.in.putScratch(buf)
+		}
 	}
 	// n.pia is nil when the match closed the window already.
-	if n.pia == p && (len(p.data[0])+len(p.data[1]) > dpdBufferSize || len(p.chunks) > dpdMaxChunks || p.exhausted(n.s.in)) {
+	if n.pia == p && (closing || p.exhausted(n.s.in)) {
 		n.release()
 	}
 }
+
+// stream returns the data of direction d so far: buffered, or, during the chunk
+// that closes the window, where that chunk's match reads it.
+func (p *pia) stream(d uint8) []byte {
+	if p.last && p.lastDir == d {
+		return p.lastStream
+	}
+	return p.data[d]
+}
+
+// takeScratch lends the Inspector's scratch buffer (empty); putScratch gives it
+// back. A PIA inside a tunnel, fed while the outer one borrows it, gets a new one.
+func (in *Inspector) takeScratch() []byte {
+	b := in.scratch[:0]
+	in.scratch = nil
+	return b
+}
+
+func (in *Inspector) putScratch(b []byte) {
+	if cap(b) <= maxScratch && cap(b) > cap(in.scratch) {
+		in.scratch = b[:0]
+	}
+}
+
+// maxScratch bounds the scratch buffer an Inspector keeps.
+const maxScratch = 128 << 10
 
 // match runs the rules still live in a direction on its data; old is how much of
 // it the earlier chunks held (TCP).
@@ -473,7 +521,7 @@ func (p *pia) fire(n *node, k int, d uint8) {
 // far, now that what it needs fired in the other direction; it reports whether q
 // matched.
 func (p *pia) catchUp(n *node, q int, d uint8) bool {
-	data := p.data[d]
+	data := p.stream(d)
 	if !p.live[d].has(q) || len(data) == 0 {
 		return false // settled already, or nothing to match yet
 	}
@@ -512,10 +560,13 @@ func (p *pia) enable(n *node, a *Analyzer, rule *Rule) {
 		how.Parent = n.owner.a.id
 	}
 	i := n.attachVia(a, how)
-	for _, c := range p.chunks {
-		if c.gap > 0 {
+	for k, c := range p.chunks {
+		switch {
+		case c.gap > 0:
 			i.gap(c.isOrig, c.gap)
-		} else if c.end > c.start {
+		case p.last && k == len(p.chunks)-1:
+			i.data(c.isOrig, p.lastData) // the chunk closing the window, not kept
+		case c.end > c.start:
 			i.data(c.isOrig, p.data[dirIndex(c.isOrig)][c.start:c.end])
 		}
 	}
