@@ -48,6 +48,9 @@ type Inspector struct {
 	parsers [][]Parser // by ID: parsers of ended sessions, reset, for the next instance
 	tables  ruleTables
 	scratch []byte // the stream of a chunk that closes a PIA's window (takeScratch)
+	// outcomes are the outcome lists of one analyzer that Outcomes returned, by
+	// that outcome, for sessions that end the same way to share.
+	outcomes map[Outcome][]Outcome
 }
 
 // New returns an Inspector running the analyzers cfg enables for host. An unknown

@@ -97,6 +97,9 @@ func (i *instance) decide(v Verdict, isOrig bool) {
 	s.changed = true
 }
 
+// maxSharedOutcomes bounds the single-analyzer outcomes an Inspector shares.
+const maxSharedOutcomes = 1024
+
 // Outcomes returns what became of each analyzer attached so far, parents before
 // their children, in the order they were attached. The slice is never changed
 // afterwards: it is rebuilt when something changes.
@@ -105,6 +108,26 @@ func (s *Session) Outcomes() []Outcome {
 		return s.outs
 	}
 	s.changed = false
+	if in := s.in; len(s.root.insts) == 1 {
+		if i := s.root.insts[0]; len(i.children) == 0 && len(i.tunnels) == 0 {
+			// One analyzer, as on most connections: its few distinct outcomes
+			// (a TLS port's "ruled out at byte 0 of the originator's data")
+			// are shared, read-only like every slice Outcomes returns.
+			if out, ok := in.outcomes[i.out]; ok {
+				s.outs = out
+				return out
+			}
+			out := []Outcome{i.out}
+			if len(in.outcomes) < maxSharedOutcomes {
+				if in.outcomes == nil {
+					in.outcomes = make(map[Outcome][]Outcome)
+				}
+				in.outcomes[i.out] = out
+			}
+			s.outs = out
+			return out
+		}
+	}
 	var out []Outcome
 	var walk func(insts []*instance)
 	walk = func(insts []*instance) {
