@@ -339,7 +339,9 @@ func (p *pia) match(n *node, isOrig bool, data []byte, old int) {
 		p.live[d] = p.live[d].andNot(&kill)
 	}
 	cand := p.live[d]
-	if !p.tcp {
+	if p.tcp {
+		cand = cand.andNot(&p.waiting[d]) // matched once what they need fires
+	} else {
 		cand = cand.and(first) // a datagram's first byte rules out the rest for it
 	}
 	p.starts = p.starts[:0]
@@ -356,8 +358,6 @@ func (p *pia) match(n *node, isOrig bool, data []byte, old int) {
 				}
 			} else if !p.mayFireIn(in, k, d) {
 				p.died(k, d) // what it needs will never fire in the other direction
-				continue
-			} else if p.waiting[d].has(k) {
 				continue
 			}
 		}
