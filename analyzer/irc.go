@@ -68,8 +68,11 @@ func ircServerAt(b []byte) Result {
 		}
 		b = b[i+1:]
 	}
-	return seq(b, digitClass, digitClass, digitClass, spaceOnly)
+	return seq(b, ircReplySig...)
 }
+
+// ircReplySig is a numeric reply's code and the space after it.
+var ircReplySig = []class{digitClass, digitClass, digitClass, spaceOnly}
 
 // ircWordAt matches ` *WORD ` (word in lower case, matched in either case) at
 // the start of b; on Match it also returns the index of the space after the word.

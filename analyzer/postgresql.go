@@ -36,7 +36,7 @@ func init() {
 			Match: matchPGStartup},
 		&Rule{Name: "pg-any-ans", Pattern: `^[a-zA-Z0-9]\x00\x00..`, Needs: "pg-startup", Enables: "postgresql",
 			Match: func(b []byte) Result {
-				return seq(b, pgAnsType, bytesOf(0), bytesOf(0), anyByte, anyByte)
+				return seq(b, pgAnswerSig...)
 			}},
 	)
 }
@@ -50,7 +50,7 @@ var (
 // matchPGStartup is pg-startup: a length, protocol version 3.x, and the parameter
 // name "user" starting within the first 257 bytes of the body.
 func matchPGStartup(b []byte) Result {
-	if r := seq(b, anyByte, anyByte, anyByte, anyByte, bytesOf(0), bytesOf(3), bytesOf(0)); r != Match {
+	if r := seq(b, pgStartupSig...); r != Match {
 		return r
 	}
 	for i := 7; i <= 7+256; i++ {
@@ -328,3 +328,10 @@ func (p *pgParser) End(c *Ctx, isOrig bool) {
 
 // held returns the bytes the parser keeps, for tests.
 func (p *pgParser) held() int { return cap(p.pending) }
+
+// pgStartupSig is the start of the pg-startup signature, byte by byte: a length
+// and protocol version 3.0; pgAnswerSig is pg-any-ans.
+var (
+	pgStartupSig = []class{anyByte, anyByte, anyByte, anyByte, bytesOf(0), bytesOf(3), bytesOf(0)}
+	pgAnswerSig  = []class{pgAnsType, bytesOf(0), bytesOf(0), anyByte, anyByte}
+)

@@ -21,7 +21,7 @@ var smbMarker = bytesOf(0xfe, 0xff)
 
 // smbMatch is the smb signature: an SMB header after a 4-byte NetBIOS header.
 func smbMatch(b []byte) Result {
-	return seq(b, anyByte, anyByte, anyByte, anyByte, smbMarker, bytesOf('S'), bytesOf('M'), bytesOf('B'))
+	return seq(b, smbSig...)
 }
 
 // smbHasHeader reports whether a chunk can (re)start parsing: it has \xffSMB or
@@ -233,3 +233,6 @@ func (p *smbParser) smb1(c *Ctx, isOrig bool, m []byte, trunc bool) bool {
 	}
 	return true
 }
+
+// smbSig is the smb signature's classes, byte by byte.
+var smbSig = []class{anyByte, anyByte, anyByte, anyByte, smbMarker, bytesOf('S'), bytesOf('M'), bytesOf('B')}
