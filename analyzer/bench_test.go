@@ -72,3 +72,54 @@ func BenchmarkSession(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSessionsInterleaved is BenchmarkSession's random TCP sessions on port
+// 443 with 16384 of them open at once, their chunks delivered in turn and cut from
+// 64 MiB of payload, as a busy capture interleaves connections: each chunk finds
+// its session's state and its payload out of the cache. It reports the cost of
+// one session.
+func BenchmarkSessionsInterleaved(b *testing.B) {
+	const open = 16384
+	rng := rand.New(rand.NewPCG(1, 2))
+	pattern := make([]byte, 64<<20)
+	for i := range pattern {
+		pattern[i] = byte(rng.Uint32())
+	}
+	h := &fakeHost{id: ConnID{Orig: netip.MustParseAddrPort("10.0.0.1:40000"), Resp: netip.MustParseAddrPort("10.0.0.2:443"), Transport: TCP}}
+	in, err := New(Config{}, h)
+	if err != nil {
+		b.Fatal(err)
+	}
+	type conn struct {
+		s    *Session
+		left int // chunks still to deliver
+		orig bool
+	}
+	conns := make([]conn, open)
+	start := func(c *conn, i int) {
+		c.s = in.NewSession(uint64(i), TCP, 443, false)
+		c.left = 2 * (1 + rng.IntN(3))
+		c.orig = true
+	}
+	for i := range conns {
+		start(&conns[i], i)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	done := 0
+	for k := 0; done < b.N; k++ {
+		c := &conns[k%open]
+		n := 50 + rng.IntN(1351)
+		off := rng.IntN(len(pattern) - n)
+		h.size = 0
+		if !c.s.Done() {
+			c.s.Data(c.orig, pattern[off:off+n])
+		}
+		c.orig = !c.orig
+		if c.left--; c.left == 0 {
+			c.s.Release()
+			done++
+			start(c, k)
+		}
+	}
+}
