@@ -47,7 +47,8 @@ type Inspector struct {
 	insFree []*instance
 	parsers [][]Parser // by ID: parsers of ended sessions, reset, for the next instance
 	tables  ruleTables
-	scratch []byte // the stream of a chunk that closes a PIA's window (takeScratch)
+	hot     []hotRule // by rule index: what the PIA's loop reads of each
+	scratch []byte    // the stream of a chunk that closes a PIA's window (takeScratch)
 	// outcomes are the outcome lists of one analyzer that Outcomes returned, by
 	// that outcome, for sessions that end the same way to share.
 	outcomes map[Outcome][]Outcome

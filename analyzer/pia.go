@@ -94,11 +94,29 @@ type ruleTables struct {
 	lines ruleSet       // the rules with AtLine
 	needy ruleSet       // the rules that need another
 	free  ruleSet       // the rules that need none
+	// lineFirst is the bytes some line rule may start with at a line start.
+	lineFirst class
+}
+
+// hotRule is what the PIA's matching loop reads of a rule, by index, packed
+// together (a Rule spans several cache lines, and a busy capture keeps them cold).
+type hotRule struct {
+	match   func([]byte) Result
+	resume  func([]byte, int) Result
+	needs   int16 // -1 for none
+	line    uint8 // for a line rule, its index among them
+	atLine  bool
+	minSize int32
+	maxSize int32
 }
 
 // buildTables fills in.tables from in.rules.
 func (in *Inspector) buildTables() {
 	t := &in.tables
+	if numLineRules > 32 {
+		panic("analyzer: more than 32 line rules")
+	}
+	in.hot = make([]hotRule, len(in.rules))
 	for k, r := range in.rules {
 		if r == nil {
 			continue
@@ -124,7 +142,10 @@ func (in *Inspector) buildTables() {
 		}
 		if r.AtLine != nil {
 			t.lines.set(k)
+			t.lineFirst = union(t.lineFirst, r.lineFirst)
 		}
+		in.hot[k] = hotRule{match: r.Match, resume: r.Resume, needs: int16(r.needs), line: uint8(r.line),
+			atLine: r.AtLine != nil, minSize: int32(r.MinSize), maxSize: int32(r.MaxSize)}
 		if r.needs >= 0 {
 			t.needy.set(k)
 		} else {
@@ -158,7 +179,10 @@ type pia struct {
 	chunks  []chunk
 	data    [2][]byte   // each direction's buffered data: its stream so far (TCP), its datagrams (UDP)
 	lines   []lineState // by Rule.line
-	starts  []uint32    // scratch: the line starts the current chunk adds
+	// lineBusy has, by direction, a bit per line rule (by Rule.line) that has line
+	// starts waiting for data, or matches the whole stream (lineState.full).
+	lineBusy [2]uint32
+	starts   []uint32 // scratch: the line starts the current chunk adds
 	// During the chunk that closes the window (last): its direction, its data,
 	// and its direction's whole stream, which the buffer does not hold.
 	last       bool
@@ -350,10 +374,10 @@ func (p *pia) match(n *node, isOrig bool, data []byte, old int) {
 		if !p.live[d].has(k) {
 			continue // settled by an earlier rule's firing
 		}
-		r := rules[k]
-		if r.needs >= 0 {
+		h := &in.hot[k]
+		if h.needs >= 0 {
 			if !p.tcp {
-				if !(p.fired.has(r.needs) && p.firedOrig.has(r.needs) != isOrig) {
+				if !(p.fired.has(int(h.needs)) && p.firedOrig.has(int(h.needs)) != isOrig) {
 					continue // a UDP match is forgotten with its datagram
 				}
 			} else if !p.mayFireIn(in, k, d) {
@@ -361,22 +385,33 @@ func (p *pia) match(n *node, isOrig bool, data []byte, old int) {
 				continue
 			}
 		}
-		if !p.tcp && (r.MinSize > 0 && len(data) < r.MinSize || r.MaxSize > 0 && len(data) > r.MaxSize) {
+		if !p.tcp && (h.minSize > 0 && len(data) < int(h.minSize) || h.maxSize > 0 && len(data) > int(h.maxSize)) {
 			continue
 		}
 		var res Result
-		switch {
-		case r.AtLine != nil && p.tcp && !p.lines[r.line].full[d]:
+		switch bit := uint32(1) << h.line; {
+		case h.atLine && p.tcp && (p.lineBusy[d]&bit == 0 || !p.lines[h.line].full[d]):
 			if !startsDone {
 				p.starts = lineStarts(p.starts, data, old)
+				p.starts = filterStarts(p.starts, data, &in.tables.lineFirst)
 				startsDone = true
 			}
-			res = p.matchLines(&p.lines[r.line], d, r, data)
-		case first.has(k):
-			if r.Resume != nil && p.tcp && old > 0 {
-				res = r.Resume(data, old) // r said More on data[:old]
+			if len(p.starts) == 0 && p.lineBusy[d]&bit == 0 {
+				res = More // no line start to try, none waiting
+				break
+			}
+			st := &p.lines[h.line]
+			res = p.matchLines(st, d, rules[k], data)
+			if st.npend[d] > 0 || st.full[d] {
+				p.lineBusy[d] |= bit
 			} else {
-				res = r.Match(data)
+				p.lineBusy[d] &^= bit
+			}
+		case first.has(k):
+			if h.resume != nil && p.tcp && old > 0 {
+				res = h.resume(data, old) // r said More on data[:old]
+			} else {
+				res = h.match(data)
 			}
 		default:
 			res = Fail
@@ -387,7 +422,7 @@ func (p *pia) match(n *node, isOrig bool, data []byte, old int) {
 				p.died(k, d)
 			}
 		case Match:
-			if r.needs >= 0 && !(p.fired.has(r.needs) && p.firedOrig.has(r.needs) != isOrig) {
+			if h.needs >= 0 && !(p.fired.has(int(h.needs)) && p.firedOrig.has(int(h.needs)) != isOrig) {
 				if p.tcp {
 					p.matched[d].set(k)
 					p.live[d].unset(k)
@@ -429,6 +464,18 @@ func lineStarts(starts []uint32, data []byte, old int) []uint32 {
 			cr = next('\r', i+1)
 		}
 	}
+}
+
+// filterStarts drops the line starts whose byte no line rule can start with (a
+// start at the end of data stays: the next chunk brings its byte).
+func filterStarts(starts []uint32, data []byte, c *class) []uint32 {
+	kept := starts[:0]
+	for _, pos := range starts {
+		if int(pos) == len(data) || c.has(data[pos]) {
+			kept = append(kept, pos)
+		}
+	}
+	return kept
 }
 
 // matchLines runs a line rule (`(|.*[\r\n])P`) incrementally: P at the line starts
@@ -536,6 +583,7 @@ func (p *pia) catchUp(n *node, q int, d uint8) bool {
 	default:
 		if r.AtLine != nil {
 			p.lines[r.line].full[d] = true // its line starts so far were not kept
+			p.lineBusy[d] |= 1 << r.line
 		}
 	}
 	return false
