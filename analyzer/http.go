@@ -248,6 +248,10 @@ func (p *httpParser) requestLine(c *Ctx, line []byte) {
 	for ws < len(rest) && (rest[ws] == ' ' || rest[ws] == '\t') {
 		ws++
 	}
+	if m == 0 || ws == 0 {
+		c.Violation() // no method, or nothing after it: the rest need not be read
+		return
+	}
 	uri := rest[ws:]
 	if end := indexSpaceTab(uri); end >= 0 {
 		uri = uri[:end]
