@@ -315,17 +315,25 @@ func appendTSV(b []byte, r *tracker.Record) []byte {
 	b = append(b, tab)
 	b = appendTSVOptString(b, r.Service)
 	b = append(b, tab)
-	if r.HasDuration {
+	switch {
+	case r.HasDuration && r.FromFlows: // flow records do not count payload
+		b = appendMicros(b, durationMicros(r.Duration))
+		b = append(b, "\t-\t-"...)
+	case r.HasDuration:
 		b = appendMicros(b, durationMicros(r.Duration))
 		b = append(b, tab)
 		b = strconv.AppendUint(b, r.OrigBytes, 10)
 		b = append(b, tab)
 		b = strconv.AppendUint(b, r.RespBytes, 10)
-	} else {
+	default:
 		b = append(b, "-\t-\t-"...)
 	}
 	b = append(b, tab)
-	b = appendTSVString(b, r.ConnState, false)
+	if r.FromFlows && r.ConnState == "" {
+		b = append(b, '-') // flow records that do not say
+	} else {
+		b = appendTSVString(b, r.ConnState, false)
+	}
 	b = append(b, tab)
 	if r.HasLocal {
 		b = appendTSVBool(b, r.LocalOrig)
@@ -500,13 +508,17 @@ func appendJSON(b []byte, r *tracker.Record) []byte {
 	if r.HasDuration {
 		b = append(b, `,"duration":`...)
 		b = appendMicros(b, durationMicros(r.Duration))
-		b = append(b, `,"orig_bytes":`...)
-		b = strconv.AppendUint(b, r.OrigBytes, 10)
-		b = append(b, `,"resp_bytes":`...)
-		b = strconv.AppendUint(b, r.RespBytes, 10)
+		if !r.FromFlows {
+			b = append(b, `,"orig_bytes":`...)
+			b = strconv.AppendUint(b, r.OrigBytes, 10)
+			b = append(b, `,"resp_bytes":`...)
+			b = strconv.AppendUint(b, r.RespBytes, 10)
+		}
 	}
-	b = append(b, `,"conn_state":`...)
-	b = appendJSONString(b, r.ConnState)
+	if !r.FromFlows || r.ConnState != "" {
+		b = append(b, `,"conn_state":`...)
+		b = appendJSONString(b, r.ConnState)
+	}
 	if r.HasLocal {
 		b = append(b, `,"local_orig":`...)
 		b = strconv.AppendBool(b, r.LocalOrig)

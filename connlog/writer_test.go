@@ -178,6 +178,21 @@ var recordTests = []struct {
 			`"resp_ip_bytes":12332,"ip_proto":17}` + "\n",
 	},
 	{
+		name: "from flow records: payload bytes and an unsaid conn_state unset",
+		edit: func(r *tracker.Record) {
+			r.FromFlows = true
+			r.ConnState = ""
+			r.History = ""
+		},
+		tsv: tsvLine("1300475167.096535", "CHhAvVGS1DHFjwGM9", "141.142.220.202", "5353", "224.0.0.251", "5353",
+			"udp", "dns", "0.112400", "-", "-", "-", "T", "F", "7", "-", "10", "4319", "12", "12332", "-", "17"),
+		json: `{"ts":1300475167.096535,"uid":"CHhAvVGS1DHFjwGM9","id.orig_h":"141.142.220.202","id.orig_p":5353,` +
+			`"id.resp_h":"224.0.0.251","id.resp_p":5353,"proto":"udp","service":"dns","duration":0.112400,` +
+			`"local_orig":true,"local_resp":false,` +
+			`"missed_bytes":7,"orig_pkts":10,"orig_ip_bytes":4319,"resp_pkts":12,` +
+			`"resp_ip_bytes":12332,"ip_proto":17}` + "\n",
+	},
+	{
 		name: "empty conn_state, rounding to microseconds",
 		edit: func(r *tracker.Record) {
 			r.TS = time.Unix(1, 999_999_500)

@@ -92,6 +92,7 @@ const (
 	connInspected uint8 = 1 << iota // inspection ended (or never starts): no session again
 	connExpected                    // an expected connection matched: no port analyzers
 	connInitSide1                   // side 1 was the originator at creation (the port analyzers' responder is side 0)
+	connFromFlows                   // built from flow records (AddFlow), not packets
 )
 
 // maxServices is how many services a connection keeps; Zeek's longest layering
@@ -260,6 +261,12 @@ func (t *Tracker) flip(c *conn) {
 
 // connState computes conn_state (conn-semantics §6).
 func (t *Tracker) connState(c *conn) string {
+	if c.flags2&connFromFlows != 0 {
+		if c.info != 0 {
+			return t.infos[c.info-1].flowState
+		}
+		return "" // unknown: flow records do not say
+	}
 	o, r := int(c.origSide), int(c.origSide^1)
 	switch c.key.Proto {
 	case ProtoTCP:

@@ -351,6 +351,12 @@ type connInfo struct {
 	analyzers []analyzer.Outcome
 	procs     [2]*process.Process
 	sctpPorts [2]uint16 // an SCTP connection's first ports, by side (for the Community ID)
+	// What flow records from a flowtop said of a connection built from them.
+	flowState, flowHistory, flowService string
+	// flowSeen is the network time of the connection's latest record: its
+	// inactivity counts from there when records come late (another exporter's
+	// clock, a file read out of order).
+	flowSeen int64
 }
 
 // infoOf returns c's info slot, creating it.

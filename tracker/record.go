@@ -31,6 +31,10 @@ type Record struct {
 	// OrigProc and RespProc are the local processes behind the endpoints, where
 	// an attributor named them (Conn.SetProcess); nil is unknown or not local.
 	OrigProc, RespProc *process.Process
+	// FromFlows says the connection was built from flow records (NetFlow,
+	// IPFIX; Tracker.AddFlow), not packets: OrigBytes and RespBytes are unknown,
+	// and ConnState and History are what an exporting flowtop said, else "".
+	FromFlows bool
 	// SCTPOrigP and SCTPRespP are an SCTP connection's ports, from its first
 	// packet (Zeek's conn.log gives other transports port 0); 0 otherwise.
 	SCTPOrigP, SCTPRespP uint16

@@ -86,6 +86,9 @@ func dnsDeadline(c *conn) int64 {
 // nextDeadline returns the connection's earliest deadline, inactivity included.
 func (t *Tracker) nextDeadline(c *conn) int64 {
 	next := c.last + c.inactivity
+	if c.flags2&connFromFlows != 0 && c.info != 0 {
+		next = max(c.last, t.infos[c.info-1].flowSeen) + c.inactivity
+	}
 	if c.inactivity == 0 {
 		next = 0
 	}

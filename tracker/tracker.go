@@ -590,6 +590,9 @@ func (t *Tracker) fillRecord(c *conn, r *Record) {
 	t.fillFigures(c, r)
 	r.UID = t.uid(c.seq)
 	r.History = string(t.history(c))
+	if r.FromFlows && c.info != 0 {
+		r.History = t.infos[c.info-1].flowHistory
+	}
 }
 
 // connID returns c's 5-tuple, originator first.
@@ -627,7 +630,11 @@ func (t *Tracker) fillFigures(c *conn, r *Record) {
 		info := &t.infos[c.info-1]
 		r.OrigProc, r.RespProc = info.procs[o], info.procs[rs]
 		r.SCTPOrigP, r.SCTPRespP = info.sctpPorts[o], info.sctpPorts[rs]
+		if c.flags2&connFromFlows != 0 && info.flowService != "" {
+			r.Service = info.flowService
+		}
 	}
+	r.FromFlows = c.flags2&connFromFlows != 0
 	if d := c.last - c.start; d > 0 {
 		r.Duration, r.HasDuration = time.Duration(d), true
 		if c.tcp != 0 {
