@@ -32,8 +32,18 @@ type DecodeStats struct {
 // safe for concurrent use.
 type Decoder struct {
 	pen     uint32 // flowtop's elements' enterprise number
-	sources map[sourceKey]map[uint16][]field
-	stats   DecodeStats
+	sources map[sourceKey]map[uint16]tmpl
+	// initMs is each source's systemInitTimeMilliseconds (from options
+	// records): what IPFIX flowStartSysUpTime and flowEndSysUpTime count from.
+	initMs map[sourceKey]uint64
+	stats  DecodeStats
+}
+
+// tmpl is a kept template: its fields, and whether it is an options template
+// (its records describe the exporter, not flows).
+type tmpl struct {
+	fields  []field
+	options bool
 }
 
 type sourceKey struct {
@@ -48,7 +58,7 @@ func NewDecoder(pen uint32) *Decoder {
 	if pen == 0 {
 		pen = DefaultPEN
 	}
-	return &Decoder{pen: pen, sources: map[sourceKey]map[uint16][]field{}}
+	return &Decoder{pen: pen, sources: map[sourceKey]map[uint16]tmpl{}, initMs: map[sourceKey]uint64{}}
 }
 
 // Stats returns the counts so far.
@@ -124,9 +134,10 @@ func (d *Decoder) decode5(msg []byte, exporter netip.AddrPort, fn func(*Flow)) e
 }
 
 // upTime converts a sysUpTime stamp (ms) into a time, given the header's
-// sysUpTime and the wall clock at export.
+// sysUpTime and the wall clock at export: the exporter's boot time plus the
+// stamp, as nfdump computes it.
 func upTime(base time.Time, now, at uint32) time.Time {
-	return base.Add(-time.Duration(int32(now-at)) * time.Millisecond)
+	return base.Add(time.Duration(int64(at)-int64(now)) * time.Millisecond)
 }
 
 // decode9 reads a NetFlow v9 message (RFC 3954): a 20-byte header and flowsets.
@@ -162,6 +173,10 @@ type header struct {
 	base   time.Time // export time
 	uptime uint32    // NetFlow v9: sysUpTime at export, ms
 	hasUp  bool
+	// IPFIX: the exporter's systemInitTimeMilliseconds, which sysUpTime
+	// elements count from.
+	init    uint64
+	hasInit bool
 }
 
 // sets reads the sets (flowsets) of a message; tmplID and optID are the set IDs
@@ -180,19 +195,24 @@ func (d *Decoder) sets(b []byte, src sourceKey, h header, tmplID, optID uint16, 
 		b = b[n:]
 		switch {
 		case id == tmplID:
-			if err := d.templates(body, src); err != nil {
+			if err := d.templates(body, src, false); err != nil {
 				return err
 			}
 		case id == optID:
-			// Options templates describe the exporter, not flows: skipped, and
-			// their data sets with them (no template is kept).
+			if err := d.templates(body, src, true); err != nil {
+				return err
+			}
 		case id >= minDataSetID:
-			fs, ok := d.sources[src][id]
+			tp, ok := d.sources[src][id]
 			if !ok {
 				d.stats.NoTemplate++
 				continue
 			}
-			if err := d.data(body, fs, src, h, fn); err != nil {
+			if tp.options {
+				d.options(body, tp.fields, src)
+				continue
+			}
+			if err := d.data(body, tp.fields, src, h, fn); err != nil {
 				return err
 			}
 		}
@@ -201,11 +221,28 @@ func (d *Decoder) sets(b []byte, src sourceKey, h header, tmplID, optID uint16, 
 }
 
 // templates reads a template set and keeps its templates, within the bounds.
-func (d *Decoder) templates(b []byte, src sourceKey) error {
+func (d *Decoder) templates(b []byte, src sourceKey, options bool) error {
 	for len(b) >= 4 {
 		id := binary.BigEndian.Uint16(b)
 		count := int(binary.BigEndian.Uint16(b[2:]))
 		b = b[4:]
+		switch {
+		case options && src.v9:
+			// NetFlow v9: scope and option lengths in bytes, 4 per field.
+			if len(b) < 2 {
+				return malformed("options template %d cut short", id)
+			}
+			count = (count + int(binary.BigEndian.Uint16(b))) / 4
+			b = b[2:]
+		case options:
+			if count == 0 {
+				break // a withdrawal has no scope count
+			}
+			if len(b) < 2 {
+				return malformed("options template %d cut short", id)
+			}
+			b = b[2:] // the scope field count: scope fields are read as the others
+		}
 		if id < minDataSetID || count > maxFields {
 			return malformed("template %d with %d fields", id, count)
 		}
@@ -229,24 +266,48 @@ func (d *Decoder) templates(b []byte, src sourceKey) error {
 			}
 			fs = append(fs, f)
 		}
-		d.keep(src, id, fs)
+		d.keep(src, id, tmpl{fields: fs, options: options})
 	}
 	return nil // what is left is padding
 }
 
+// options reads an options data set for what flows need of it: the exporter's
+// systemInitTimeMilliseconds.
+func (d *Decoder) options(b []byte, fs []field, src sourceKey) {
+	n := 0
+	for _, f := range fs {
+		if f.length == varLen {
+			return // not among the options read here
+		}
+		n += int(f.length)
+	}
+	if n == 0 {
+		return
+	}
+	for ; len(b) >= n; b = b[n:] {
+		off := 0
+		for _, f := range fs {
+			if f.id == ieSystemInitTimeMilliseconds && f.pen == 0 && !src.v9 {
+				d.initMs[src] = uintOf(b[off : off+int(f.length)])
+			}
+			off += int(f.length)
+		}
+	}
+}
+
 // keep stores a template unless a bound forbids it. A count of zero (a
 // template withdrawal) removes it.
-func (d *Decoder) keep(src sourceKey, id uint16, fs []field) {
+func (d *Decoder) keep(src sourceKey, id uint16, tp tmpl) {
 	ts, ok := d.sources[src]
 	if !ok {
 		if len(d.sources) >= MaxSources {
 			d.stats.TemplatesRefused++
 			return
 		}
-		ts = map[uint16][]field{}
+		ts = map[uint16]tmpl{}
 		d.sources[src] = ts
 	}
-	if len(fs) == 0 {
+	if len(tp.fields) == 0 {
 		delete(ts, id)
 		return
 	}
@@ -254,7 +315,7 @@ func (d *Decoder) keep(src sourceKey, id uint16, fs []field) {
 		d.stats.TemplatesRefused++
 		return
 	}
-	ts[id] = fs
+	ts[id] = tp
 }
 
 // data reads the records of a data set.
@@ -291,6 +352,9 @@ func (d *Decoder) data(b []byte, fs []field, src sourceKey, h header, fn func(*F
 			}
 			r.set(f, b[:n], d.pen)
 			b = b[n:]
+		}
+		if init, ok := d.initMs[src]; ok && !h.hasUp {
+			h.init, h.hasInit = init, true
 		}
 		fl := r.flow(h)
 		fl.Exporter, fl.Domain = src.exporter, src.domain
@@ -411,6 +475,8 @@ func (r *record) flow(h header) Flow {
 		f.Start = time.Unix(int64(r.startSec), 0)
 	case r.hasUp && h.hasUp:
 		f.Start = upTime(h.base, h.uptime, r.startUp)
+	case r.hasUp && h.hasInit:
+		f.Start = time.UnixMilli(int64(h.init + uint64(r.startUp)))
 	}
 	switch {
 	case r.hasEndMs:
@@ -419,6 +485,8 @@ func (r *record) flow(h header) Flow {
 		f.End = time.Unix(int64(r.endSec), 0)
 	case r.hasUp && h.hasUp:
 		f.End = upTime(h.base, h.uptime, r.endUp)
+	case r.hasUp && h.hasInit:
+		f.End = time.UnixMilli(int64(h.init + uint64(r.endUp)))
 	}
 	if f.Start.IsZero() {
 		f.Start = h.base

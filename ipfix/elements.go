@@ -3,29 +3,30 @@ package ipfix
 // Information elements (IANA's IPFIX registry, RFC 7012), by number. NetFlow v9
 // field types share these numbers for the elements used here.
 const (
-	ieOctetDeltaCount          = 1
-	iePacketDeltaCount         = 2
-	ieProtocolIdentifier       = 4
-	ieTCPControlBits           = 6
-	ieSourceTransportPort      = 7
-	ieSourceIPv4Address        = 8
-	ieDestinationTransportPort = 11
-	ieDestinationIPv4Address   = 12
-	ieFlowEndSysUpTime         = 21
-	ieFlowStartSysUpTime       = 22
-	iePostOctetDeltaCount      = 23 // NetFlow v9 OUT_BYTES
-	iePostPacketDeltaCount     = 24 // NetFlow v9 OUT_PKTS
-	ieSourceIPv6Address        = 27
-	ieDestinationIPv6Address   = 28
-	ieICMPTypeCodeIPv4         = 32
-	ieOctetTotalCount          = 85
-	iePacketTotalCount         = 86
-	ieFlowEndReason            = 136
-	ieICMPTypeCodeIPv6         = 139
-	ieFlowStartSeconds         = 150
-	ieFlowEndSeconds           = 151
-	ieFlowStartMilliseconds    = 152
-	ieFlowEndMilliseconds      = 153
+	ieOctetDeltaCount            = 1
+	iePacketDeltaCount           = 2
+	ieProtocolIdentifier         = 4
+	ieTCPControlBits             = 6
+	ieSourceTransportPort        = 7
+	ieSourceIPv4Address          = 8
+	ieDestinationTransportPort   = 11
+	ieDestinationIPv4Address     = 12
+	ieFlowEndSysUpTime           = 21
+	ieFlowStartSysUpTime         = 22
+	iePostOctetDeltaCount        = 23 // NetFlow v9 OUT_BYTES
+	iePostPacketDeltaCount       = 24 // NetFlow v9 OUT_PKTS
+	ieSourceIPv6Address          = 27
+	ieDestinationIPv6Address     = 28
+	ieICMPTypeCodeIPv4           = 32
+	ieOctetTotalCount            = 85
+	iePacketTotalCount           = 86
+	ieFlowEndReason              = 136
+	ieICMPTypeCodeIPv6           = 139
+	ieFlowStartSeconds           = 150
+	ieFlowEndSeconds             = 151
+	ieFlowStartMilliseconds      = 152
+	ieFlowEndMilliseconds        = 153
+	ieSystemInitTimeMilliseconds = 160
 )
 
 // ReversePEN is the enterprise number of RFC 5103's reverse elements: element
