@@ -126,6 +126,9 @@ func (m *Model) detailText(f *flows.Flow) string {
 	field("id.orig_h:p", f.Orig(), local(f.HasLocal, f.LocalOrig))
 	field("id.resp_h:p", f.Resp(), local(f.HasLocal, f.LocalResp))
 	field("proto", f.Proto.Transport())
+	if f.FromFlows {
+		field("source", "flow records (NetFlow/IPFIX)", "counts from an exporter's records: no history or payload bytes unless a flowtop exported them")
+	}
 	if cid := f.CommunityID(m.opts.CommunityIDSeed); cid != "" {
 		field("community_id", cid, fmt.Sprintf("Community ID v1, seed %d", m.opts.CommunityIDSeed))
 	}

@@ -85,6 +85,11 @@ func openSource(o *options) (tracker.Source, string, error) {
 // Process attribution is opened here too, before the drop; its resolver is nil
 // when off, and msgs say what it lacks.
 func openCapture(o *options) (src tracker.Source, name string, ps *procSource, msgs []string, err error) {
+	if o.collect != "" {
+		// Flow records, fed to the tracker by the collector (startCollect);
+		// no local processes: the sockets are elsewhere.
+		return collectSource(), "flow records on " + o.collect, nil, nil, nil
+	}
 	src, name, err = openSource(o)
 	if err != nil {
 		return nil, "", nil, nil, err

@@ -69,17 +69,24 @@ func connlogCounts(t *testing.T, jsonLog []byte) map[tupleKey]dirCounts {
 	return out
 }
 
-// nfcapd runs a collector on a free UDP port of 127.0.0.1, storing into dir;
-// stop ends it and returns its flows as nfdump prints them.
-func nfcapd(t *testing.T, dir string) (port int, stop func() []string) {
+// freeUDPPort returns a UDP port of 127.0.0.1 that nothing listens on.
+func freeUDPPort(t *testing.T) (int, string) {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	port = pc.LocalAddr().(*net.UDPAddr).Port
-	pc.Close()
-	cmd := exec.Command("nfcapd", "-b", "127.0.0.1", "-p", strconv.Itoa(port), "-w", dir, "-t", "3600", "-B", "8388608")
+	defer pc.Close()
+	return pc.LocalAddr().(*net.UDPAddr).Port, pc.LocalAddr().String()
+}
+
+// nfcapd runs a collector on a free UDP port of 127.0.0.1, storing into dir,
+// with more arguments if given; stop ends it and returns its flows as nfdump
+// prints them.
+func nfcapd(t *testing.T, dir string, more ...string) (port int, stop func() []string) {
+	t.Helper()
+	port, _ = freeUDPPort(t)
+	cmd := exec.Command("nfcapd", append([]string{"-b", "127.0.0.1", "-p", strconv.Itoa(port), "-w", dir, "-t", "3600", "-B", "8388608"}, more...)...)
 	out, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -157,6 +157,17 @@ func interactive(o *options, stdout, stderr io.Writer) error {
 	if at != nil {
 		at.tr = tr
 	}
+	var fc *flowCollect
+	if o.collect != "" {
+		if fc, err = startCollect(o, tr, src.(*tracker.IdleSource), func(msg string) {
+			select {
+			case alerts <- msg:
+			default:
+			}
+		}); err != nil {
+			return err
+		}
+	}
 	for _, m := range msgs {
 		alerts <- m // shown in the alerts pane
 	}
@@ -192,15 +203,17 @@ func interactive(o *options, stdout, stderr io.Writer) error {
 	uiErr := prog.Run(ctx)
 
 	at.drain() // the last connections' processes, before the tracker flushes them
+	fc.close() // the records received, before the tracker flushes them
 	stopTracker()
 	src.Close() // unblocks a live read
 	runErr := <-runDone
 	at.stop()
 	fx.close()
 	outErr := out.close()
-	if o.read == "" {
+	if o.read == "" && o.collect == "" {
 		reportCapture(stderr, name, tr.Stats().Capture)
 	}
+	fc.report(stderr, o.verbose)
 	out.reportExtraction(stderr, o.extract == "all")
 	fx.report(stderr, o.export, o.verbose)
 	if uiErr != nil {

@@ -54,6 +54,7 @@ type options struct {
 	filter, user                   string         // -f (or the trailing arguments), -Z
 	noProcess                      bool           // --no-process
 	export                         string         // --export URL
+	collect                        string         // --collect URL
 	activeTimeout                  time.Duration  // --active-timeout; 0: the default
 	compiled                       tracker.Filter // filter, parsed with the flags; nil for none
 	loadedTheme                    *themes.Theme  // --theme, loaded with the flags; nil for none
@@ -89,6 +90,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.configPath, "config", "", "configuration `FILE` (default: $XDG_CONFIG_HOME/flowtop/config.toml if present)")
 	fs.BoolVar(&o.noProcess, "no-process", false, "do not name the local processes behind live connections")
 	fs.StringVar(&o.export, "export", "", "send every connection as IPFIX to a collector at `URL`: udp://HOST:PORT or tcp://HOST:PORT (?biflow=false for two uniflow records, &domain=N, &pen=N)")
+	fs.StringVar(&o.collect, "collect", "", "receive NetFlow v5, v9 and IPFIX from exporters at `URL` (udp://ADDR:PORT, or tcp://ADDR:PORT for IPFIX) instead of capturing packets")
 	fs.DurationVar(&o.activeTimeout, "active-timeout", 0, "with --export, send a record of a long-lived connection every `DURATION` of network time (default 60s)")
 	fs.BoolVar(&o.headless, "headless", false, "no user interface: write each connection's record when it is removed")
 	fs.StringVar(&o.write, "w", "-", "write conn.log to `FILE` (- for standard output)")
@@ -118,6 +120,14 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.iface != "" && o.read != "" {
 		return nil, errors.New("-i and -r cannot be used together")
+	}
+	if o.collect != "" {
+		if o.iface != "" || o.read != "" {
+			return nil, errors.New("--collect receives flow records instead of packets: it cannot be used with -i or -r")
+		}
+		if _, _, err := ipfix.ParseListen(o.collect); err != nil {
+			return nil, fmt.Errorf("--collect %v", err)
+		}
 	}
 	if o.speed != "" {
 		if o.read == "" {
@@ -248,7 +258,8 @@ func headless(o *options, stdout, stderr io.Writer) error {
 		cfg.KeepPayload = true
 		h.Content = func(c tracker.Conn) tracker.ContentSink { return ex.Sink(c) }
 	}
-	fx, err := startExport(o, &h, func(msg string) { fmt.Fprintf(stderr, "flowtop: warning: %s\n", msg) })
+	warn := func(msg string) { fmt.Fprintf(stderr, "flowtop: warning: %s\n", msg) }
+	fx, err := startExport(o, &h, warn)
 	if err != nil {
 		return err
 	}
@@ -257,12 +268,22 @@ func headless(o *options, stdout, stderr io.Writer) error {
 	if at != nil {
 		at.tr = tr
 	}
+	var fc *flowCollect
+	if o.collect != "" {
+		if fc, err = startCollect(o, tr, src.(*tracker.IdleSource), warn); err != nil {
+			return err
+		}
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
 		<-sig.Done()
 		at.drain()
+		if fc != nil {
+			fc.close() // the records received are counted, then the source ends
+			return
+		}
 		cancel()
 		src.Close() // unblocks a live read
 	}()
@@ -271,9 +292,10 @@ func headless(o *options, stdout, stderr io.Writer) error {
 	at.stop()
 	fx.close()
 	outErr := out.close()
-	if o.read == "" {
+	if o.read == "" && o.collect == "" {
 		reportCapture(stderr, name, tr.Stats().Capture)
 	}
+	fc.report(stderr, o.verbose)
 	out.reportExtraction(stderr, o.extract == "all")
 	fx.report(stderr, o.export, o.verbose)
 	if err := runError(name, runErr, stderr); err != nil {
