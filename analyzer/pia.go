@@ -206,6 +206,7 @@ func (in *Inspector) newPIA(proto Transport) *pia {
 
 // releasePIA keeps p's buffers for the next connection.
 func (in *Inspector) releasePIA(p *pia) {
+	busy := p.lineBusy
 	*p = pia{
 		chunks: p.chunks[:0],
 		data:   [2][]byte{p.data[0][:0], p.data[1][:0]},
@@ -217,7 +218,11 @@ func (in *Inspector) releasePIA(p *pia) {
 			p.data[d] = nil // a large chunk: do not keep it for every connection
 		}
 	}
-	clear(p.lines)
+	if busy != [2]uint32{} {
+		// Only a line rule with positions waiting, or matching the whole stream,
+		// leaves state that matters (lineBusy): the others need no clearing.
+		clear(p.lines)
+	}
 	in.piaFree = append(in.piaFree, p)
 }
 

@@ -288,7 +288,12 @@ func (n *node) busy(size uint64) bool {
 // Done reports whether nothing the connection still sends can change its service
 // or names: every analyzer confirmed (and violations no longer count), was ruled
 // out, or stopped, and the PIA's window closed. The host then releases s.
-func (s *Session) Done() bool { return !s.root.busy(s.in.host.Size(s.conn)) }
+func (s *Session) Done() bool {
+	if s.root.pia != nil {
+		return false // the PIA's window is open (the host's Size is not needed)
+	}
+	return !s.root.busy(s.in.host.Size(s.conn))
+}
 
 // Services returns the confirmed services of s; for tests.
 func (s *Session) analyzers() []*instance { return s.root.insts }
