@@ -189,10 +189,19 @@ type pia struct {
 	lastDir    uint8
 	lastData   []byte
 	lastStream []byte
+	embedded   bool // p is a Session's own (Session.rootPIA), not on the free list
 }
 
+// newPIA returns a PIA for a tunnel, from the Inspector's free list when it can
+// (a connection's own PIA is part of its Session).
 func (in *Inspector) newPIA(proto Transport) *pia {
 	p := takeOr(&in.piaFree, func() *pia { return new(pia) })
+	in.initPIA(p, proto)
+	return p
+}
+
+// initPIA makes p, new or released, the PIA of a new connection of proto.
+func (in *Inspector) initPIA(p *pia, proto Transport) {
 	p.tcp = proto == TCP
 	if p.tcp && p.lines == nil {
 		p.lines = make([]lineState, numLineRules) // line rules run on TCP only
@@ -201,17 +210,17 @@ func (in *Inspector) newPIA(proto Transport) *pia {
 	if p.tcp {
 		p.waiting = [2]ruleSet{in.tables.needy, in.tables.needy}
 	}
-	return p
 }
 
 // releasePIA keeps p's buffers for the next connection.
 func (in *Inspector) releasePIA(p *pia) {
-	busy := p.lineBusy
+	busy, embedded := p.lineBusy, p.embedded
 	*p = pia{
-		chunks: p.chunks[:0],
-		data:   [2][]byte{p.data[0][:0], p.data[1][:0]},
-		lines:  p.lines,
-		starts: p.starts[:0],
+		embedded: embedded,
+		chunks:   p.chunks[:0],
+		data:     [2][]byte{p.data[0][:0], p.data[1][:0]},
+		lines:    p.lines,
+		starts:   p.starts[:0],
 	}
 	for d := range p.data {
 		if cap(p.data[d]) > 4*dpdBufferSize {
@@ -223,7 +232,9 @@ func (in *Inspector) releasePIA(p *pia) {
 		// leaves state that matters (lineBusy): the others need no clearing.
 		clear(p.lines)
 	}
-	in.piaFree = append(in.piaFree, p)
+	if !embedded {
+		in.piaFree = append(in.piaFree, p)
+	}
 }
 
 // died marks rule k dead in direction d: its pattern can no longer match there.

@@ -22,6 +22,11 @@ type Session struct {
 	cur     bool      // the direction being delivered (isOrig)
 	changed bool      // an outcome changed since Outcomes last built them
 	outs    []Outcome // the outcomes as Outcomes last built them; never changed once returned
+	// The connection's PIA and its first analyzers are part of the Session, so
+	// that a delivery, with thousands of connections open, finds them next to it
+	// in memory rather than behind pointers of their own.
+	rootPIA pia
+	instBuf [2]*instance
 }
 
 // node is where analyzers attach: the connection itself, or the inside of a tunnel
@@ -53,9 +58,16 @@ type instance struct {
 // PIA.
 func (in *Inspector) NewSession(conn uint64, proto Transport, respPort uint16, expected bool) *Session {
 	s := takeOr(&in.free, func() *Session { return new(Session) })
-	*s = Session{in: in, conn: conn, proto: proto, root: node{insts: s.root.insts[:0]}}
+	insts := s.root.insts[:0]
+	if cap(insts) == 0 {
+		insts = s.instBuf[:0]
+	}
+	rp := s.rootPIA // released: only its buffers are kept
+	*s = Session{in: in, conn: conn, proto: proto, root: node{insts: insts}, rootPIA: rp}
 	s.root.s = s
-	s.root.pia = in.newPIA(proto)
+	s.rootPIA.embedded = true
+	in.initPIA(&s.rootPIA, proto)
+	s.root.pia = &s.rootPIA
 	if !expected {
 		for _, a := range in.ports[Port{respPort, proto}] {
 			s.root.attach(a)
