@@ -150,6 +150,11 @@ type Config struct {
 	// starts keeping payload at the first SetContentSink, and data decoded before
 	// reaches sinks as gaps.
 	KeepPayload bool
+	// RecentBuffer is the size in bytes of a ring of the latest frames, so that a
+	// PacketSink set on a connection also gets its packets from before (from its
+	// first, while they are still in the ring); 0 keeps none. Every frame is
+	// copied into it.
+	RecentBuffer int
 	// Service selects the protocol analyzers that decide each connection's service
 	// and names (package analyzer): the zero value runs every one, as a plain
 	// `zeek -r` does. NoService turns inspection off altogether.

@@ -93,6 +93,7 @@ const (
 	connExpected                    // an expected connection matched: no port analyzers
 	connInitSide1                   // side 1 was the originator at creation (the port analyzers' responder is side 0)
 	connFromFlows                   // built from flow records (AddFlow), not packets
+	connPackets                     // has a PacketSink: deliver every frame
 )
 
 // maxServices is how many services a connection keeps; Zeek's longest layering
@@ -121,7 +122,8 @@ type connExtra struct {
 	// tunViolated: the UDP tunnel this connection carries violated its protocol,
 	// and is not decapsulated any more.
 	tunViolated bool
-	teredoSeen  uint8 // roles (bit 0 orig, 1 resp) that sent a valid Teredo encapsulation
+	teredoSeen  uint8      // roles (bit 0 orig, 1 resp) that sent a valid Teredo encapsulation
+	packets     PacketSink // the connection's frames go here (connPackets)
 }
 
 // isOrigSide reports whether side s is the current originator.

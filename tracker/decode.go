@@ -34,6 +34,11 @@ type packet struct {
 	// kernel had not computed it yet, or the NIC verified it); csumOK is then set.
 	csumTrusted bool
 	hdr         [l4Copy]byte // the first min(capLen, l4Copy) transport bytes
+	// frame is the whole captured frame the packet came in (a tunnel's inner
+	// packets share it), and link its link type, for packet sinks: valid while
+	// Packet runs; a pipelined Run copies it only while frames are kept.
+	frame []byte
+	link  layers.LinkType
 	// l4data is the captured transport segment (header and payload), for content
 	// delivery. It aliases the frame while Packet runs; a pipelined Run copies it
 	// only when payload is kept, and sets it nil otherwise.

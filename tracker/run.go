@@ -303,10 +303,11 @@ const maxFramePackets = 2 * (maxTunnelDepth + 1)
 // batch is a run of decoded packets, and the read error that ended the input after
 // them, if any.
 type batch struct {
-	pkts [batchSize]packet
-	bufs [batchSize][]byte // copies of the packets' transport data, when payload is kept
-	n    int
-	err  error
+	pkts   [batchSize]packet
+	bufs   [batchSize][]byte // copies of the packets' transport data, when payload is kept
+	frames [batchSize][]byte // copies of the frames, when frames are kept
+	n      int
+	err    error
 }
 
 // runPipelined is Run with two goroutines: a reader that reads and decodes frames
@@ -402,7 +403,13 @@ func (t *Tracker) readBatches(src Source, empty <-chan *batch, full chan<- *batc
 			}
 			p := &b.pkts[b.n]
 			t.dec.frame(data, ci, link, p)
+			var frame []byte
+			if t.keepFrames.Load() {
+				b.frames[b.n] = append(b.frames[b.n][:0], data...)
+				frame = b.frames[b.n]
+			}
 			for {
+				p.frame, p.link = frame, link
 				if p.l4data != nil {
 					// The frame's buffer is reused by the next read: keep a copy of the
 					// transport data only if content delivery may want it.

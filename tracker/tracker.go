@@ -27,8 +27,11 @@ type Stats struct {
 	Tunnels   uint64 // inner packets taken out of tunnels
 	Conns     uint64 // connections created
 	Evicted   uint64 // connections evicted because the table was full (Config.MaxConns)
-	Active    int    // connections in the table now
-	First     int64  // network time of the first packet, ns; 0 before it
+	// FramesMissed counts frames of connections with a PacketSink that the
+	// tracker no longer held (read ahead before the sink was set).
+	FramesMissed uint64
+	Active       int   // connections in the table now
+	First        int64 // network time of the first packet, ns; 0 before it
 	// Capture holds a live capture's kernel counters, read every second while Run
 	// runs and once more at its end; zero for a file.
 	Capture CaptureStats
@@ -90,10 +93,14 @@ type Tracker struct {
 	calls chan func() // queued by Do
 	// keepPayload makes a pipelined Run copy transport data for content delivery.
 	keepPayload atomic.Bool
-	attn        atomic.Bool             // Do or the Feed's ticker wants the owner's attention
-	statsDue    atomic.Bool             // the ticker asks for the capture's kernel counters
-	capture     statsSource             // the running source's kernel counters, if it has any
-	wake        atomic.Pointer[wakeRef] // the running source, if it can be woken
+	// keepFrames makes a pipelined Run copy whole frames, for packet sinks and
+	// the recent-packet ring.
+	keepFrames atomic.Bool
+	recent     *recentRing             // Config.RecentBuffer; nil when off
+	attn       atomic.Bool             // Do or the Feed's ticker wants the owner's attention
+	statsDue   atomic.Bool             // the ticker asks for the capture's kernel counters
+	capture    statsSource             // the running source's kernel counters, if it has any
+	wake       atomic.Pointer[wakeRef] // the running source, if it can be woken
 }
 
 // New returns a Tracker with cfg that reports to h, on the owner goroutine.
@@ -127,6 +134,10 @@ func New(cfg Config, h Handlers) *Tracker {
 	}
 	// Analyzers read payload from each connection's first byte.
 	t.keepPayload.Store(cfg.KeepPayload || insp != nil)
+	if cfg.RecentBuffer > 0 {
+		t.recent = newRecentRing(cfg.RecentBuffer)
+		t.keepFrames.Store(true)
+	}
 	t.localNets = cfg.LocalNets
 	if t.localNets == nil {
 		t.localNets = DefaultLocalNets()
@@ -178,6 +189,7 @@ func (t *Tracker) packet(data []byte, ci gopacket.CaptureInfo, link layers.LinkT
 	var p packet
 	p.csumTrusted = trusted
 	t.dec.frame(data, ci, link, &p)
+	p.frame, p.link = data, link // valid while the frame's packets are handled
 	t.handle(&p)
 	for t.dec.next(&p) {
 		t.handle(&p)
@@ -305,6 +317,12 @@ func (t *Tracker) process(p *packet) {
 	default:
 		c.last = p.ts
 		t.count(c, p, side)
+	}
+	if t.recent != nil {
+		t.recent.add(c, p)
+	}
+	if c.flags2&connPackets != 0 {
+		t.deliverFrame(c, p)
 	}
 	if t.feed != nil {
 		t.feed.mark(c)
@@ -563,6 +581,10 @@ func (t *Tracker) removeConn(c *conn, reason RemoveReason) {
 		}
 		if len(x.hooks) > 0 {
 			runRemovalHooks(x, &t.rec)
+		}
+		if x.packets != nil {
+			x.packets.Close()
+			x.packets = nil
 		}
 	}
 	if t.h.Remove != nil {
