@@ -27,6 +27,7 @@ type Config struct {
 	Tracker    TrackerSection    `toml:"tracker"`
 	Thresholds ThresholdsSection `toml:"thresholds"`
 	Extract    ExtractSection    `toml:"extract"`
+	Capture    CaptureSection    `toml:"capture"`
 	Service    ServiceSection    `toml:"service"`
 	Connlog    ConnlogSection    `toml:"connlog"`
 	UI         UISection         `toml:"ui"`
@@ -109,6 +110,16 @@ type ExtractSection struct {
 	Dir             string `toml:"dir"`
 	MaxBytesPerConn Size   `toml:"max_bytes_per_conn"`
 	MaxBytesTotal   Size   `toml:"max_bytes_total"`
+}
+
+// CaptureSection is the [capture] section: what flowtop keeps of the packets.
+//
+//	[capture]
+//	recent_buffer = "64MiB"   # a ring of the latest frames; 0 (the default) keeps none
+type CaptureSection struct {
+	// RecentBuffer keeps the latest frames, so that writing a connection's
+	// packets (w) starts from its first while it is still in the ring.
+	RecentBuffer Size `toml:"recent_buffer"`
 }
 
 // Load reads and parses the configuration file at path. A file that does not exist
@@ -270,6 +281,9 @@ func (c *Config) TrackerConfig(base tracker.Config) tracker.Config {
 	}
 	if c.setIn(c.Service.Analyzers != nil, "service", "analyzers") || c.Service.Ports != nil {
 		out.Service = c.ServiceConfig()
+	}
+	if c.setIn(c.Capture.RecentBuffer != 0, "capture", "recent_buffer") {
+		out.RecentBuffer = int(min(uint64(c.Capture.RecentBuffer), 1<<40))
 	}
 	return out
 }

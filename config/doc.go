@@ -62,6 +62,13 @@
 //	max_bytes_per_conn = "100MB"
 //	max_bytes_total = "10GB"
 //
+//	# Connections' packets as pcapng files (w in the TUI, --pcap-dir headless):
+//	# a ring of the latest frames, so that a file starts from the connection's
+//	# first packet while it is still in the ring. Every frame is copied into it.
+//	# Default 0: none, and a file starts when the connection is marked.
+//	[capture]
+//	recent_buffer = "64MiB"
+//
 //	# Service identification (conn.log's service, and the names seen on the
 //	# wire): the analyzers that run, by name. Default: every one, as a plain
 //	# `zeek -r`; [] turns identification off. Their side effects on other fields
@@ -120,7 +127,7 @@
 //	# f1 to f20, ctrl+a to ctrl+z, ctrl+@; any of them may follow "alt+". A key
 //	# can serve only one of the actions listed here. The actions are quit, help,
 //	# filter, sort_next, sort_reverse, up, down, top, bottom, page_up, page_down,
-//	# detail, back, pause, thresholds, default_thresholds, extract, extract_all,
+//	# detail, back, pause, thresholds, default_thresholds, extract, packets, extract_all,
 //	# closed, units, names, rate_window, columns, jump, copy, time and
 //	# alerts.
 //	[keys]

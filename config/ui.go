@@ -69,7 +69,7 @@ var Actions = []string{
 	"quit", "help", "filter", "sort_next", "sort_reverse",
 	"up", "down", "top", "bottom", "page_up", "page_down",
 	"detail", "back", "pause", "thresholds", "default_thresholds",
-	"extract", "extract_all", "closed", "units", "names", "rate_window", "columns", "jump", "copy", "time", "alerts",
+	"extract", "packets", "extract_all", "closed", "units", "names", "rate_window", "columns", "jump", "copy", "time", "alerts",
 }
 
 // ThemeName names a colour theme: a string, which must not be empty. Whether the

@@ -153,7 +153,7 @@ func TestUISectionAbsent(t *testing.T) {
 
 func TestUIErrors(t *testing.T) {
 	allColumns := "proto, orig, resp, process, service, name, state, history, orig_bytes, resp_bytes, orig_pkts, resp_pkts, orig_rate, resp_rate, duration, idle, start, uid, missed, orig_short, resp_short, bytes, rate or idle_short"
-	allActions := "quit, help, filter, sort_next, sort_reverse, up, down, top, bottom, page_up, page_down, detail, back, pause, thresholds, default_thresholds, extract, extract_all, closed, units, names, rate_window, columns, jump, copy, time or alerts"
+	allActions := "quit, help, filter, sort_next, sort_reverse, up, down, top, bottom, page_up, page_down, detail, back, pause, thresholds, default_thresholds, extract, packets, extract_all, closed, units, names, rate_window, columns, jump, copy, time or alerts"
 	badKey := `want a single character, "space", or a key name like "enter", "ctrl+c" or "f1"`
 	tests := []struct {
 		name string

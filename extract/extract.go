@@ -28,6 +28,10 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+	"github.com/google/gopacket/pcapgo"
+
 	"github.com/flowtop/flowtop/tracker"
 )
 
@@ -142,6 +146,7 @@ const (
 	opData opKind = iota
 	opGap
 	opClose
+	opFrame // a frame for a pcapng sink
 )
 
 type op struct {
@@ -150,6 +155,8 @@ type op struct {
 	dir  int     // 0 orig, 1 resp
 	data *[]byte // a buffer from bufPool, returned once written
 	n    uint64
+	ci   gopacket.CaptureInfo // opFrame
+	link layers.LinkType      // opFrame
 }
 
 // Sink is the extraction of one connection. It implements tracker.ContentSink.
@@ -167,6 +174,11 @@ type Sink struct {
 	written uint64
 	closed  bool
 
+	// A pcapng sink (PacketSink) writes frames into one file, names[0].
+	pcap   bool
+	ng     *pcapgo.NgWriter
+	ifaces map[layers.LinkType]int
+
 	pmu      sync.Mutex // guards progress, which the writer updates for other readers
 	progress Progress
 }
@@ -176,6 +188,9 @@ type Progress struct {
 	Files   [2]string // paths of the originator's and the responder's file; "" until created
 	Written [2]uint64 // bytes written to each, gap markers included
 	Done    bool      // the extraction has ended: closed, detached or stopped by an alert
+	// A pcapng sink's frames written (their bytes in Written[0]) and frames the
+	// queue could not take.
+	Packets, Lost uint64
 }
 
 // Progress returns what s has written so far. Any goroutine may call it.
@@ -321,6 +336,8 @@ func (x *Extractor) run(o op) {
 		x.gap(s, o.dir, o.n)
 	case opClose:
 		x.finish(s)
+	case opFrame:
+		x.writeFrame(s, o)
 	}
 }
 
@@ -404,10 +421,11 @@ func (x *Extractor) create(s *Sink, d int) (*os.File, error) {
 		return nil, x.dirErr
 	}
 	name := s.names[d]
-	stem := name[:len(name)-len(".dat")]
+	ext := filepath.Ext(name)
+	stem := name[:len(name)-len(ext)]
 	for i := 0; i < maxSuffix; i++ {
 		if i > 0 {
-			name = stem + "-" + strconv.Itoa(i) + ".dat"
+			name = stem + "-" + strconv.Itoa(i) + ext
 		}
 		path := filepath.Join(x.cfg.Dir, name)
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
@@ -439,6 +457,11 @@ func (x *Extractor) closeSink(s *Sink, cause error, file string) {
 	s.progress.Done = true
 	s.pmu.Unlock()
 	x.stats.extracting.Add(-1)
+	if s.ng != nil {
+		if err := s.ng.Flush(); err != nil && cause == nil {
+			cause, file = err, s.paths[0]
+		}
+	}
 	for d, f := range s.files {
 		if f == nil {
 			continue
