@@ -91,6 +91,30 @@ func (m *Model) applyDefaults() {
 }
 
 // toggleExtract starts or stops extracting the selected connection.
+// togglePackets starts or stops writing the selected connection's packets into
+// a pcapng file (the w key).
+func (m *Model) togglePackets() {
+	f := m.selected()
+	switch {
+	case f == nil:
+		return
+	case m.ex == nil:
+		m.message = "writing packets is not available"
+		return
+	case f.Closed:
+		m.message = "connection closed: no packets left to write"
+		return
+	case f.FromFlows:
+		m.message = "a connection from flow records has no packets to write"
+		return
+	}
+	conn, uid, ex := f.Conn, f.UID, m.ex
+	m.do(func() {
+		on, name, before, written := ex.togglePackets(conn)
+		m.reply(packetsMsg{uid, on, name, before, written})
+	})
+}
+
 func (m *Model) toggleExtract() {
 	f := m.selected()
 	switch {

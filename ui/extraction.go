@@ -15,9 +15,30 @@ import (
 // Content (a tracker.Handlers.Content) and the x key's calls through Tracker.Do, so
 // all its sink changes happen on the tracker's goroutine; the UI only reads.
 type Extraction struct {
-	x     *extract.Extractor
-	all   atomic.Bool
-	sinks sync.Map // uid → *extract.Sink
+	x       *extract.Extractor
+	all     atomic.Bool
+	sinks   sync.Map // uid → *extract.Sink
+	packets sync.Map // uid → *extract.Sink: the w key's pcapng files
+}
+
+// togglePackets starts writing c's packets into a pcapng file, or stops it if
+// it is being written. It returns whether it is on now, the file's name, and
+// the packets c had when marked. Call it on the tracker's goroutine.
+func (e *Extraction) togglePackets(c tracker.Conn) (on bool, name string, before uint64, written uint64) {
+	uid := c.UID()
+	if v, ok := e.packets.Load(uid); ok {
+		s := v.(*extract.Sink)
+		if p := s.Progress(); !p.Done {
+			c.SetPacketSink(nil) // closes it
+			e.packets.Delete(uid)
+			return false, p.Files[0], 0, p.Packets
+		}
+	}
+	s := e.x.PacketSink(c)
+	n := c.Counters()
+	c.SetPacketSink(s)
+	e.packets.Store(uid, s)
+	return true, extract.PcapName(uid, c.ID()), n.OrigPkts + n.RespPkts, 0
 }
 
 // NewExtraction controls extraction through x; with all set, every new connection

@@ -15,7 +15,7 @@ type KeyMap struct {
 	Detail, Back, Pause, Thresholds, Defaults  key.Binding
 	Extract, ExtractAll, Closed, Units, Alerts key.Binding
 	Names, Time, Copy, Jump, Columns           key.Binding
-	RateWindow                                 key.Binding
+	RateWindow, Packets                        key.Binding
 }
 
 // action is one bindable action: its name in the [keys] config section, default
@@ -45,6 +45,7 @@ var actions = []action{
 	{"thresholds", []string{"t"}, "thresholds of this connection", func(k *KeyMap) *key.Binding { return &k.Thresholds }},
 	{"default_thresholds", []string{"T"}, "default thresholds", func(k *KeyMap) *key.Binding { return &k.Defaults }},
 	{"extract", []string{"x"}, "extract this connection", func(k *KeyMap) *key.Binding { return &k.Extract }},
+	{"packets", []string{"w"}, "write this connection's packets (pcapng)", func(k *KeyMap) *key.Binding { return &k.Packets }},
 	{"extract_all", []string{"X"}, "extract all new connections", func(k *KeyMap) *key.Binding { return &k.ExtractAll }},
 	{"closed", []string{"c"}, "show closed", func(k *KeyMap) *key.Binding { return &k.Closed }},
 	{"units", []string{"b"}, "bits / bytes", func(k *KeyMap) *key.Binding { return &k.Units }},
@@ -147,7 +148,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom, k.Detail, k.Back},
 		{k.Filter, k.SortNext, k.SortReverse, k.Closed, k.Units, k.Names, k.Alerts, k.Pause},
-		{k.Thresholds, k.Defaults, k.Extract, k.ExtractAll, k.Jump, k.Copy, k.Time, k.Columns, k.RateWindow, k.Help, k.Quit},
+		{k.Thresholds, k.Defaults, k.Extract, k.Packets, k.ExtractAll, k.Jump, k.Copy, k.Time, k.Columns, k.RateWindow, k.Help, k.Quit},
 	}
 }
 

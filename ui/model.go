@@ -45,6 +45,9 @@ type Options struct {
 	Linger     time.Duration // how long closed connections stay listed; 0: forever
 	ShowClosed bool          // list closed connections from the start
 	Defaults   tracker.Thresholds
+	// RecentBuffer says a ring of recent packets is kept ([capture]
+	// recent_buffer), so that w writes a connection's packets from its first.
+	RecentBuffer bool
 	// CommunityIDSeed seeds the Community ID in the detail view and the filter's
 	// cid ([connlog] community_id_seed).
 	CommunityIDSeed uint16
@@ -91,6 +94,14 @@ type (
 	extractMsg struct {
 		uid string
 		on  bool
+	}
+	// packetsMsg reports the w key's result: the file, and the packets the
+	// connection had when marked (on) or the packets written (off).
+	packetsMsg struct {
+		uid             string
+		on              bool
+		file            string
+		before, written uint64
 	}
 )
 
@@ -261,6 +272,16 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.dialog != nil && m.dialog.uid == msg.uid {
 			m.dialog.list = msg.list
 			m.dialog.sel = min(m.dialog.sel, max(len(msg.list)-1, 0))
+		}
+		return m, nil
+	case packetsMsg:
+		switch {
+		case msg.on && m.opts.RecentBuffer:
+			m.message = fmt.Sprintf("writing the packets of %s into %s%s, from the first still in the recent buffer", msg.uid, m.ex.Dir(), msg.file)
+		case msg.on:
+			m.message = fmt.Sprintf("writing the packets of %s into %s%s from now on (its first %d are not kept; [capture] recent_buffer keeps them)", msg.uid, m.ex.Dir(), msg.file, msg.before)
+		default:
+			m.message = fmt.Sprintf("stopped writing the packets of %s: %d in %s", msg.uid, msg.written, msg.file)
 		}
 		return m, nil
 	case extractMsg:
@@ -494,6 +515,8 @@ func (m *Model) tableKey(k tea.KeyMsg) tea.Cmd {
 		m.openOverlay(modeDialog)
 	case key.Matches(k, m.keys.Extract):
 		m.toggleExtract()
+	case key.Matches(k, m.keys.Packets):
+		m.togglePackets()
 	case key.Matches(k, m.keys.ExtractAll):
 		if m.ex == nil {
 			m.message = "extraction is not available"

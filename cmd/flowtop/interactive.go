@@ -47,6 +47,7 @@ func uiOptions(o *options, file *config.Config, cfg tracker.Config) (ui.Options,
 		Defaults:   cfg.Thresholds,
 
 		CommunityIDSeed: file.Connlog.CommunityIDSeed,
+		RecentBuffer:    cfg.RecentBuffer > 0,
 	}
 	if file.Defined("ui", "linger") {
 		opts.Linger = time.Duration(u.Linger)

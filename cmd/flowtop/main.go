@@ -55,6 +55,7 @@ type options struct {
 	noProcess                      bool           // --no-process
 	export                         string         // --export URL
 	collect                        string         // --collect URL
+	pcapDir                        string         // --pcap-dir DIR
 	activeTimeout                  time.Duration  // --active-timeout; 0: the default
 	compiled                       tracker.Filter // filter, parsed with the flags; nil for none
 	loadedTheme                    *themes.Theme  // --theme, loaded with the flags; nil for none
@@ -90,6 +91,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.configPath, "config", "", "configuration `FILE` (default: $XDG_CONFIG_HOME/flowtop/config.toml if present)")
 	fs.BoolVar(&o.noProcess, "no-process", false, "do not name the local processes behind live connections")
 	fs.StringVar(&o.export, "export", "", "send every connection as IPFIX to a collector at `URL`: udp://HOST:PORT or tcp://HOST:PORT (?biflow=false for two uniflow records, &domain=N, &pen=N)")
+	fs.StringVar(&o.pcapDir, "pcap-dir", "", "with --headless --extract all, also write each connection's packets as a pcapng file into `DIR`")
 	fs.StringVar(&o.collect, "collect", "", "receive NetFlow v5, v9 and IPFIX from exporters at `URL` (udp://ADDR:PORT, or tcp://ADDR:PORT for IPFIX) instead of capturing packets")
 	fs.DurationVar(&o.activeTimeout, "active-timeout", 0, "with --export, send a record of a long-lived connection every `DURATION` of network time (default 60s)")
 	fs.BoolVar(&o.headless, "headless", false, "no user interface: write each connection's record when it is removed")
@@ -144,6 +146,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		if _, err := ipfix.ParseTarget(o.export); err != nil {
 			return nil, fmt.Errorf("--export %v", err)
 		}
+	}
+	if o.pcapDir != "" && (!o.headless || o.extract != "all") {
+		return nil, errors.New("--pcap-dir goes with --headless --extract all (in the view, w writes a connection's packets)")
 	}
 	if o.extract != "" && o.extract != "all" {
 		return nil, fmt.Errorf("--extract %q: the only mode is all", o.extract)
@@ -258,6 +263,19 @@ func headless(o *options, stdout, stderr io.Writer) error {
 		cfg.KeepPayload = true
 		h.Content = func(c tracker.Conn) tracker.ContentSink { return ex.Sink(c) }
 	}
+	if o.pcapDir != "" {
+		px := out.startPcap(o, file, func(a extract.Alert) { fmt.Fprintf(stderr, "flowtop: warning: %v\n", a) })
+		// A connection's sink is set after its first packet: the recent-packet
+		// ring hands that one over.
+		cfg.RecentBuffer = max(cfg.RecentBuffer, 4<<20)
+		prev := h.NewConn
+		h.NewConn = func(c tracker.Conn) {
+			if prev != nil {
+				prev(c)
+			}
+			c.SetPacketSink(px.PacketSink(c))
+		}
+	}
 	warn := func(msg string) { fmt.Fprintf(stderr, "flowtop: warning: %s\n", msg) }
 	fx, err := startExport(o, &h, warn)
 	if err != nil {
@@ -297,6 +315,7 @@ func headless(o *options, stdout, stderr io.Writer) error {
 	}
 	fc.report(stderr, o.verbose)
 	out.reportExtraction(stderr, o.extract == "all")
+	out.reportPcap(stderr)
 	fx.report(stderr, o.export, o.verbose)
 	if err := runError(name, runErr, stderr); err != nil {
 		return err
@@ -338,6 +357,7 @@ type outputs struct {
 	logErr       error
 	ev           *eventLog // nil: no event log
 	ex           *extract.Extractor
+	pcap         *extract.Extractor // --pcap-dir
 	closers      []func()
 	// flushEach writes each record and event through at once, for those who
 	// watch the files while the interactive view runs (tail -f). Headless, only
@@ -429,6 +449,9 @@ func (out *outputs) close() error {
 	if out.ex != nil {
 		out.ex.Close()
 	}
+	if out.pcap != nil {
+		out.pcap.Close()
+	}
 	var err error
 	if out.log != nil {
 		if cerr := out.log.Close(time.Now()); out.logErr == nil {
@@ -462,6 +485,35 @@ func (out *outputs) reportExtraction(stderr io.Writer, all bool) {
 		plural(st.Conns, "connection"), out.ex.Dir())
 	if st.LostBytes > 0 {
 		fmt.Fprintf(stderr, "; %s lost to a full queue, marked as gaps", units.FormatBytes(st.LostBytes))
+	}
+	if st.Alerts > 0 {
+		fmt.Fprintf(stderr, "; %s", plural(st.Alerts, "alert"))
+	}
+	fmt.Fprintln(stderr)
+}
+
+// startPcap starts writing connections' packets into --pcap-dir, with
+// [extract]'s caps.
+func (out *outputs) startPcap(o *options, file *config.Config, alert func(extract.Alert)) *extract.Extractor {
+	out.pcap = extract.New(extract.Config{
+		Dir:             o.pcapDir,
+		MaxBytesPerConn: uint64(file.Extract.MaxBytesPerConn),
+		MaxBytesTotal:   uint64(file.Extract.MaxBytesTotal),
+		QueueLen:        1 << 16, // a frame per packet of every connection
+	}, alert)
+	return out.pcap
+}
+
+// reportPcap says where --pcap-dir's files went.
+func (out *outputs) reportPcap(stderr io.Writer) {
+	if out.pcap == nil {
+		return
+	}
+	st := out.pcap.Stats()
+	fmt.Fprintf(stderr, "flowtop: wrote the packets of %s into %s (%s, %s)", plural(st.Conns, "connection"), out.pcap.Dir(),
+		plural(st.Files, "pcapng file"), units.FormatBytes(st.Bytes))
+	if st.LostBytes > 0 {
+		fmt.Fprintf(stderr, "; %s of frames lost to a full queue", units.FormatBytes(st.LostBytes))
 	}
 	if st.Alerts > 0 {
 		fmt.Fprintf(stderr, "; %s", plural(st.Alerts, "alert"))
