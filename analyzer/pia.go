@@ -533,9 +533,9 @@ func (p *pia) matchLines(st *lineState, d uint8, r *Rule, data []byte) Result {
 	return More // a later line may still match
 }
 
-// fireHook, when set (by tests), is told of every rule that fires, by index, and
-// of the direction whose data fired it.
-var fireHook func(rule int, isOrig bool)
+// fireHook, when set (by tests), is told of every rule that fires: where (the
+// connection's node or a tunnel's), by index, and the direction whose data fired it.
+var fireHook func(n *node, rule int, isOrig bool)
 
 // fire fires rule k, matched in direction d, and then every rule that was waiting
 // for it in the other direction.
@@ -548,7 +548,7 @@ func (p *pia) fire(n *node, k int, d uint8) {
 		p.firedOrig.set(k)
 	}
 	if fireHook != nil {
-		fireHook(k, d == 0)
+		fireHook(n, k, d == 0)
 	}
 	for e := range p.live {
 		p.live[e].unset(k)

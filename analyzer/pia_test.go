@@ -147,7 +147,11 @@ func randomStream(rng *rand.Rand) string {
 // earlier sessions) and returns the rules that fired, in order.
 func firedBy(w *warmInspector, proto Transport, port uint16, steps []step) []fired {
 	var got []fired
-	fireHook = func(k int, isOrig bool) { got = append(got, fired{allRules[k].Name, isOrig}) }
+	fireHook = func(n *node, k int, isOrig bool) {
+		if n.owner == nil { // the connection's PIA, not one inside a tunnel
+			got = append(got, fired{allRules[k].Name, isOrig})
+		}
+	}
 	defer func() { fireHook = nil }()
 	*w.h = fakeHost{id: ConnID{Orig: netip.MustParseAddrPort("10.0.0.1:40000"),
 		Resp: netip.AddrPortFrom(netip.MustParseAddr("10.0.0.2"), port), Transport: proto}, now: 1e18}
