@@ -135,19 +135,8 @@ func (t *Tracker) AddFlow(f *FlowRecord) {
 // newFlowConn creates a connection for a flow record: no TCP state, no
 // inspection, twice the inactivity timeout of its transport.
 func (t *Tracker) newFlowConn(key *FlowKey, h uint32, side int, start int64) *conn {
-	if t.cfg.MaxConns > 0 && t.table.n >= t.cfg.MaxConns {
-		t.evict()
-	}
-	idx := allocSlot(&t.slab, &t.free)
-	c := t.slot(idx)
-	gen := c.gen + 1
-	if gen == 0 {
-		gen = 1
-	}
-	*c = conn{key: *key, start: start, last: start, gen: gen, idx: idx, origSide: uint8(side), flags2: connInspected | connFromFlows}
-	t.stats.Conns++
-	c.seq = t.stats.Conns
-	t.table.insert(h, idx)
+	c := t.allocConn(key, h, side, start)
+	c.flags2 = connInspected | connFromFlows
 	switch key.Proto {
 	case ProtoTCP:
 		c.inactivity = t.timeouts.TCPInactivity.Nanoseconds()

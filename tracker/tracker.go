@@ -457,19 +457,7 @@ func (t *Tracker) slot(idx uint32) *conn {
 // side) is the originator unless the port heuristics flip the roles (conn-semantics
 // §2.2).
 func (t *Tracker) newConn(key *FlowKey, h uint32, p *packet, side int, sport, dport uint16) *conn {
-	if t.cfg.MaxConns > 0 && t.table.n >= t.cfg.MaxConns {
-		t.evict()
-	}
-	idx := allocSlot(&t.slab, &t.free)
-	c := t.slot(idx)
-	gen := c.gen + 1
-	if gen == 0 {
-		gen = 1
-	}
-	*c = conn{key: *key, start: p.ts, last: p.ts, gen: gen, idx: idx, origSide: uint8(side)}
-	t.stats.Conns++
-	c.seq = t.stats.Conns
-	t.table.insert(h, idx)
+	c := t.allocConn(key, h, side, p.ts)
 
 	flip := false
 	switch p.proto {
@@ -530,6 +518,26 @@ func (t *Tracker) newConn(key *FlowKey, h uint32, p *packet, side int, sport, dp
 	if t.wantNew {
 		t.enqueue(c, event{kind: evNewConn, ts: p.ts})
 	}
+	return c
+}
+
+// allocConn takes a slot for a new connection of key (hash h) whose first
+// packet, at ts, came from side, and enters it in the table (evicting first
+// when the table is full).
+func (t *Tracker) allocConn(key *FlowKey, h uint32, side int, ts int64) *conn {
+	if t.cfg.MaxConns > 0 && t.table.n >= t.cfg.MaxConns {
+		t.evict()
+	}
+	idx := allocSlot(&t.slab, &t.free)
+	c := t.slot(idx)
+	gen := c.gen + 1
+	if gen == 0 {
+		gen = 1
+	}
+	*c = conn{key: *key, start: ts, last: ts, gen: gen, idx: idx, origSide: uint8(side)}
+	t.stats.Conns++
+	c.seq = t.stats.Conns
+	t.table.insert(h, idx)
 	return c
 }
 

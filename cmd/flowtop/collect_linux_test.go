@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -67,7 +66,7 @@ func TestCollectSoftflowd(t *testing.T) {
 				// Traces of link types softflowd does not read export nothing.
 				exec.Command("softflowd", "-r", trace, "-n", fmt.Sprintf("127.0.0.1:%d", nfPort), "-v", strconv.Itoa(version)).Run()
 			}
-			lines := stop()
+			nf := stop()
 			time.Sleep(500 * time.Millisecond) // the repeated datagrams, into flowtop's socket
 			ft.Process.Signal(syscall.SIGINT)
 			if err := ft.Wait(); err != nil {
@@ -78,26 +77,11 @@ func TestCollectSoftflowd(t *testing.T) {
 			}
 
 			want := map[directed]counts{} // nfdump's
-			for _, line := range lines {
-				f := strings.Split(line, "|")
-				if len(f) != 10 {
-					t.Fatalf("nfdump line %q", line)
+			for _, r := range nf {
+				if r.proto == "tcp" || r.proto == "udp" {
+					addDirected(want, directed{r.proto, r.sa, r.sp, r.da, r.dp}, r.ipkt, r.ibyt)
+					addDirected(want, directed{r.proto, r.da, r.dp, r.sa, r.sp}, r.opkt, r.obyt)
 				}
-				for i := range f {
-					f[i] = strings.TrimSpace(f[i])
-				}
-				proto := map[string]string{"6": "tcp", "17": "udp"}[f[1]]
-				if proto == "" {
-					continue
-				}
-				sp, _ := strconv.Atoi(f[3])
-				dp, _ := strconv.Atoi(f[5])
-				n := make([]uint64, 4)
-				for j := range n {
-					n[j], _ = strconv.ParseUint(f[6+j], 10, 64)
-				}
-				addDirected(want, directed{proto, f[2], sp, f[4], dp}, n[0], n[1])
-				addDirected(want, directed{proto, f[4], dp, f[2], sp}, n[2], n[3])
 			}
 			data, err := os.ReadFile(logPath)
 			if err != nil {
@@ -105,24 +89,9 @@ func TestCollectSoftflowd(t *testing.T) {
 			}
 			got := map[directed]counts{}
 			conns := 0
-			for _, line := range bytes.Split(bytes.TrimSpace(data), []byte("\n")) {
-				var r struct {
-					Proto       string `json:"proto"`
-					OrigH       string `json:"id.orig_h"`
-					OrigP       int    `json:"id.orig_p"`
-					RespH       string `json:"id.resp_h"`
-					RespP       int    `json:"id.resp_p"`
-					OrigPkts    uint64 `json:"orig_pkts"`
-					OrigIPBytes uint64 `json:"orig_ip_bytes"`
-					RespPkts    uint64 `json:"resp_pkts"`
-					RespIPBytes uint64 `json:"resp_ip_bytes"`
-					OrigBytes   *int   `json:"orig_bytes"`
-				}
-				if err := json.Unmarshal(line, &r); err != nil {
-					t.Fatalf("conn.log: %v: %s", err, line)
-				}
+			for _, r := range parseConnLog(t, data) {
 				if r.OrigBytes != nil {
-					t.Errorf("a connection from flow records has orig_bytes: %s", line)
+					t.Errorf("a connection from flow records has orig_bytes: %+v", r)
 				}
 				if r.Proto != "tcp" && r.Proto != "udp" {
 					continue
@@ -187,26 +156,12 @@ func TestRelay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	type rec struct {
-		Proto, OrigH, RespH, ConnState, History, Service string
-		OrigP, RespP                                     int
-	}
+	type rec struct{ connState, history, service string }
 	parse := func(b []byte) (map[tupleKey]dirCounts, map[tupleKey][]rec) {
 		byTuple := map[tupleKey][]rec{}
-		for _, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
-			var r struct {
-				Proto     string `json:"proto"`
-				OrigH     string `json:"id.orig_h"`
-				OrigP     int    `json:"id.orig_p"`
-				RespH     string `json:"id.resp_h"`
-				RespP     int    `json:"id.resp_p"`
-				ConnState string `json:"conn_state"`
-				History   string `json:"history"`
-				Service   string `json:"service"`
-			}
-			json.Unmarshal(line, &r)
+		for _, r := range parseConnLog(t, b) {
 			k := tupleKey{r.Proto, r.OrigH, r.OrigP, r.RespH, r.RespP}
-			byTuple[k] = append(byTuple[k], rec{r.Proto, r.OrigH, r.RespH, r.ConnState, r.History, r.Service, r.OrigP, r.RespP})
+			byTuple[k] = append(byTuple[k], rec{r.ConnState, r.History, r.Service})
 		}
 		return connlogCounts(t, b), byTuple
 	}

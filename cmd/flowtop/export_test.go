@@ -37,24 +37,7 @@ type tupleKey struct {
 func connlogCounts(t *testing.T, jsonLog []byte) map[tupleKey]dirCounts {
 	t.Helper()
 	out := map[tupleKey]dirCounts{}
-	for _, line := range bytes.Split(bytes.TrimSpace(jsonLog), []byte("\n")) {
-		if len(line) == 0 {
-			continue
-		}
-		var r struct {
-			Proto       string `json:"proto"`
-			OrigH       string `json:"id.orig_h"`
-			OrigP       int    `json:"id.orig_p"`
-			RespH       string `json:"id.resp_h"`
-			RespP       int    `json:"id.resp_p"`
-			OrigPkts    uint64 `json:"orig_pkts"`
-			OrigIPBytes uint64 `json:"orig_ip_bytes"`
-			RespPkts    uint64 `json:"resp_pkts"`
-			RespIPBytes uint64 `json:"resp_ip_bytes"`
-		}
-		if err := json.Unmarshal(line, &r); err != nil {
-			t.Fatalf("conn.log: %v: %s", err, line)
-		}
+	for _, r := range parseConnLog(t, jsonLog) {
 		if r.Proto != "tcp" && r.Proto != "udp" {
 			continue
 		}
@@ -67,6 +50,50 @@ func connlogCounts(t *testing.T, jsonLog []byte) map[tupleKey]dirCounts {
 		out[k] = c
 	}
 	return out
+}
+
+// connRec is what the tests compare of a conn.log JSON record.
+type connRec struct {
+	UID         string  `json:"uid"`
+	Proto       string  `json:"proto"`
+	OrigH       string  `json:"id.orig_h"`
+	OrigP       int     `json:"id.orig_p"`
+	RespH       string  `json:"id.resp_h"`
+	RespP       int     `json:"id.resp_p"`
+	Service     string  `json:"service"`
+	ConnState   string  `json:"conn_state"`
+	History     string  `json:"history"`
+	OrigBytes   *uint64 `json:"orig_bytes"`
+	OrigPkts    uint64  `json:"orig_pkts"`
+	OrigIPBytes uint64  `json:"orig_ip_bytes"`
+	RespPkts    uint64  `json:"resp_pkts"`
+	RespIPBytes uint64  `json:"resp_ip_bytes"`
+}
+
+// parseConnLog reads a JSON conn.log.
+func parseConnLog(t *testing.T, jsonLog []byte) []connRec {
+	t.Helper()
+	var out []connRec
+	for _, line := range bytes.Split(bytes.TrimSpace(jsonLog), []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		var r connRec
+		if err := json.Unmarshal(line, &r); err != nil {
+			t.Fatalf("conn.log: %v: %s", err, line)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// nfRec is a flow record as nfdump prints it: exporter (sysid), protocol
+// ("tcp", "udp", else the number), addresses, ports, packets and bytes each way.
+type nfRec struct {
+	exp                    int
+	proto, sa, da          string
+	sp, dp                 int
+	ipkt, ibyt, opkt, obyt uint64
 }
 
 // freeUDPPort returns a UDP port of 127.0.0.1 that nothing listens on.
@@ -83,7 +110,7 @@ func freeUDPPort(t *testing.T) (int, string) {
 // nfcapd runs a collector on a free UDP port of 127.0.0.1, storing into dir,
 // with more arguments if given; stop ends it and returns its flows as nfdump
 // prints them.
-func nfcapd(t *testing.T, dir string, more ...string) (port int, stop func() []string) {
+func nfcapd(t *testing.T, dir string, more ...string) (port int, stop func() []nfRec) {
 	t.Helper()
 	port, _ = freeUDPPort(t)
 	cmd := exec.Command("nfcapd", append([]string{"-b", "127.0.0.1", "-p", strconv.Itoa(port), "-w", dir, "-t", "3600", "-B", "8388608"}, more...)...)
@@ -122,7 +149,7 @@ func nfcapd(t *testing.T, dir string, more ...string) (port int, stop func() []s
 		t.Fatal("nfcapd did not start in 10 s")
 	}
 	time.Sleep(100 * time.Millisecond) // "Startup" is said just before the socket is read
-	return port, func() []string {
+	return port, func() []nfRec {
 		time.Sleep(time.Second) // for nfcapd to read the last datagrams off its socket
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()
@@ -138,7 +165,28 @@ func nfcapd(t *testing.T, dir string, more ...string) (port int, stop func() []s
 		if err != nil {
 			t.Fatalf("nfdump: %v", err)
 		}
-		return strings.Split(strings.TrimSpace(string(b)), "\n")
+		var recs []nfRec
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			f := strings.Split(line, "|")
+			if len(f) != 10 {
+				t.Fatalf("nfdump line %q", line)
+			}
+			for i := range f {
+				f[i] = strings.TrimSpace(f[i])
+			}
+			r := nfRec{proto: f[1], sa: f[2], da: f[4]}
+			if p, ok := map[string]string{"6": "tcp", "17": "udp"}[f[1]]; ok { // -N prints numbers
+				r.proto = p
+			}
+			r.exp, _ = strconv.Atoi(f[0])
+			r.sp, _ = strconv.Atoi(f[3])
+			r.dp, _ = strconv.Atoi(f[5])
+			for j, v := range []*uint64{&r.ipkt, &r.ibyt, &r.opkt, &r.obyt} {
+				*v, _ = strconv.ParseUint(f[6+j], 10, 64)
+			}
+			recs = append(recs, r)
+		}
+		return recs
 	}
 }
 
@@ -176,37 +224,24 @@ func TestExportToNfcapd(t *testing.T) {
 				want = append(want, connlogCounts(t, stdout.Bytes()))
 			}
 			got := make([]map[tupleKey]dirCounts, len(want))
-			lines := stop()
-			for _, line := range lines {
-				f := strings.Split(line, "|")
-				if len(f) != 10 {
-					t.Fatalf("nfdump line %q", line)
-				}
-				for i := range f {
-					f[i] = strings.TrimSpace(f[i])
-				}
-				sys, _ := strconv.Atoi(f[0])
+			for _, r := range stop() {
+				sys := r.exp
 				if sys < 1 || sys > len(got) {
-					t.Fatalf("nfdump: exporter %d of %d: %s", sys, len(got), line)
+					t.Fatalf("nfdump: exporter %d of %d: %+v", sys, len(got), r)
 				}
-				proto := map[string]string{"6": "tcp", "17": "udp"}[f[1]] // -N prints numbers
-				if proto == "" {
+				if r.proto != "tcp" && r.proto != "udp" {
 					continue
 				}
-				n := make([]uint64, 4)
-				for j := range n {
-					n[j], _ = strconv.ParseUint(f[6+j], 10, 64)
-				}
-				sp, _ := strconv.Atoi(f[3])
-				dp, _ := strconv.Atoi(f[5])
+				proto, sp, dp := r.proto, r.sp, r.dp
+				n := []uint64{r.ipkt, r.ibyt, r.opkt, r.obyt}
 				if got[sys-1] == nil {
 					got[sys-1] = map[tupleKey]dirCounts{}
 				}
-				k := tupleKey{proto, f[2], sp, f[4], dp}
+				k := tupleKey{proto, r.sa, sp, r.da, dp}
 				if !biflow {
 					// A uniflow record of the responder's direction counts for
 					// the connection it answers, when conn.log has that one.
-					rk := tupleKey{proto, f[4], dp, f[2], sp}
+					rk := tupleKey{proto, r.da, dp, r.sa, sp}
 					if _, ok := want[sys-1][rk]; ok {
 						if _, fwd := want[sys-1][k]; !fwd {
 							c := got[sys-1][rk]
