@@ -193,7 +193,7 @@ func (t *Tracker) updates() []Update {
 		ups = append(ups, u)
 		f.arena = t.appendUID(f.arena, c.seq)
 		f.offs = append(f.offs, len(f.arena))
-		f.arena = append(f.arena, t.history(c)...)
+		f.arena = append(f.arena, t.historyOf(c)...)
 		f.offs = append(f.offs, len(f.arena))
 	}
 	clear(f.dirty)

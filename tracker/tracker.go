@@ -619,10 +619,19 @@ func (t *Tracker) removeConn(c *conn, reason RemoveReason) {
 func (t *Tracker) fillRecord(c *conn, r *Record) {
 	t.fillFigures(c, r)
 	r.UID = t.uid(c.seq)
-	r.History = string(t.history(c))
-	if r.FromFlows && c.info != 0 {
-		r.History = t.infos[c.info-1].flowHistory
+	r.History = string(t.historyOf(c))
+}
+
+// historyOf returns c's history: what Zeek's history letters say, or for a
+// connection from flow records what an exporting flowtop said.
+func (t *Tracker) historyOf(c *conn) []byte {
+	if c.flags2&connFromFlows != 0 {
+		if c.info != 0 {
+			return []byte(t.infos[c.info-1].flowHistory)
+		}
+		return nil
 	}
+	return t.history(c)
 }
 
 // connID returns c's 5-tuple, originator first.

@@ -59,8 +59,8 @@ var columns = []column{
 	{"state", "STATE", 6, 0, false, flows.ByState, 95, func(f *flows.Flow) themes.Role { return themes.StateRole(f.ConnState) },
 		func(_ *cellContext, f *flows.Flow) string { return f.ConnState }},
 	{"history", "HISTORY", 8, 24, false, -1, 50, nil, func(_ *cellContext, f *flows.Flow) string { return f.History }},
-	{"orig_bytes", "ORIG B", 9, 0, true, flows.ByOrigBytes, 85, nil, func(_ *cellContext, f *flows.Flow) string { return units.FormatBytes(f.OrigBytes) }},
-	{"resp_bytes", "RESP B", 9, 0, true, flows.ByRespBytes, 85, nil, func(_ *cellContext, f *flows.Flow) string { return units.FormatBytes(f.RespBytes) }},
+	{"orig_bytes", "ORIG B", 9, 0, true, flows.ByOrigBytes, 85, nil, func(_ *cellContext, f *flows.Flow) string { return payloadBytes(f, f.OrigBytes) }},
+	{"resp_bytes", "RESP B", 9, 0, true, flows.ByRespBytes, 85, nil, func(_ *cellContext, f *flows.Flow) string { return payloadBytes(f, f.RespBytes) }},
 	{"orig_pkts", "O PKT", 6, 0, true, flows.ByPkts, 55, nil, func(_ *cellContext, f *flows.Flow) string { return units.FormatCount(f.OrigPkts) }},
 	{"resp_pkts", "R PKT", 6, 0, true, flows.ByPkts, 55, nil, func(_ *cellContext, f *flows.Flow) string { return units.FormatCount(f.RespPkts) }},
 	{"orig_rate", "O RATE", 11, 0, true, flows.ByRate, 70, nil, func(c *cellContext, f *flows.Flow) string { o, _ := f.Rates(c.now); return rate(c, f, o) }},
@@ -80,6 +80,9 @@ var columns = []column{
 	{"orig_short", "ORIGINATOR", 17, 47, false, flows.ByOrig, 100, nil, func(c *cellContext, f *flows.Flow) string { return endpointIn(origCell(c, f), c.width) }},
 	{"resp_short", "RESPONDER", 17, 47, false, flows.ByResp, 100, nil, func(c *cellContext, f *flows.Flow) string { return endpointIn(respCell(c, f), c.width) }},
 	{"bytes", "BYTES o/r", 9, 0, true, flows.ByRespBytes, 85, nil, func(_ *cellContext, f *flows.Flow) string {
+		if f.FromFlows {
+			return "-" // flow records do not count payload
+		}
 		return units.FormatBytesShort(f.OrigBytes) + "/" + units.FormatBytesShort(f.RespBytes)
 	}},
 	{"rate", "RATE", 9, 0, true, flows.ByRate, 80, nil, func(c *cellContext, f *flows.Flow) string { o, r := f.Rates(c.now); return rate(c, f, o+r) }},
@@ -510,4 +513,13 @@ func shortDuration(d time.Duration) string {
 		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
 	}
 	return fmt.Sprintf("%dd%02dh", int(d.Hours())/24, int(d.Hours())%24)
+}
+
+// payloadBytes formats a payload byte count, "-" for a connection from flow
+// records, which do not count payload.
+func payloadBytes(f *flows.Flow, n uint64) string {
+	if f.FromFlows {
+		return "-"
+	}
+	return units.FormatBytes(n)
 }

@@ -138,8 +138,13 @@ func (m *Model) detailText(f *flows.Flow) string {
 	} else {
 		field("duration", "-")
 	}
-	field("orig_bytes", fmt.Sprint(f.OrigBytes), units.FormatBytes(f.OrigBytes)+" of payload")
-	field("resp_bytes", fmt.Sprint(f.RespBytes), units.FormatBytes(f.RespBytes)+" of payload")
+	if f.FromFlows {
+		field("orig_bytes", "-", "unknown: flow records count IP bytes (below), not payload")
+		field("resp_bytes", "-")
+	} else {
+		field("orig_bytes", fmt.Sprint(f.OrigBytes), units.FormatBytes(f.OrigBytes)+" of payload")
+		field("resp_bytes", fmt.Sprint(f.RespBytes), units.FormatBytes(f.RespBytes)+" of payload")
+	}
 	field("conn_state", m.style(themes.StateRole(f.ConnState)).Render(f.ConnState), explain.State(f.ConnState))
 	field("missed_bytes", fmt.Sprint(f.MissedBytes))
 	field("history", orDash(f.History))
