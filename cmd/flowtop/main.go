@@ -14,6 +14,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -70,6 +71,9 @@ type options struct {
 const usage = "usage: flowtop [-i IFACE|any | -r FILE [--speed max|N]] [-f EXPR] [-s SNAPLEN] [--buffer SIZE] [--no-promisc] [-Z USER] [-C] [--config FILE] [--theme NAME] [--headless] [-w FILE] [--json] [--events FILE] [--extract all] [--extract-dir DIR] [--export URL [--active-timeout D]] [EXPR]\n"
 
 func main() {
+	// A closed pipe on standard output (flowtop ... | head) is a write error that
+	// ends the session with one line, not a silent death by SIGPIPE.
+	signal.Ignore(syscall.SIGPIPE)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -295,6 +299,10 @@ func headless(o *options, stdout, stderr io.Writer) error {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	out.failed = func() {
+		out.failed = nil
+		stop() // as a signal does: the session ends, what is tracked is flushed
+	}
 	go func() {
 		<-sig.Done()
 		at.drain()
@@ -359,6 +367,9 @@ type outputs struct {
 	ex           *extract.Extractor
 	pcap         *extract.Extractor // --pcap-dir
 	closers      []func()
+	// failed is called once, on the tracker's goroutine, when conn.log cannot
+	// be written (a closed pipe, a full disk): it stops the session.
+	failed func()
 	// flushEach writes each record and event through at once, for those who
 	// watch the files while the interactive view runs (tail -f). Headless, only
 	// the event log is written through, when live.
@@ -407,6 +418,9 @@ func (out *outputs) handle(h *tracker.Handlers) {
 			out.logErr = out.log.Write(r)
 			if out.flushEach && out.logErr == nil {
 				out.logErr = out.log.Flush()
+			}
+			if out.logErr != nil && out.failed != nil {
+				out.failed() // conn.log cannot be written: the session ends
 			}
 		}
 		if out.ev != nil {
@@ -458,7 +472,14 @@ func (out *outputs) close() error {
 			out.logErr = cerr
 		}
 		if out.logErr != nil {
-			err = fmt.Errorf("write %s: %w", out.path, out.logErr)
+			name, cause, whole := out.path, out.logErr, "; the file holds every record before, whole"
+			if name == "-" || name == "" {
+				name, whole = "standard output", ""
+			}
+			if pe := (*os.PathError)(nil); errors.As(cause, &pe) {
+				cause = pe.Err // the path is said once
+			}
+			err = fmt.Errorf("write conn.log to %s: %w%s", name, cause, whole)
 		}
 	}
 	if out.ev != nil {
@@ -557,7 +578,30 @@ func createOutput(path string, stdout io.Writer) (io.Writer, func(), error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("create %s: %w", path, errors.Unwrap(err))
 	}
-	return f, func() { f.Close() }, nil
+	w := &wholeLines{f: f}
+	return w, func() { f.Close() }, nil
+}
+
+// wholeLines writes to a file and, when a write fails (a full disk), cuts the
+// file after its last whole line, so that what it holds is valid records only.
+type wholeLines struct {
+	f       *os.File
+	written int64 // bytes written so far
+	lastNL  int64 // offset just after the last newline written
+}
+
+func (w *wholeLines) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	if i := bytes.LastIndexByte(p[:n], '\n'); i >= 0 {
+		w.lastNL = w.written + int64(i) + 1
+	}
+	w.written += int64(n)
+	if err != nil && w.lastNL < w.written {
+		if fi, serr := w.f.Stat(); serr == nil && fi.Mode().IsRegular() {
+			w.f.Truncate(w.lastNL)
+		}
+	}
+	return n, err
 }
 
 // eventLog is the --events file. Its writes are serialised: the extraction writer
