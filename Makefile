@@ -6,7 +6,7 @@ BIN      := bin/flowtop
 FUZZTIME ?= 20s
 ARGS     ?=
 
-.PHONY: build run demo test race vet lint oracle oracle-ratchet bench bench-compare bench-decode bench-live bench-process fuzz setcap clean
+.PHONY: build run demo test race vet lint oracle oracle-ratchet bench bench-compare bench-decode bench-live bench-process bench-memory fuzz setcap clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/flowtop
@@ -62,6 +62,10 @@ bench-live: build
 ## bench-process: the CPU cost of process attribution, with 20,000 sockets open and 10 new connections a second (as root).
 bench-process:
 	bash internal/bench/process.sh
+
+## bench-memory: peak RSS on a flood of 3M unique SYNs, headless, with the default memory budget and unbounded.
+bench-memory:
+	bash internal/bench/memory.sh
 
 ## ndpi-compare: service and server names against nDPI's ndpiReader (libndpi-bin) on the oracle traces and a loopback capture; both tools' packets/s.
 ndpi-compare: build

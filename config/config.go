@@ -28,6 +28,7 @@ type Config struct {
 	Thresholds ThresholdsSection `toml:"thresholds"`
 	Extract    ExtractSection    `toml:"extract"`
 	Capture    CaptureSection    `toml:"capture"`
+	Limits     LimitsSection     `toml:"limits"`
 	Service    ServiceSection    `toml:"service"`
 	Connlog    ConnlogSection    `toml:"connlog"`
 	UI         UISection         `toml:"ui"`
@@ -110,6 +111,27 @@ type ExtractSection struct {
 	Dir             string `toml:"dir"`
 	MaxBytesPerConn Size   `toml:"max_bytes_per_conn"`
 	MaxBytesTotal   Size   `toml:"max_bytes_total"`
+}
+
+// LimitsSection is the [limits] section: how much memory flowtop may use.
+//
+//	[limits]
+//	memory = "1GiB"   # the default; 0 is unbounded
+type LimitsSection struct {
+	// Memory is the budget of the whole process; see MemoryBudget.
+	Memory Size `toml:"memory"`
+}
+
+// DefaultMemory is the memory budget when [limits] memory is not set.
+const DefaultMemory = 1 << 30
+
+// MemoryBudget returns [limits] memory, DefaultMemory when the file does not
+// set it, 0 for unbounded.
+func (c *Config) MemoryBudget() uint64 {
+	if c == nil || !c.setIn(c.Limits.Memory != 0, "limits", "memory") {
+		return DefaultMemory
+	}
+	return uint64(c.Limits.Memory)
 }
 
 // CaptureSection is the [capture] section: what flowtop keeps of the packets.

@@ -62,6 +62,12 @@
 //	max_bytes_per_conn = "100MB"
 //	max_bytes_total = "10GB"
 //
+//	# The memory budget of the whole process (default 1GiB; 0: unbounded): the Go
+//	# runtime's soft limit; half of it is the connection table's (unless
+//	# [tracker] max_connections is set), a quarter the view's.
+//	[limits]
+//	memory = "1GiB"
+//
 //	# Connections' packets as pcapng files (w in the TUI, --pcap-dir headless):
 //	# a ring of the latest frames, so that a file starts from the connection's
 //	# first packet while it is still in the ring. Every frame is copied into it.

@@ -45,6 +45,9 @@ type Options struct {
 	Linger     time.Duration // how long closed connections stay listed; 0: forever
 	ShowClosed bool          // list closed connections from the start
 	Defaults   tracker.Thresholds
+	// MaxFlows bounds the connections the view holds: past it, the oldest closed
+	// ones go first ([limits] memory); 0 is no bound.
+	MaxFlows int
 	// RecentBuffer says a ring of recent packets is kept ([capture]
 	// recent_buffer), so that w writes a connection's packets from its first.
 	RecentBuffer bool

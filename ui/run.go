@@ -21,6 +21,7 @@ type Program struct {
 func New(opts Options, feed *tracker.Feed, tr Tracker, ex *Extraction, replay Pauser, in io.Reader, out io.Writer, extra ...tea.ProgramOption) (*Program, error) {
 	prog := &Program{}
 	prog.pipe = newPipeline(feed.C(), opts.Linger, func(f frameMsg) { prog.p.Send(f) })
+	prog.pipe.store.MaxFlows = opts.MaxFlows
 	m, err := newModel(opts, tr, ex, replay, prog.pipe, func(msg tea.Msg) { prog.p.Send(msg) })
 	if err != nil {
 		return nil, err

@@ -48,6 +48,7 @@ func uiOptions(o *options, file *config.Config, cfg tracker.Config) (ui.Options,
 
 		CommunityIDSeed: file.Connlog.CommunityIDSeed,
 		RecentBuffer:    cfg.RecentBuffer > 0,
+		MaxFlows:        viewFlows(file),
 	}
 	if file.Defined("ui", "linger") {
 		opts.Linger = time.Duration(u.Linger)

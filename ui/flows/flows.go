@@ -85,6 +85,11 @@ type Store struct {
 
 	// Linger is how long closed flows stay (network time); 0 keeps them forever.
 	Linger time.Duration
+	// MaxFlows bounds the flows held: past it, the oldest closed ones go first
+	// (the pinned one last), and Trimmed counts them. 0 is no bound.
+	MaxFlows int
+	// Trimmed counts the closed flows dropped for MaxFlows.
+	Trimmed uint64
 	// RateWindow is the span rates average over from the next snapshot on; 0 is
 	// the default, RateWindow.
 	RateWindow time.Duration
@@ -198,6 +203,7 @@ func (f *Flow) sampleRates(now time.Time, window time.Duration) {
 // expire drops closed flows older than Linger, oldest first, except the pinned one
 // and those that the end of input removed. Its cost is that of what expires.
 func (s *Store) expire() {
+	defer s.trim()
 	if s.Linger <= 0 {
 		return
 	}
@@ -217,9 +223,30 @@ func (s *Store) expire() {
 			delete(s.flows, e.f.UID)
 		}
 	}
+	clear(s.closed[:n]) // the array's head must not keep the flows
 	s.closed = s.closed[n:]
 	if pinned != nil {
 		s.closed = append(s.closed, pinned) // looked at again once unpinned
+	}
+}
+
+// trim drops the oldest closed flows while the store holds more than MaxFlows.
+func (s *Store) trim() {
+	var pinned *entry
+	for s.MaxFlows > 0 && len(s.flows) > s.MaxFlows && len(s.closed) > 0 {
+		e := s.closed[0]
+		s.closed[0] = nil // the array's head must not keep the flow
+		s.closed = s.closed[1:]
+		if e.f.UID == s.pin {
+			pinned = e
+			continue
+		}
+		e.gone = true
+		delete(s.flows, e.f.UID)
+		s.Trimmed++
+	}
+	if pinned != nil {
+		s.closed = append(s.closed, pinned)
 	}
 }
 

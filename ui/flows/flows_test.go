@@ -234,3 +234,28 @@ func TestProcesses(t *testing.T) {
 		t.Errorf("ByProcess: %q, cycle %v %v", ByProcess, ByIdle.Next(), ByProcess.Next())
 	}
 }
+
+// TestMaxFlows: past MaxFlows the oldest closed flows go, the pinned one last;
+// live flows are never dropped.
+func TestMaxFlows(t *testing.T) {
+	s := New(0) // closed flows would stay forever
+	s.MaxFlows = 3
+	var ups []tracker.Update
+	for i, uid := range []string{"Ca", "Cb", "Cc", "Cd", "Ce"} {
+		ups = append(ups, update(uid, uint16(i+1), time.Duration(i)*time.Millisecond, "S1", 10, 10))
+	}
+	s.Apply(&tracker.Snapshot{Time: t0, Updates: ups})
+	if s.Len() != 5 || s.Trimmed != 0 {
+		t.Fatalf("live flows over the bound: %d held, %d trimmed; want all 5, none", s.Len(), s.Trimmed)
+	}
+	rm := func(uid string, port uint16) tracker.Record {
+		r := update(uid, port, 0, "SF", 10, 10).Record
+		r.Reason, r.Removed = tracker.ReasonClose, t0
+		return r
+	}
+	s.Pin("Ca")
+	s.Apply(&tracker.Snapshot{Time: t0, Removed: []tracker.Record{rm("Ca", 1), rm("Cb", 2), rm("Cc", 3)}})
+	if got := uids(rowsOf(s, Query{ShowClosed: true})); got != "Ca Cd Ce" || s.Trimmed != 2 {
+		t.Errorf("rows %q, %d trimmed; want Ca (pinned) Cd Ce, 2 trimmed", got, s.Trimmed)
+	}
+}

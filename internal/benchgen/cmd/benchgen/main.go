@@ -19,7 +19,15 @@ func main() {
 	out := flag.String("o", "", "output pcap `file` (required)")
 	seed := flag.Uint64("seed", 1, "random seed")
 	scale := flag.Float64("scale", 1, "multiply the workload's flow and segment counts by `f`")
+	syns := flag.Int("syns", 0, "instead of a workload, write `N` SYNs from unique 5-tuples, 1µs apart (a SYN flood)")
 	flag.Parse()
+	if *syns > 0 && *out != "" {
+		if err := benchgen.WriteSYNs(*out, *syns, time.Microsecond); err != nil {
+			fmt.Fprintln(os.Stderr, "benchgen:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	wl, ok := benchgen.ByName(*name)
 	if !ok || *out == "" || flag.NArg() > 0 || *scale <= 0 {
 		flag.Usage()
