@@ -59,12 +59,7 @@ func (t *Tracker) AddFlow(f *FlowRecord) {
 	sport, dport := f.SrcPort, f.DstPort
 	oneWay := false
 	if f.Proto == ProtoICMP || f.Proto == ProtoICMPv6 {
-		typ, code := uint8(sport), uint8(dport)
-		if peer, ok := icmpCounterpart(f.Proto == ProtoICMPv6, typ); ok {
-			sport, dport = uint16(typ), uint16(peer)
-		} else {
-			sport, dport, oneWay = uint16(typ), uint16(code), true
-		}
+		sport, dport, oneWay = icmpKeyPorts(f.Proto == ProtoICMPv6, uint8(sport), uint8(dport))
 	} else if f.Proto != ProtoTCP && f.Proto != ProtoUDP {
 		sport, dport = 0, 0 // as Zeek keys other transports
 	}

@@ -275,12 +275,7 @@ func (t *Tracker) process(p *packet) {
 			t.stats.Dropped++
 			return
 		}
-		typ, code := l4[0], l4[1]
-		if peer, ok := icmpCounterpart(p.proto == ProtoICMPv6, typ); ok {
-			sport, dport = uint16(typ), uint16(peer)
-		} else {
-			sport, dport, oneWay = uint16(typ), uint16(code), true
-		}
+		sport, dport, oneWay = icmpKeyPorts(p.proto == ProtoICMPv6, l4[0], l4[1])
 	}
 	key, srcIsA := makeKey(&p.src, &p.dst, sport, dport, p.proto, oneWay)
 	side := 1
@@ -398,6 +393,16 @@ func (t *Tracker) icmpPacket(c *conn, p *packet, s int) {
 	if captured {
 		t.count(c, p, s)
 	}
+}
+
+// icmpKeyPorts returns the ports of an ICMP message of type typ and code in
+// the connection key: the type and its counterpart for requests and replies,
+// else the type and the code of a one-way message.
+func icmpKeyPorts(v6 bool, typ, code uint8) (sport, dport uint16, oneWay bool) {
+	if peer, ok := icmpCounterpart(v6, typ); ok {
+		return uint16(typ), uint16(peer), false
+	}
+	return uint16(typ), uint16(code), true
 }
 
 // ICMPPorts returns the ports conn.log gives an ICMP (v6: ICMPv6) connection

@@ -86,13 +86,7 @@ func TestMatch(t *testing.T) {
 			t.Errorf("%q: %v", tc.expr, err)
 			continue
 		}
-		var got []string
-		for _, r := range all {
-			if f.Match(r) {
-				got = append(got, r.UID)
-			}
-		}
-		if s := strings.Join(got, " "); s != tc.want {
+		if s := matching(f, all); s != tc.want {
 			t.Errorf("%q matches %q, want %q", tc.expr, s, tc.want)
 		}
 	}
@@ -161,13 +155,7 @@ func TestServiceAndNames(t *testing.T) {
 			t.Errorf("%q: %v", tc.expr, err)
 			continue
 		}
-		var got []string
-		for _, r := range named {
-			if f.Match(r) {
-				got = append(got, r.UID)
-			}
-		}
-		if s := strings.Join(got, " "); s != tc.want {
+		if s := matching(f, named); s != tc.want {
 			t.Errorf("%q matches %q, want %q", tc.expr, s, tc.want)
 		}
 	}
@@ -235,13 +223,7 @@ func TestProcesses(t *testing.T) {
 			t.Errorf("%q: %v", tc.expr, err)
 			continue
 		}
-		var got []string
-		for _, r := range owned {
-			if f.Match(r) {
-				got = append(got, r.UID)
-			}
-		}
-		if s := strings.Join(got, " "); s != tc.want {
+		if s := matching(f, owned); s != tc.want {
 			t.Errorf("%q matches %q, want %q", tc.expr, s, tc.want)
 		}
 	}
@@ -270,13 +252,7 @@ func TestCommunityID(t *testing.T) {
 			t.Errorf("%q: %v", tc.expr, err)
 			continue
 		}
-		var got []string
-		for _, r := range recs {
-			if f.Match(r) {
-				got = append(got, r.UID)
-			}
-		}
-		if g := strings.Join(got, " "); g != tc.want {
+		if g := matching(f, recs); g != tc.want {
 			t.Errorf("%q seed %d: %q, want %q", tc.expr, tc.seed, g, tc.want)
 		}
 	}
@@ -347,4 +323,15 @@ func FuzzCompile(f *testing.F) {
 			flt.Match(r)
 		}
 	})
+}
+
+// matching lists the uids of the records f matches, in order.
+func matching(f *Filter, recs []*tracker.Record) string {
+	var got []string
+	for _, r := range recs {
+		if f.Match(r) {
+			got = append(got, r.UID)
+		}
+	}
+	return strings.Join(got, " ")
 }
