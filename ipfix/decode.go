@@ -392,6 +392,7 @@ func (r *record) set(f field, b []byte, pen uint32) {
 	switch f.pen {
 	case 0:
 	case ReversePEN:
+		r.f.Biflow = true
 		switch f.id {
 		case iePacketDeltaCount, iePacketTotalCount:
 			r.f.RevPackets = uintOf(b)

@@ -19,6 +19,10 @@ type Flow struct {
 
 	Start, End time.Time // first and last packet, millisecond precision
 	EndReason  EndReason
+	// Biflow says the record is bidirectional (its template has RFC 5103
+	// reverse elements): the Rev counters are the whole other direction, even
+	// when zero. Collected flows only.
+	Biflow bool
 
 	// flowtop's conn.log fields, exported as enterprise-specific elements; empty
 	// when unknown (a collected record from another exporter).

@@ -58,7 +58,7 @@ func (fc *flowCollect) handle(flows []ipfix.Flow) {
 		// An ended biflow ends its connection. A record of one direction does
 		// not: the other direction's record, from a uniflow exporter, may follow,
 		// and belongs to the same connection.
-		if r, ok := removeReason(f.EndReason); ok && (f.RevPackets > 0 || f.RevOctets > 0) {
+		if r, ok := removeReason(f.EndReason); ok && (f.Biflow || f.RevPackets > 0 || f.RevOctets > 0) {
 			recs[i].Final, recs[i].Reason = true, r
 		}
 		last = max(last, f.End.UnixNano())
