@@ -6,7 +6,7 @@ BIN      := bin/flowtop
 FUZZTIME ?= 20s
 ARGS     ?=
 
-.PHONY: build run demo test race vet lint oracle oracle-ratchet bench bench-compare bench-decode bench-live bench-process bench-memory fuzz setcap clean
+.PHONY: build run demo test race vet lint oracle oracle-ratchet bench bench-compare bench-decode bench-live bench-process bench-memory soak fuzz setcap clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/flowtop
@@ -66,6 +66,10 @@ bench-process:
 ## bench-memory: peak RSS on a flood of 3M unique SYNs, headless, with the default memory budget and unbounded.
 bench-memory:
 	bash internal/bench/memory.sh
+
+## soak: a 10-minute live capture on a veth pair with steady churn; RSS, goroutines, drops and conn.log checked (as root; DURATION=S).
+soak:
+	bash internal/soak/soak.sh
 
 ## ndpi-compare: service and server names against nDPI's ndpiReader (libndpi-bin) on the oracle traces and a loopback capture; both tools' packets/s.
 ndpi-compare: build

@@ -23,6 +23,7 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -350,7 +351,9 @@ func headless(o *options, stdout, stderr io.Writer) error {
 		src.Close() // unblocks a live read
 	}()
 
+	stopStatus := statusOnSignal(tr, stderr)
 	runErr := tr.Run(ctx, src)
+	stopStatus()
 	at.stop()
 	fx.close()
 	outErr := out.close()
@@ -378,6 +381,35 @@ func headless(o *options, stdout, stderr io.Writer) error {
 			name, s.Packets, s.Conns, s.Evicted, s.NotIP, s.Malformed, s.Dropped, s.Fragments, s.Tunnels)
 	}
 	return nil
+}
+
+// statusOnSignal prints a status line on standard error at each SIGUSR1 (as
+// dd does), for those who watch a long headless run from outside: packets,
+// connections, the table, evictions, drops, goroutines and the Go heap.
+func statusOnSignal(tr *tracker.Tracker, stderr io.Writer) (stop func()) {
+	usr := make(chan os.Signal, 1)
+	signal.Notify(usr, syscall.SIGUSR1)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-usr:
+				tr.Do(func() {
+					s := tr.Stats()
+					var m runtime.MemStats
+					runtime.ReadMemStats(&m)
+					fmt.Fprintf(stderr, "flowtop: status: %d packets, %d connections, %d active, %d evicted, %d dropped by the kernel, %d goroutines, %s heap\n",
+						s.Packets, s.Conns, s.Active, s.Evicted, s.Capture.Dropped, runtime.NumGoroutine(), units.FormatBytes(m.HeapAlloc))
+				})
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(usr)
+		close(done)
+	}
 }
 
 // runError turns the tracker's Run result into the session's error: a truncated
