@@ -28,10 +28,9 @@ func main() {
 	flag.Parse()
 	switch {
 	case *serve != "":
-		if err := runServer(*serve); err != nil {
-			fmt.Fprintln(os.Stderr, "load:", err)
-			os.Exit(1)
-		}
+		// The server runs until it is killed, or fails.
+		fmt.Fprintln(os.Stderr, "load:", runServer(*serve))
+		os.Exit(1)
 	case *client != "":
 		runClient(*client, *rate, *long, *duration)
 	default:
@@ -40,6 +39,7 @@ func main() {
 	}
 }
 
+// runServer serves until a listener fails, and returns why.
 func runServer(addr string) error {
 	short, err := net.Listen("tcp", net.JoinHostPort(addr, "8000"))
 	if err != nil {
