@@ -367,15 +367,34 @@ func (d *Decoder) data(b []byte, fs []field, src sourceKey, h header, fn func(*F
 // record gathers one data record's elements.
 type record struct {
 	f                                  Flow
-	startMs, endMs, startSec, endSec   uint64
-	startUp, endUp                     uint32
-	hasStartMs, hasEndMs, hasUp        bool
-	hasStartSec, hasEndSec             bool
+	start, end                         stamp
 	icmpTypeCode                       uint16
 	hasICMP                            bool
 	postOctets, postPackets            uint64
 	totalOctets, totalPackets          uint64
 	hasPost, hasDeltaOctets, hasTotals bool
+}
+
+// stamp is one of a record's two times, from whichever elements carried it.
+type stamp struct {
+	ms, sec              uint64
+	up                   uint32 // sysUpTime, ms
+	hasMs, hasSec, hasUp bool
+}
+
+// at returns the stamp's time; zero when the record had none that h can place.
+func (s *stamp) at(h header) time.Time {
+	switch {
+	case s.hasMs:
+		return time.UnixMilli(int64(s.ms))
+	case s.hasSec:
+		return time.Unix(int64(s.sec), 0)
+	case s.hasUp && h.hasUp:
+		return upTime(h.base, h.uptime, s.up)
+	case s.hasUp && h.hasInit:
+		return time.UnixMilli(int64(h.init + uint64(s.up)))
+	}
+	return time.Time{}
 }
 
 // uintOf reads a big-endian unsigned value of 1 to 8 bytes (reduced-size
@@ -449,17 +468,17 @@ func (r *record) set(f field, b []byte, pen uint32) {
 	case ieFlowEndReason:
 		r.f.EndReason = EndReason(uintOf(b))
 	case ieFlowStartMilliseconds:
-		r.startMs, r.hasStartMs = uintOf(b), true
+		r.start.ms, r.start.hasMs = uintOf(b), true
 	case ieFlowEndMilliseconds:
-		r.endMs, r.hasEndMs = uintOf(b), true
+		r.end.ms, r.end.hasMs = uintOf(b), true
 	case ieFlowStartSeconds:
-		r.startSec, r.hasStartSec = uintOf(b), true
+		r.start.sec, r.start.hasSec = uintOf(b), true
 	case ieFlowEndSeconds:
-		r.endSec, r.hasEndSec = uintOf(b), true
+		r.end.sec, r.end.hasSec = uintOf(b), true
 	case ieFlowStartSysUpTime:
-		r.startUp, r.hasUp = uint32(uintOf(b)), true
+		r.start.up, r.start.hasUp = uint32(uintOf(b)), true
 	case ieFlowEndSysUpTime:
-		r.endUp, r.hasUp = uint32(uintOf(b)), true
+		r.end.up, r.end.hasUp = uint32(uintOf(b)), true
 	case ieICMPTypeCodeIPv4, ieICMPTypeCodeIPv6:
 		r.icmpTypeCode, r.hasICMP = uint16(uintOf(b)), true
 	}
@@ -469,26 +488,7 @@ func (r *record) set(f field, b []byte, pen uint32) {
 // type and code, totals where deltas are absent.
 func (r *record) flow(h header) Flow {
 	f := r.f
-	switch {
-	case r.hasStartMs:
-		f.Start = time.UnixMilli(int64(r.startMs))
-	case r.hasStartSec:
-		f.Start = time.Unix(int64(r.startSec), 0)
-	case r.hasUp && h.hasUp:
-		f.Start = upTime(h.base, h.uptime, r.startUp)
-	case r.hasUp && h.hasInit:
-		f.Start = time.UnixMilli(int64(h.init + uint64(r.startUp)))
-	}
-	switch {
-	case r.hasEndMs:
-		f.End = time.UnixMilli(int64(r.endMs))
-	case r.hasEndSec:
-		f.End = time.Unix(int64(r.endSec), 0)
-	case r.hasUp && h.hasUp:
-		f.End = upTime(h.base, h.uptime, r.endUp)
-	case r.hasUp && h.hasInit:
-		f.End = time.UnixMilli(int64(h.init + uint64(r.endUp)))
-	}
+	f.Start, f.End = r.start.at(h), r.end.at(h)
 	if f.Start.IsZero() {
 		f.Start = h.base
 	}

@@ -89,7 +89,7 @@ func (r *recentRing) add(c *conn, p *packet) {
 	if n == 0 || n > len(r.buf) {
 		return
 	}
-	// The same frame (a tunnel's inner packet) is kept once per connection.
+	// A tunnel's frame is kept once for each connection it was counted for.
 	if r.pos+n > len(r.buf) {
 		r.pos = 0
 	}

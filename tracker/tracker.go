@@ -405,16 +405,6 @@ func icmpKeyPorts(v6 bool, typ, code uint8) (sport, dport uint16, oneWay bool) {
 	return uint16(typ), uint16(code), true
 }
 
-// ICMPPorts returns the ports conn.log gives an ICMP (v6: ICMPv6) connection
-// whose originator sent a message of type typ and code code: the type, and the
-// counterpart type of a request or reply, else the code (conn-semantics §3).
-func ICMPPorts(v6 bool, typ, code uint8) (origP, respP uint16) {
-	if c, ok := icmpCounterpart(v6, typ); ok {
-		return uint16(typ), uint16(c)
-	}
-	return uint16(typ), uint16(code)
-}
-
 // ICMPCode returns the code of the ICMP message behind conn.log's ICMP ports:
 // respP for a one-way type, 0 for requests and replies (their code is always 0).
 func ICMPCode(v6 bool, origP, respP uint16) uint8 {

@@ -88,7 +88,7 @@ func openCapture(o *options) (src tracker.Source, name string, ps *procSource, m
 	if o.collect != "" {
 		// Flow records, fed to the tracker by the collector (startCollect);
 		// no local processes: the sockets are elsewhere.
-		return collectSource(), "flow records on " + o.collect, nil, nil, nil
+		return tracker.NewIdleSource(), "flow records on " + o.collect, nil, nil, nil
 	}
 	src, name, err = openSource(o)
 	if err != nil {

@@ -27,9 +27,6 @@ type flowCollect struct {
 	closing atomic.Bool
 }
 
-// collectSource returns the source a --collect session runs on.
-func collectSource() *tracker.IdleSource { return tracker.NewIdleSource() }
-
 // startCollect listens on --collect's address and feeds tr.
 func startCollect(o *options, tr *tracker.Tracker, src *tracker.IdleSource, warn func(string)) (*flowCollect, error) {
 	fc := &flowCollect{tr: tr, src: src, stop: make(chan struct{})}

@@ -362,7 +362,7 @@ func headless(o *options, stdout, stderr io.Writer) error {
 	}
 	fc.report(stderr, o.verbose)
 	out.reportExtraction(stderr, o.extract == "all")
-	out.reportPcap(stderr)
+	out.reportPcap(stderr, tr.Stats().FramesMissed)
 	fx.report(stderr, o.export, o.verbose)
 	if err := runError(name, runErr, stderr); err != nil {
 		return err
@@ -594,7 +594,7 @@ func (out *outputs) startPcap(o *options, file *config.Config, alert func(extrac
 }
 
 // reportPcap says where --pcap-dir's files went.
-func (out *outputs) reportPcap(stderr io.Writer) {
+func (out *outputs) reportPcap(stderr io.Writer, missed uint64) {
 	if out.pcap == nil {
 		return
 	}
@@ -603,6 +603,9 @@ func (out *outputs) reportPcap(stderr io.Writer) {
 		plural(st.Files, "pcapng file"), units.FormatBytes(st.Bytes))
 	if st.LostBytes > 0 {
 		fmt.Fprintf(stderr, "; %s of frames lost to a full queue", units.FormatBytes(st.LostBytes))
+	}
+	if missed > 0 {
+		fmt.Fprintf(stderr, "; %s read ahead of their connection's file were not kept", plural(missed, "frame"))
 	}
 	if st.Alerts > 0 {
 		fmt.Fprintf(stderr, "; %s", plural(st.Alerts, "alert"))
