@@ -181,10 +181,12 @@ func (x *Exporter) run() {
 		case f := <-x.ch:
 			batch = append(batch, f)
 			if len(batch) == cap(batch) {
-				batch = x.send(batch[:0:cap(batch)], batch, false)
+				x.send(batch, false)
+				batch = batch[:0]
 			}
 		case <-tick.C:
-			batch = x.send(batch[:0:cap(batch)], batch, false)
+			x.send(batch, false)
+			batch = batch[:0]
 		case <-x.stop:
 			deadline := time.Now().Add(closeTimeout)
 			for {
@@ -203,20 +205,21 @@ func (x *Exporter) run() {
 					x.dropped.Add(uint64(len(batch) + len(x.ch)))
 					return
 				}
-				batch = x.send(batch[:0:cap(batch)], batch, true)
+				x.send(batch, true)
+				batch = batch[:0]
 			}
 		}
 	}
 }
 
-// send encodes and writes flows, returning reuse (the batch emptied).
-func (x *Exporter) send(reuse, flows []Flow, closing bool) []Flow {
+// send encodes and writes flows; those it cannot send are counted as dropped.
+func (x *Exporter) send(flows []Flow, closing bool) {
 	if len(flows) == 0 {
-		return reuse
+		return
 	}
 	if !x.connect(closing) {
 		x.dropped.Add(uint64(len(flows)))
-		return reuse
+		return
 	}
 	now := time.Now()
 	tmpl := x.sentTmpl.IsZero() || x.t.Network == "udp" &&
@@ -251,14 +254,13 @@ func (x *Exporter) send(reuse, flows []Flow, closing bool) []Flow {
 		x.errs.Add(1)
 		x.dropped.Add(uint64(len(flows)))
 		x.failed(err)
-		return reuse
+		return
 	}
 	x.flows.Add(uint64(len(flows)))
 	if x.down {
 		x.down = false
 		x.warn(fmt.Sprintf("export to %s: the collector takes records again", x.t))
 	}
-	return reuse
 }
 
 // connect makes sure a TCP collector is connected, redialling with backoff; a
