@@ -76,10 +76,7 @@ func (t *Tracker) AddFlow(f *FlowRecord) {
 		c = t.newFlowConn(&key, h, side, start)
 		// The new connection's handlers and default thresholds come first, so
 		// that this record's counts can cross them.
-		t.depth--
-		t.settle()
-		t.depth++
-		if c = t.liveConn(c.idx, c.gen); c == nil {
+		if c = t.drainFor(c); c == nil {
 			t.depth--
 			return
 		}
@@ -100,31 +97,32 @@ func (t *Tracker) AddFlow(f *FlowRecord) {
 	c.pkts[side^1] += f.RevPackets
 	c.ipBytes[side^1] += f.RevOctets
 	if c.flags&connThresholds != 0 {
-		t.checkSide(c, side)
-		if c = t.liveConn(c.idx, c.gen); c != nil {
-			t.checkSide(c, side^1)
-		}
+		t.checkSide(c, side) // crossings are queued, not run
+		t.checkSide(c, side^1)
 	}
-	if c != nil {
-		if t.feed != nil {
-			t.feed.mark(c)
-		}
-		if f.Final {
-			// Its crossings reach the handlers while it is alive, then it goes.
-			t.depth--
-			t.settle()
-			t.depth++
-			if c = t.liveConn(c.idx, c.gen); c != nil {
-				t.removeConn(c, f.Reason)
-			}
-		} else {
-			t.armTimers(c)
-		}
+	if t.feed != nil {
+		t.feed.mark(c)
+	}
+	switch {
+	case !f.Final:
+		t.armTimers(c)
+	case t.drainFor(c) != nil:
+		// Its crossings reached the handlers while it was alive; now it goes.
+		t.removeConn(c, f.Reason)
 	}
 	t.depth--
 	if len(t.queue) != 0 {
 		t.settle()
 	}
+}
+
+// drainFor runs the queued events now, inside AddFlow, and returns c if it is
+// still in the table after them (a handler may have ended it), else nil.
+func (t *Tracker) drainFor(c *conn) *conn {
+	t.depth--
+	t.settle()
+	t.depth++
+	return t.liveConn(c.idx, c.gen)
 }
 
 // newFlowConn creates a connection for a flow record: no TCP state, no
