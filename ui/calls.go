@@ -4,6 +4,8 @@ import (
 	"slices"
 
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/flowtop/flowtop/ui/flows"
 )
 
 // Every call from the UI into the tracker is here. The rule: a call the user
@@ -90,22 +92,31 @@ func (m *Model) applyDefaults() {
 	m.do(func() { tr.SetDefaultThresholds(d) })
 }
 
-// toggleExtract starts or stops extracting the selected connection.
-// togglePackets starts or stops writing the selected connection's packets into
-// a pcapng file (the w key).
-func (m *Model) togglePackets() {
+// toWrite returns the selected connection if its content or packets can be
+// written, else nil, saying why on the bottom line (what: "extraction", ...).
+func (m *Model) toWrite(what, nothingLeft string) *flows.Flow {
 	f := m.selected()
 	switch {
 	case f == nil:
-		return
+		return nil
 	case m.ex == nil:
-		m.message = "writing packets is not available"
-		return
+		m.message = what + " is not available"
+		return nil
 	case f.Closed:
-		m.message = "connection closed: no packets left to write"
-		return
+		m.message = "connection closed: " + nothingLeft
+		return nil
 	case f.FromFlows:
-		m.message = "a connection from flow records has no packets to write"
+		m.message = "a connection from flow records has no packets or content to write"
+		return nil
+	}
+	return f
+}
+
+// togglePackets starts or stops writing the selected connection's packets into
+// a pcapng file (the w key).
+func (m *Model) togglePackets() {
+	f := m.toWrite("writing packets", "no packets left to write")
+	if f == nil {
 		return
 	}
 	conn, uid, ex := f.Conn, f.UID, m.ex
@@ -115,16 +126,10 @@ func (m *Model) togglePackets() {
 	})
 }
 
+// toggleExtract starts or stops extracting the selected connection (the x key).
 func (m *Model) toggleExtract() {
-	f := m.selected()
-	switch {
-	case f == nil:
-		return
-	case m.ex == nil:
-		m.message = "extraction is not available"
-		return
-	case f.Closed:
-		m.message = "connection closed: nothing left to extract"
+	f := m.toWrite("extraction", "nothing left to extract")
+	if f == nil {
 		return
 	}
 	conn, uid, ex := f.Conn, f.UID, m.ex
