@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/flowtop/flowtop/ipfix"
@@ -168,7 +167,7 @@ func tcpFlags(history string) (orig, resp uint8) {
 		case 'R', 'r':
 			bits = tcpRST
 		}
-		if strings.ContainsRune("SHADFR", c) {
+		if c >= 'A' && c <= 'Z' { // upper case: the originator's
 			orig |= bits
 		} else {
 			resp |= bits
